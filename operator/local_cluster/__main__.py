@@ -1,0 +1,58 @@
+"""`make cluster`: run the local control plane in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from local_cluster import build
+from local_cluster.cluster import ControlPlane
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="local-cluster", description=__doc__)
+    parser.add_argument("--workdir", type=Path, default=Path(".local/cluster"), help="state, certificates and logs")
+    parser.add_argument("--kubeconfig", type=Path, default=Path(".local/kubeconfig"), help="admin kubeconfig to write")
+    parser.add_argument("--build-only", action="store_true", help="build or find the binaries, print their folder")
+    args = parser.parse_args(argv)
+
+    if args.build_only:
+        print(build.ensure_binaries())
+        return 0
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    plane = ControlPlane(workdir=args.workdir.resolve(), kubeconfig_path=args.kubeconfig.resolve())
+    started = time.monotonic()
+    try:
+        plane.start()
+        versions = json.loads((build.module_dir() / "versions.json").read_text())
+        print(
+            f"Local control plane ready in {time.monotonic() - started:.1f}s "
+            f"(Kubernetes {versions['kubernetes']}, etcd {versions['etcd']})\n"
+            f"  API server: {plane.server}\n"
+            f"  logs:       {plane.log_dir}\n"
+            f"Use it from another shell:\n"
+            f"  export KUBECONFIG={plane.kubeconfig}\n"
+            f"  kubectl get --raw /version\n"
+            f"Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping the control plane ...", file=sys.stderr, flush=True)
+    finally:
+        plane.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

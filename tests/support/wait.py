@@ -1,0 +1,36 @@
+"""The one way tests wait: poll a predicate until it holds or a deadline passes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class WaitTimeout(AssertionError):
+    """Raised with the description and the last value seen, so failures explain themselves."""
+
+
+def wait_for(
+    predicate: Callable[[], T],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.2,
+    what: str = "condition",
+) -> T:
+    """Return the first truthy value of `predicate()`; exceptions count as falsy until the deadline."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+            last = value
+        except Exception as error:  # the predicate may race with object creation
+            last = error
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+        time.sleep(interval)
