@@ -38,7 +38,7 @@ cluster: binaries
 	$(PY) -m local_cluster --workdir $(LOCAL)/cluster --kubeconfig $(LOCAL)/kubeconfig
 
 demo: binaries
-	$(PY) -m personalize_operator.demo
+	$(PY) -m personalize_demo
 
 crds: venv
 	$(PY) -m personalize_operator.crd

@@ -75,22 +75,19 @@ def version_ldflags(versions: Versions) -> str:
     return "-s -w " + " ".join(flags)
 
 
-def ensure_binaries(verbose: bool = True) -> Path:
-    """Return the folder holding the three binaries, building what is missing."""
-    module = module_dir()
-    versions = Versions.load(module)
-    target = cache_root() / cache_key(versions, module, go_version())
-    missing = [b for b in BINARIES if not (target / b).exists()]
+def _build(module: Path, target: Path, packages: dict[str, str], ldflags: str, verbose: bool) -> Path:
+    """Build the missing binaries of one Go tool module into `target`."""
+    missing = [b for b in packages if not (target / b).exists()]
     if not missing:
         return target
     target.mkdir(parents=True, exist_ok=True)
     for name in missing:
         started = time.monotonic()
         if verbose:
-            print(f"building {name} ({versions}) into {target} ...", file=sys.stderr, flush=True)
+            print(f"building {name} from {module} into {target} ...", file=sys.stderr, flush=True)
         partial = target / f".{name}.partial"
         subprocess.run(
-            ["go", "build", "-trimpath", "-ldflags", version_ldflags(versions), "-o", str(partial), PACKAGES[name]],
+            ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(partial), packages[name]],
             check=True,
             cwd=module,
             env={**os.environ, "CGO_ENABLED": "0"},
@@ -101,5 +98,25 @@ def ensure_binaries(verbose: bool = True) -> Path:
     return target
 
 
+def ensure_binaries(verbose: bool = True) -> Path:
+    """Return the folder holding etcd, kube-apiserver and kube-controller-manager, building what is missing."""
+    module = module_dir()
+    versions = Versions.load(module)
+    target = cache_root() / cache_key(versions, module, go_version())
+    return _build(module, target, PACKAGES, version_ldflags(versions), verbose)
+
+
+def ensure_helm(verbose: bool = True) -> Path:
+    """Return the path of helm (helm.sh/helm/v3), built from its own module under tests/helm/."""
+    module = module_dir().parent / "helm"
+    version = json.loads((module / "versions.json").read_text())["helm"]
+    digest = hashlib.sha256((module / "go.sum").read_bytes() + go_version().encode()).hexdigest()[:12]
+    target = cache_root().parent / "helm" / f"helm-{version}_{digest}"
+    ldflags = f"-s -w -X helm.sh/helm/v3/internal/version.version={version}"
+    return _build(module, target, {"helm": "helm.sh/helm/v3/cmd/helm"}, ldflags, verbose) / "helm"
+
+
 if __name__ == "__main__":
     print(ensure_binaries())
+    if "--helm" in sys.argv:
+        print(ensure_helm())

@@ -9,6 +9,10 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class GiveUp(Exception):
+    """Raised by a predicate when waiting longer cannot help (a process died): ends the wait at once."""
+
+
 class WaitTimeout(AssertionError):
     """Raised with the description and the last value seen, so failures explain themselves."""
 
@@ -29,8 +33,19 @@ def wait_for(
             if value:
                 return value
             last = value
+        except GiveUp:
+            raise
         except Exception as error:  # the predicate may race with object creation
             last = error
         if time.monotonic() >= deadline:
             raise WaitTimeout(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+        time.sleep(interval)
+
+
+def stays(predicate: Callable[[], object], *, seconds: float, interval: float = 0.2, what: str = "condition") -> None:
+    """Assert `predicate()` holds on every poll for `seconds` (the converse of wait_for)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not predicate():
+            raise AssertionError(f"{what} stopped holding before {seconds}s passed")
         time.sleep(interval)

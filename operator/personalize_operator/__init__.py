@@ -1,0 +1,1 @@
+"""Kubernetes operator reconciling EventTracker resources into Amazon Personalize event trackers."""

@@ -1,0 +1,17 @@
+"""Keep the operator log honest: a scheduled re-check is not an error.
+
+kopf logs every TemporaryError at ERROR level; ours are the reconciler's
+normal "come back in N seconds" (raised with a `requeue:` prefix), so they are
+lowered to INFO. Real failures keep their level.
+"""
+
+from __future__ import annotations
+
+import logging
+
+
+class RequeueIsNotAnError(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and "failed temporarily: requeue:" in record.getMessage():
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True

@@ -1,0 +1,16 @@
+"""Prometheus metrics: outbound AWS calls by operation and outcome, reconcile results."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+AWS_CALLS = Counter(
+    "personalize_operator_aws_calls_total",
+    "Calls to Amazon Personalize, by operation and outcome (Success or the AWS error code).",
+    ["operation", "outcome"],
+)
+RECONCILES = Counter(
+    "personalize_operator_reconciles_total",
+    "Reconcile passes, by the action decided.",
+    ["action"],
+)

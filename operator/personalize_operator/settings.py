@@ -1,0 +1,48 @@
+"""Operator configuration: one documented class, validated once at start-up.
+
+Every field can be set by an environment variable `PERSONALIZE_OPERATOR_<FIELD>`
+(the Helm chart uses these) and the most common ones by `run` flags; a bad
+value stops start-up with an error naming the variable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class OperatorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PERSONALIZE_OPERATOR_", extra="ignore")
+
+    namespaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Namespaces to watch (comma-separated in the environment); empty means all namespaces.",
+    )
+    liveness_endpoint: str = Field(
+        "http://0.0.0.0:8080/healthz", description="Where kopf serves the liveness probe; empty disables it."
+    )
+    metrics_port: int = Field(9090, ge=0, le=65535, description="Prometheus metrics port; 0 disables metrics.")
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Log level.")
+    log_format: LogFormat = Field(LogFormat.TEXT, description="text or json (one JSON object per line).")
+    max_workers: int = Field(20, ge=1, le=500, description="Threads for handlers (AWS and Secret calls block).")
+    aws_max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts per AWS call.")
+    aws_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to AWS.")
+    aws_read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for an AWS answer.")
+    watch_server_timeout: int = Field(
+        270, ge=10, description="Seconds the API server keeps a watch open before kopf reconnects."
+    )
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def split_namespaces(cls, value: str | list[str]) -> list[str]:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

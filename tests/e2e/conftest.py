@@ -1,0 +1,113 @@
+"""End-to-end fixtures: the emulator, the CRD and the operator as a real process.
+
+A shared operator watches every namespace except `solo-*`; tests that kill
+the operator or count AWS calls exactly get their own emulator and operator
+in a `solo-*` namespace (the `solo` fixture), so nothing else disturbs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from personalize_emulator.testing import Emulator, running_emulator
+from support.operator_process import OperatorProcess
+from support.solo import Solo, new_dataset_group
+from support.trackers import REPO, Trackers, kubectl
+
+TRANSITION_DELAY = 0.5  # seconds per AWS status transition in the emulator
+CRD_NAME = "eventtrackers.personalize.operators.dev"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with running_emulator(transition_delay=TRANSITION_DELAY) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def crd(kubeconfig: Path) -> str:
+    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
+    kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+    return CRD_NAME
+
+
+@pytest.fixture(scope="session")
+def operator(
+    kubeconfig: Path,
+    emulator: Emulator,
+    crd: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    process = OperatorProcess(kubeconfig=kubeconfig, endpoint=emulator.endpoint, log=log, namespaces=["!solo-*"])
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def trackers(
+    custom: client.CustomObjectsApi, core: client.CoreV1Api, namespace: str, operator: OperatorProcess
+) -> Trackers:
+    return Trackers(custom=custom, core=core, namespace=namespace)
+
+
+@pytest.fixture
+def dataset_group(emulator: Emulator) -> str:
+    return new_dataset_group(emulator)
+
+
+@pytest.fixture
+def solo(
+    kubeconfig: Path, custom: client.CustomObjectsApi, core: client.CoreV1Api, crd: str, tmp_path: Path
+) -> Iterator[Solo]:
+    name = f"solo-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    with running_emulator(transition_delay=TRANSITION_DELAY) as own:
+        process = OperatorProcess(
+            kubeconfig=kubeconfig, endpoint=own.endpoint, log=tmp_path / "operator.log", namespaces=[name]
+        ).start()
+        box = Solo(
+            namespace=name, emulator=own, operator=process, trackers=Trackers(custom=custom, core=core, namespace=name)
+        )
+        try:
+            yield box
+        finally:
+            _delete_all(custom, name)
+            box.operator.stop()
+            try:
+                core.delete_namespace(name)
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+
+
+def _delete_all(custom: client.CustomObjectsApi, namespace: str) -> None:
+    """Let the solo operator finalize what the test left, so the namespace can go."""
+    from support.trackers import GROUP, PLURAL, VERSION
+    from support.wait import wait_for
+
+    items: list[dict[str, Any]] = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
+    for item in items:
+        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, item["metadata"]["name"])
+    wait_for(
+        lambda: not custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"],
+        timeout=60,
+        what=f"trackers in {namespace} finalized",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _emulator_left_clean(emulator: Emulator) -> Iterator[None]:
+    """Faults, holds and planned failures never outlive the test that set them."""
+    yield
+    emulator.admin.clear_faults()
+    emulator.admin.release()
+    emulator.admin.clear_failures()
