@@ -22,12 +22,13 @@ from support.solo import Solo, new_dataset_group
 from support.trackers import REPO, Trackers, kubectl
 
 TRANSITION_DELAY = 0.5  # seconds per AWS status transition in the emulator
+TRACKER_QUOTA = 500  # the whole session creates far more than AWS's default quota of trackers
 CRD_NAME = "eventtrackers.personalize.operators.dev"
 
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    with running_emulator(transition_delay=TRANSITION_DELAY) as running:
+    with running_emulator(transition_delay=TRANSITION_DELAY, tracker_quota=TRACKER_QUOTA) as running:
         yield running
 
 
@@ -70,7 +71,7 @@ def solo(
 ) -> Iterator[Solo]:
     name = f"solo-{uuid.uuid4().hex[:8]}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    with running_emulator(transition_delay=TRANSITION_DELAY) as own:
+    with running_emulator(transition_delay=TRANSITION_DELAY, tracker_quota=TRACKER_QUOTA) as own:
         process = OperatorProcess(
             kubeconfig=kubeconfig, endpoint=own.endpoint, log=tmp_path / "operator.log", namespaces=[name]
         ).start()

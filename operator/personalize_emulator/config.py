@@ -1,0 +1,60 @@
+"""One settings object for a running emulator, checked once when it is made."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_ACCOUNT = re.compile(r"\d{12}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmulatorConfig:
+    """What an emulator instance is told at start (and what `reset` returns to).
+
+    host, port: where to listen; port 0 asks the kernel for a free one.
+    account_id: the 12-digit account every resource belongs to.
+    transition_delay: seconds each status transition takes (CREATE PENDING ->
+        CREATE IN_PROGRESS -> ACTIVE, DELETE PENDING -> DELETE IN_PROGRESS ->
+        gone); 0 makes creation and deletion immediate.
+    tracker_quota: event trackers allowed per account and region (AWS quotas
+        are regional); one more is LimitExceededException.
+    max_tags_per_resource: tags a resource may carry; more is
+        TooManyTagsException. AWS documents 50 for Personalize; the model's
+        own list limit (200) is checked first and answers InvalidInputException.
+    seed: seeds the random source of fault injection, for repeatable tests.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    account_id: str = "123456789012"
+    transition_delay: float = 1.0
+    tracker_quota: int = 10
+    max_tags_per_resource: int = 50
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0-65535, not {self.port}")
+        if not _ACCOUNT.fullmatch(self.account_id):
+            raise ValueError(f"account_id must be 12 digits, not {self.account_id!r}")
+        if self.transition_delay < 0:
+            raise ValueError(f"transition_delay must be >= 0, not {self.transition_delay}")
+        if self.tracker_quota < 0:
+            raise ValueError(f"tracker_quota must be >= 0, not {self.tracker_quota}")
+        if self.max_tags_per_resource < 0:
+            raise ValueError(f"max_tags_per_resource must be >= 0, not {self.max_tags_per_resource}")
+
+    def replace(self, **changes: Any) -> EmulatorConfig:
+        """A copy with `changes` applied and validated again."""
+        return dataclasses.replace(self, **changes)
+
+
+# Names the admin API uses (camelCase, like the AWS APIs) for the settings it may change at run time.
+RUNTIME_SETTINGS = {
+    "transitionDelay": "transition_delay",
+    "trackerQuota": "tracker_quota",
+    "maxTagsPerResource": "max_tags_per_resource",
+}

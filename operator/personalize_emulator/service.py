@@ -1,0 +1,135 @@
+"""One API request, from bytes to a Response, without sockets.
+
+The order is AWS's: authentication, routing, throttling and other faults,
+validation against the model, then the operation. Every call that names an
+operation is counted, faulted or not, so tests can see retries.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from dataclasses import dataclass
+
+from botocore.model import OperationModel
+
+from personalize_emulator import errors, model, operations, protocol, validation
+from personalize_emulator.clock import Clock
+from personalize_emulator.config import EmulatorConfig
+from personalize_emulator.faults import FaultInjector, FaultKind
+from personalize_emulator.protocol import Protocol, Response
+from personalize_emulator.state import Caller, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # without the query string
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+class CallCounter:
+    """Calls per operation since start or the last reset; thread safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    def add(self, operation: str) -> None:
+        with self._lock:
+            self._counts[operation] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+class Service:
+    """The emulated AWS side: store, faults and call counts behind both protocols."""
+
+    def __init__(self, config: EmulatorConfig, *, clock: Clock | None = None) -> None:
+        self.models = model.load()
+        self.store = Store(config, clock=clock)
+        self.faults = FaultInjector(config.seed)
+        self.calls = CallCounter()
+        self._personalize = {name: self.models.operation(name) for name in operations.PERSONALIZE}
+        self._events = {name: self.models.events.operation_model(name) for name in operations.PERSONALIZE_EVENTS}
+        validation.precompile([*self._personalize.values(), *self._events.values()])
+
+    def handle(self, request: Request) -> Response:
+        if request.method == "POST" and request.path == "/" and "x-amz-target" in request.headers:
+            return self._json(request)
+        events_operation = self.models.events_route(request.method, request.path)
+        if events_operation is not None:
+            return self._rest_json(request, events_operation)
+        error = errors.unknown_operation(f"No operation at {request.method} {request.path}.", status=404)
+        return protocol.failure(Protocol.JSON, error)
+
+    def _json(self, request: Request) -> Response:
+        try:
+            caller = self._caller(request)
+            target = request.headers["x-amz-target"]
+            prefix, _, name = target.partition(".")
+            if prefix != self.models.target_prefix or name not in self._personalize:
+                if name:
+                    self.calls.add(name)
+                raise errors.unknown_operation(f"Operation {target} is not supported by personalize-emulator.")
+            return self._call(Protocol.JSON, self._personalize[name], operations.PERSONALIZE[name], caller, request)
+        except errors.ApiError as error:
+            return protocol.failure(Protocol.JSON, error)
+
+    def _rest_json(self, request: Request, operation: OperationModel) -> Response:
+        try:
+            caller = self._caller(request)
+            handler = operations.PERSONALIZE_EVENTS.get(operation.name)
+            if handler is None:
+                self.calls.add(operation.name)
+                raise errors.unknown_operation(f"Operation {operation.name} is not supported by personalize-emulator.")
+            return self._call(Protocol.REST_JSON, operation, handler, caller, request)
+        except errors.ApiError as error:
+            return protocol.failure(Protocol.REST_JSON, error)
+
+    def _caller(self, request: Request) -> Caller:
+        scope = protocol.parse_scope(request.headers, service=self.models.signing_name)
+        return Caller(account_id=self.store.config.account_id, region=scope.region)
+
+    def _call(
+        self,
+        kind: Protocol,
+        operation: OperationModel,
+        handler: operations.Handler,
+        caller: Caller,
+        request: Request,
+    ) -> Response:
+        self.calls.add(operation.name)
+        delay = 0.0
+        fault = self.faults.pick(operation.name)
+        if fault is not None:
+            log.info("injecting %s into %s", fault.kind, operation.name)
+            if fault.kind is FaultKind.THROTTLE:
+                raise errors.throttling()
+            if fault.kind is FaultKind.INTERNAL:
+                raise errors.internal_failure()
+            if fault.kind is FaultKind.DROP:
+                return Response(status=0, body=b"", drop=True)
+            delay = fault.seconds
+        try:
+            params = protocol.decode_body(request.body)
+            validation.validate(operation.input_shape, params)
+            output = handler(self.store, caller, params)
+            response = protocol.success(kind, protocol.shaped(operation.output_shape, output))
+        except errors.ApiError as error:
+            response = protocol.failure(kind, error)
+        except Exception:  # an emulator bug must look like AWS's 500, not kill the connection
+            log.exception("%s failed", operation.name)
+            response = protocol.failure(kind, errors.internal_failure())
+        response.delay = delay
+        return response
