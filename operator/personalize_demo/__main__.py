@@ -92,7 +92,7 @@ def main() -> int:
         port = free_port()
         endpoint = f"http://127.0.0.1:{port}"
         emulator = shutil.which("personalize-emulator", path=str(Path(sys.executable).parent)) or ""
-        children.append(spawn([emulator, "--port", str(port), "--transition-delay", "2"], logs / "emulator.log"))
+        children.append(spawn([emulator, "--port", str(port), "--transition-delay", "1"], logs / "emulator.log"))
         wait_http(endpoint)
         os.environ.update(aws_env(endpoint))
         say(f"Personalize emulator listening on {endpoint}")
