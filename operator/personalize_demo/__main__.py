@@ -9,6 +9,7 @@ PutEvents with it). Runs until Ctrl-C, then stops every process it started.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import os
 import shutil
@@ -24,8 +25,9 @@ import boto3
 import yaml
 
 from local_cluster.cluster import ControlPlane
-from local_cluster.processes import free_port, spawn
+from local_cluster.processes import spawn
 from local_cluster.processes import stop as stop_process
+from personalize_emulator.testing import running_emulator
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "eventtracker.yaml"
@@ -49,33 +51,6 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def wait_http(url: str, timeout: float = 30) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer within {timeout}s")
-
-
-def aws_env(endpoint: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL_PERSONALIZE": endpoint,
-        "AWS_ENDPOINT_URL_PERSONALIZE_EVENTS": endpoint,
-        "AWS_ACCESS_KEY_ID": "demo",
-        "AWS_SECRET_ACCESS_KEY": "demo",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
 def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     work = Path(tempfile.mkdtemp(prefix="personalize-demo-"))
@@ -83,19 +58,16 @@ def main() -> int:
     started = time.monotonic()
     plane = ControlPlane(workdir=work / "cluster", kubeconfig_path=REPO / ".local" / "demo.kubeconfig")
     children: list[subprocess.Popen[bytes]] = []
+    stack = contextlib.ExitStack()
     try:
         say("starting the local control plane (kube-apiserver, kube-controller-manager, etcd)")
         plane.start()
         kubeconfig = plane.kubeconfig
         say(f"control plane ready at {plane.server} (kubeconfig: {kubeconfig})")
 
-        port = free_port()
-        endpoint = f"http://127.0.0.1:{port}"
-        emulator = shutil.which("personalize-emulator", path=str(Path(sys.executable).parent)) or ""
-        children.append(spawn([emulator, "--port", str(port), "--transition-delay", "1"], logs / "emulator.log"))
-        wait_http(endpoint)
-        os.environ.update(aws_env(endpoint))
-        say(f"Personalize emulator listening on {endpoint}")
+        emulator = stack.enter_context(running_emulator(subprocess=True, transition_delay=1.0))
+        os.environ.update(emulator.env(region=REGION))
+        say(f"Personalize emulator listening on {emulator.endpoint}")
 
         manifest = yaml.safe_load(EXAMPLE.read_text())
         group_name = manifest["spec"]["datasetGroupArn"].rsplit("/", 1)[-1]
@@ -119,7 +91,7 @@ def main() -> int:
             spawn(
                 [operator, "run", "--metrics-port=0", "--liveness="],
                 logs / "operator.log",
-                env={"KUBECONFIG": str(kubeconfig), **aws_env(endpoint)},
+                env={"KUBECONFIG": str(kubeconfig), **emulator.env(region=REGION)},
             )
         )
         say(f"operator running (log: {logs / 'operator.log'})")
@@ -166,6 +138,7 @@ def main() -> int:
     finally:
         for child in reversed(children):
             stop_process(child)
+        stack.close()
         plane.stop()
         say(f"stopped every process; logs kept in {logs}")
 

@@ -50,15 +50,7 @@ class Emulator:
 
     def env(self, *, region: str | None = None) -> dict[str, str]:
         """Environment for a process (the operator, the demo) to reach this emulator with dummy credentials."""
-        return {
-            "AWS_ENDPOINT_URL_PERSONALIZE": self.endpoint,
-            "AWS_ENDPOINT_URL_PERSONALIZE_EVENTS": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": region or self.region,
-            "AWS_REGION": region or self.region,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
+        return aws_environment(self.endpoint, region=region or self.region)
 
     def client(self, service: str = "personalize", *, region: str | None = None, **config: Any) -> Any:
         """A boto3 client for `service` pointed here, standard retries unless `config` says otherwise."""
@@ -74,6 +66,19 @@ class Emulator:
             aws_secret_access_key="test",
             config=botocore.config.Config(**options),
         )
+
+
+def aws_environment(endpoint: str, *, region: str = DEFAULT_REGION) -> dict[str, str]:
+    """The standard AWS variables that point boto3 (in any process) at the emulator at `endpoint`."""
+    return {
+        "AWS_ENDPOINT_URL_PERSONALIZE": endpoint,
+        "AWS_ENDPOINT_URL_PERSONALIZE_EVENTS": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 def dataset_group_arn(name: str, *, region: str = DEFAULT_REGION, account_id: str = "123456789012") -> str:

@@ -17,19 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_cluster.processes import free_port
+from personalize_emulator.testing import aws_environment
 from support.wait import GiveUp, wait_for
-
-
-def aws_environment(endpoint: str) -> dict[str, str]:
-    """Dummy credentials and the emulator endpoint, as a pod would get them."""
-    return {
-        "AWS_ENDPOINT_URL_PERSONALIZE": endpoint,
-        "AWS_ENDPOINT_URL_PERSONALIZE_EVENTS": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
 
 
 @dataclass
