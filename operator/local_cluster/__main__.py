@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         print(build.ensure_binaries())
         return 0
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     plane = ControlPlane(workdir=args.workdir.resolve(), kubeconfig_path=args.kubeconfig.resolve())
     started = time.monotonic()
     try:

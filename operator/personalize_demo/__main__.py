@@ -53,6 +53,7 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     work = Path(tempfile.mkdtemp(prefix="personalize-demo-"))
     logs = work / "logs"
     started = time.monotonic()

@@ -39,6 +39,7 @@ CANNOT_UPDATE = "CannotUpdateEventTracker"
 CANNOT_DELETE = "CannotDeleteEventTracker"
 CANNOT_WRITE_SECRET = "CannotWriteSecret"
 WARNING_PHASES = frozenset({Phase.FAILED, Phase.PENDING})
+SECRET_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -219,16 +220,17 @@ def reconcile(ctx: Context) -> Outcome:
         events.append(_error_event(decision.step if decision else None, failure))
         decision = decide_error(failure, ctx.desired, ctx.recorded, retry=ctx.retry)
         error = f"{failure.operation}: {failure.code}: {failure.message}"
-    except (secrets.SecretConflict, ApiException) as failure:
-        text = str(failure) if isinstance(failure, secrets.SecretConflict) else f"Kubernetes API: {failure.status}"
-        events.append(Event("Warning", CANNOT_WRITE_SECRET, text))
+    except secrets.SecretConflict as failure:
+        # Pods cannot use the tracker without its Secret: not Ready, and the user must pick another name.
+        events.append(Event("Warning", CANNOT_WRITE_SECRET, str(failure)))
         decision = Decision(
-            Step.WAIT,
-            Phase.ACTIVE if tracker and tracker.status == "ACTIVE" else Phase.CREATING,
-            "SecretNotWritten",
-            text,
-            requeue=30.0,
+            Step.WAIT, Phase.FAILED, "SecretConflict", f"{failure}; set spec.secretName", requeue=SECRET_RETRY_SECONDS
         )
+        error = str(failure)
+    except ApiException as failure:
+        text = f"writing Secret {ctx.desired.secret_name} failed: Kubernetes API answered {failure.status}"
+        events.append(Event("Warning", CANNOT_WRITE_SECRET, text))
+        decision = Decision(Step.WAIT, Phase.PENDING, "SecretNotWritten", text, requeue=SECRET_RETRY_SECONDS)
         error = text
     metrics.RECONCILES.labels(action=str(decision.step)).inc()
     # The recorded ARN goes when that tracker is known gone: retried, lost, or the group taken by another.

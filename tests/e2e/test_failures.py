@@ -61,3 +61,20 @@ def test_missing_dataset_group_is_pending_until_it_exists(trackers: Trackers, em
     assert group in trackers.condition("early", "Ready")["message"]
     emulator.client().create_dataset_group(name=group.rsplit("/", 1)[1])
     trackers.wait_phase("early", "Active", timeout=120)
+
+
+def test_secret_name_taken_by_someone_else_is_failed_and_never_overwritten(
+    trackers: Trackers, dataset_group: str
+) -> None:
+    from kubernetes import client
+
+    trackers.core.create_namespaced_secret(
+        trackers.namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="taken"), string_data={"mine": "1"})
+    )
+    trackers.create(manifest("squatted", dataset_group, secretName="taken"))
+    trackers.wait_phase("squatted", "Failed", reason="SecretConflict", timeout=60)
+    assert trackers.condition("squatted", "Ready")["status"] == "False"
+    secret = trackers.secret("taken")
+    assert secret is not None and set(secret.data) == {"mine"}
+    trackers.patch("squatted", {"spec": {"secretName": "free"}})
+    trackers.wait_phase("squatted", "Active", timeout=60)
