@@ -1,0 +1,27 @@
+"""Configuration is validated once at start-up and errors name what to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from personalize_operator.cli import load_settings
+from personalize_operator.settings import LogFormat
+
+
+def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERSONALIZE_OPERATOR_NAMESPACES", "shop, search")
+    monkeypatch.setenv("PERSONALIZE_OPERATOR_LOG_FORMAT", "json")
+    settings = load_settings({"metrics_port": 0, "namespaces": None})
+    assert settings.namespaces == ["shop", "search"]
+    assert settings.log_format == LogFormat.JSON and settings.metrics_port == 0
+
+
+def test_default_is_every_namespace_with_liveness_and_metrics() -> None:
+    settings = load_settings({})
+    assert settings.namespaces == [] and settings.liveness_endpoint.endswith("/healthz") and settings.metrics_port
+
+
+def test_a_bad_value_stops_start_up_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERSONALIZE_OPERATOR_MAX_WORKERS", "0")
+    with pytest.raises(SystemExit, match="PERSONALIZE_OPERATOR_MAX_WORKERS"):
+        load_settings({})
