@@ -12,7 +12,10 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from local_cluster import build
+from local_cluster.cluster import ControlPlane, ControlPlaneError
 from support.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,3 +77,16 @@ def test_make_cluster_serves_kubectl_and_stops_cleanly(tmp_path: Path) -> None:
             if make.poll() is None:
                 os.killpg(make.pid, signal.SIGKILL)
     wait_for(lambda: not processes_mentioning(str(local)), timeout=30, what="every control plane process gone")
+
+
+def test_a_control_plane_that_cannot_start_raises_and_names_its_logs(tmp_path: Path) -> None:
+    broken = tmp_path / "bin"
+    broken.mkdir()
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager"):
+        script = broken / name
+        script.write_text("#!/bin/sh\necho 'cannot start' >&2\nexit 3\n")
+        script.chmod(0o755)
+    plane = ControlPlane(workdir=tmp_path / "cp", binaries=broken, start_timeout=20)
+    with pytest.raises(ControlPlaneError, match=str(plane.log_dir)):
+        plane.start()
+    assert not plane.processes, "nothing may be left running after a failed start"
