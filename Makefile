@@ -53,3 +53,25 @@ format: venv
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache
+
+# Container image (docs/image.md): podman builds the Dockerfile on a Debian
+# base made with debootstrap and cached in ~/.cache/personalize-operator/image/.
+IMAGE ?= localhost/personalize-operator:dev
+IMAGE_TOOLS := podman runc debootstrap
+
+.PHONY: image image-tools
+
+image-tools:
+	@missing=""; for pkg in $(IMAGE_TOOLS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing with apt-get"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(IMAGE_TOOLS); \
+	fi
+
+image: venv image-tools
+	PYTHONPATH=tests $(PY) -m support.image --tag $(IMAGE)
+
+# tests/image/ builds and runs the image: the suite needs the same tools.
+test: image-tools

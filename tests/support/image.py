@@ -138,7 +138,10 @@ def podman_output(*args: str, timeout: float = 120) -> str:
 
 
 def image_exists(reference: str) -> bool:
-    return subprocess.run(podman_command("image", "exists", reference), check=False).returncode == 0
+    done = subprocess.run(podman_command("image", "exists", reference), capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1):  # 1: no such image; anything else: podman itself is broken
+        raise ImageError(f"podman image exists {reference} failed (exit {done.returncode}): {done.stderr.strip()}")
+    return done.returncode == 0
 
 
 def image_size(reference: str) -> int:
@@ -334,7 +337,8 @@ def build_wheels(recipe: Recipe = Recipe(), *, log: IO[str] | None = None) -> Pa
                 os.environ.pop("SOURCE_DATE_EPOCH", None)
             else:
                 os.environ["SOURCE_DATE_EPOCH"] = env_epoch
-    deps_stamp.touch()
+    if not deps_stamp.exists():
+        deps_stamp.touch()
     return dest
 
 
@@ -373,6 +377,39 @@ def build(tag: str = DEFAULT_TAG, *, recipe: Recipe = Recipe(), log: IO[str] | N
         size=image_size(tag),
         steps={"base": base_seconds, "wheels": wheels_seconds, "podman build": time.monotonic() - build_started},
     )
+
+
+@dataclass
+class Container:
+    """A detached container, run the way the tests run the operator image; `remove()` whatever happened."""
+
+    name: str
+    image: str
+    args: list[str] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    started: bool = False
+
+    def start(self) -> Container:
+        env = [f"--env={key}={value}" for key, value in self.env.items()]
+        podman_output("run", "--detach", f"--name={self.name}", *ULIMITS, *self.options, *env, self.image, *self.args)
+        self.started = True
+        return self
+
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads(podman_output("container", "inspect", self.name))[0]["State"])
+
+    def exec(self, *command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            podman_command("exec", self.name, *command), capture_output=True, text=True, timeout=60, check=False
+        )
+
+    def logs(self) -> str:
+        done = subprocess.run(podman_command("logs", self.name), capture_output=True, text=True, timeout=60)
+        return done.stdout + done.stderr
+
+    def remove(self) -> None:
+        subprocess.run(podman_command("rm", "--force", "--time=10", self.name), capture_output=True, timeout=120)
 
 
 def main(argv: list[str] | None = None) -> int:
