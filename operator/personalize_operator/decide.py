@@ -53,6 +53,7 @@ class Desired:
     generation: int
     tracker_name: str
     dataset_group_arn: str
+    region: str
     secret_name: str
     tags: Mapping[str, str] = field(default_factory=dict)
     retain: bool = False

@@ -184,8 +184,7 @@ def _status(
         "conditions": conditions.merge(ctx.previous_conditions, [ready, synced], conditions.now_rfc3339()),
         **_identity(tracker),
     }
-    if tracker is not None and tracker.arn.split(":")[3:4]:
-        status["region"] = tracker.arn.split(":")[3]
+    status["region"] = desired.region
     if clear_arn:
         status.update({"eventTrackerArn": None, "awsStatus": None})
     if decision.phase == Phase.ACTIVE:

@@ -21,6 +21,7 @@ def desired_from(body: Mapping[str, Any]) -> Desired:
         generation=int(meta.get("generation") or 0),
         tracker_name=spec.effective_name(meta["name"]),
         dataset_group_arn=spec.dataset_group_arn,
+        region=spec.region,
         secret_name=spec.effective_secret_name(meta["name"]),
         tags={tag.tag_key: tag.tag_value for tag in spec.tags or []},
         retain=str(spec.deletion_policy) == "Retain",

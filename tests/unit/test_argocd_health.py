@@ -399,6 +399,7 @@ def _desired(**changes: Any) -> Desired:
         "generation": 2,
         "tracker_name": "storefront-clicks",
         "dataset_group_arn": DG,
+        "region": DG.split(":")[3],
         "secret_name": "storefront-tracking",
     }
     return Desired(**(base | changes))

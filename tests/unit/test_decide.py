@@ -43,6 +43,7 @@ def desired(**changes: object) -> Desired:
         generation=1,
         tracker_name="storefront",
         dataset_group_arn=DG,
+        region="eu-west-1",
         secret_name="storefront-tracking",
         tags={"team": "growth"},
     )
