@@ -8,6 +8,7 @@ from typing import Any
 import kopf
 import pydantic
 from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
 from personalize_operator import model, reconcile, resource
 from personalize_operator.aws import ClientPool
@@ -32,12 +33,30 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.watching.client_timeout = ours.watch_server_timeout + 30
     settings.watching.connect_timeout = 10
     settings.networking.request_timeout = 60
+    settings.scanning.disabled = not ours.scanning  # no CRD/namespace watches: no cluster-scoped reads
     logging.getLogger("kopf.objects").addFilter(RequeueIsNotAnError())
     memo["aws"] = ClientPool(
         max_attempts=ours.aws_max_attempts, connect_timeout=ours.aws_connect_timeout, read_timeout=ours.aws_read_timeout
     )
     config.load_config()
     memo["core"] = client.CoreV1Api()
+    if not ours.scanning:
+        _require_served_resource()
+
+
+def _require_served_resource() -> None:
+    """Without scanning kopf would idle unnoticed if the CRD came later: fail start-up so the pod restarts."""
+    try:
+        served = client.CustomObjectsApi().get_api_resources(model.GROUP, model.VERSION).resources
+    except ApiException as error:
+        if error.status != 404:
+            raise
+        served = []
+    if not any(resource.name == model.PLURAL for resource in served):
+        raise kopf.PermanentError(
+            f"{model.PLURAL}.{model.GROUP}/{model.VERSION} is not served: install the CRD first"
+            " (with scanning off it is only discovered at start-up)"
+        )
 
 
 def _context(body: kopf.Body, memo: kopf.Memo, retry: int) -> reconcile.Context:
@@ -45,9 +64,8 @@ def _context(body: kopf.Body, memo: kopf.Memo, retry: int) -> reconcile.Context:
         desired = resource.desired_from(body)
     except pydantic.ValidationError as error:
         raise kopf.PermanentError(f"invalid spec: {error.errors()[0].get('msg')}") from error
-    region = desired.dataset_group_arn.split(":")[3]
     return reconcile.Context(
-        aws=memo["aws"].for_region(region),
+        aws=memo["aws"].for_region(desired.region),
         core=memo["core"],
         desired=desired,
         recorded=resource.recorded_from(body),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -36,6 +36,16 @@ class OperatorSettings(BaseSettings):
     aws_max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts per AWS call.")
     aws_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to AWS.")
     aws_read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for an AWS answer.")
+    scanning: bool = Field(
+        True,
+        description=(
+            "kopf's cluster scanning: watch CRDs (serve the EventTracker CRD even if it is installed after start-up)"
+            " and, with --namespace, list and watch namespaces (needed for glob patterns such as 'team-*')."
+            " Needs list/watch on customresourcedefinitions and namespaces. false: no cluster-scoped reads at all;"
+            " namespaces must be exact names and the operator exits at start-up if the CRD is not installed"
+            " (the Helm chart's setting)."
+        ),
+    )
     watch_server_timeout: int = Field(
         270, ge=10, description="Seconds the API server keeps a watch open before kopf reconnects."
     )
@@ -45,4 +55,12 @@ class OperatorSettings(BaseSettings):
     def split_namespaces(cls, value: str | list[str]) -> list[str]:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("scanning")
+    @classmethod
+    def patterns_need_scanning(cls, value: bool, info: ValidationInfo) -> bool:
+        patterns = [ns for ns in info.data.get("namespaces") or [] if any(c in ns for c in "*?[]!")]
+        if not value and patterns:
+            raise ValueError(f"namespace patterns {patterns} need scanning (list/watch namespaces); use exact names")
         return value

@@ -25,3 +25,15 @@ def test_a_bad_value_stops_start_up_naming_the_variable(monkeypatch: pytest.Monk
     monkeypatch.setenv("PERSONALIZE_OPERATOR_MAX_WORKERS", "0")
     with pytest.raises(SystemExit, match="PERSONALIZE_OPERATOR_MAX_WORKERS"):
         load_settings({})
+
+
+def test_scanning_off_refuses_namespace_patterns_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERSONALIZE_OPERATOR_SCANNING", "false")
+    with pytest.raises(SystemExit, match=r"PERSONALIZE_OPERATOR_SCANNING: .*team-\*"):
+        load_settings({"namespaces": ["shop", "team-*"]})
+
+
+def test_scanning_off_takes_exact_namespaces_and_defaults_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings({"namespaces": ["!solo-*"]}).scanning is True
+    monkeypatch.setenv("PERSONALIZE_OPERATOR_SCANNING", "false")
+    assert load_settings({"namespaces": ["shop", "search"]}).scanning is False

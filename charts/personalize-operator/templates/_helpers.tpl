@@ -1,0 +1,100 @@
+{{/* Chart name, overridable. */}}
+{{- define "personalize-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: the release name alone when it already contains the chart name. */}}
+{{- define "personalize-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "personalize-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels that select the operator pod; never change them (Deployment selectors are immutable). */}}
+{{- define "personalize-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "personalize-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "personalize-operator.labels" -}}
+helm.sh/chart: {{ include "personalize-operator.chart" . }}
+{{ include "personalize-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: personalize-operator
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "personalize-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "personalize-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "personalize-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The watched namespaces, checked: the schema checks too, this guards --skip-schema-validation. */}}
+{{- define "personalize-operator.watchedNamespaces" -}}
+{{- if eq .Values.watch.mode "namespaces" }}
+{{- if not .Values.watch.namespaces }}
+{{- fail "watch.mode=namespaces needs at least one namespace in watch.namespaces" }}
+{{- end }}
+{{- toYaml (uniq .Values.watch.namespaces) }}
+{{- else if eq .Values.watch.mode "cluster" }}
+{{- if .Values.watch.namespaces }}
+{{- fail "watch.namespaces is only used with watch.mode=namespaces; empty it for watch.mode=cluster" }}
+{{- end }}
+{{- toYaml list }}
+{{- else }}
+{{- fail (printf "watch.mode must be cluster or namespaces, not %q" .Values.watch.mode) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The operator's permissions, the same in both modes (a ClusterRole, or a Role per
+watched namespace). Each rule is proven needed by tests/chart/test_chart_least_privilege.py:
+without it the lifecycle breaks. The operator runs with kopf scanning off
+(PERSONALIZE_OPERATOR_SCANNING=false), so it needs no list/watch on
+customresourcedefinitions or namespaces.
+*/}}
+{{- define "personalize-operator.rules" -}}
+# kopf lists and watches EventTrackers and patches them to add and remove the
+# finalizer. No get: kopf never reads a single object by name.
+- apiGroups: ["personalize.operators.dev"]
+  resources: ["eventtrackers"]
+  verbs: ["list", "watch", "patch"]
+# status (phase, conditions, ARN) is written through the status subresource.
+- apiGroups: ["personalize.operators.dev"]
+  resources: ["eventtrackers/status"]
+  verbs: ["patch"]
+# Kubernetes Events on every phase change and error (kopf only creates them).
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+# The trackingId Secret, by name only: read, create, repair (update), delete on
+# rename and deletion. No list or watch: the operator reads no Secret it did not name.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "update", "delete"]
+{{- end }}

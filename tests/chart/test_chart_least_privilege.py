@@ -1,0 +1,456 @@
+"""Least privilege, proven: the chart's identity is enough, is needed rule by rule, and is refused the rest.
+
+The chart is really installed (`helm install`, admin identity) in each mode;
+the operator then runs as `personalize-operator run` with a token of the
+chart's ServiceAccount (TokenRequest, no impersonation) and the flags and
+PERSONALIZE_OPERATOR_* variables of the rendered Deployment. Protects three
+promises of docs/install.md: the operator works with exactly these rules in
+both modes without a single 403 (so no kopf fallback hides a missing grant);
+dropping any one rule breaks something visible; and the identity cannot read
+Secrets or touch EventTrackers outside its namespaces, delete CRDs, or touch
+pods.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from local_cluster.identity import service_account_kubeconfig
+from personalize_emulator.testing import Emulator
+from support import chart
+from support.chart import Helm
+from support.operator_process import OperatorProcess
+from support.solo import new_dataset_group
+from support.trackers import GROUP, PLURAL, VERSION, Trackers, manifest
+from support.wait import stays, wait_for
+
+FORBIDDEN_IN_LOG = re.compile(r"APIForbiddenError|answered 403|Not enough permissions|forbidden", re.IGNORECASE)
+TAMPERED = base64.b64encode(b"tampered").decode()
+CRD_NAME = f"{PLURAL}.{GROUP}"
+
+
+@dataclass
+class Installation:
+    """One `helm install` of the chart and a client that is its ServiceAccount."""
+
+    mode: str
+    release: str
+    release_namespace: str
+    tracker_namespace: str  # watched in both modes; the lifecycle runs here
+    outside_namespace: str  # not watched in namespaces mode
+    objects: list[dict[str, Any]]
+    identity: Path  # kubeconfig with the ServiceAccount's token
+    api: client.ApiClient
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.api)
+
+    def operator(self, emulator: Emulator, log: Path, extra_env: dict[str, str] | None = None) -> OperatorProcess:
+        """The operator as the Deployment runs it: its --namespace flags and settings, this identity."""
+        return OperatorProcess(
+            kubeconfig=self.identity,
+            endpoint=emulator.endpoint,
+            log=log,
+            namespaces=chart.watched_namespaces(self.objects),
+            extra_env={**chart.operator_settings_env(self.objects), **(extra_env or {})},
+        )
+
+
+@pytest.fixture(scope="module", params=["cluster", "namespaces"])
+def installation(
+    request: pytest.FixtureRequest,
+    helm: Helm,
+    chart_crd: str,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Installation]:
+    mode: str = request.param
+    release_namespace = chart.new_namespace(core, f"{mode}-release")
+    tracker_namespace = chart.new_namespace(core, f"{mode}-shop")
+    also_watched = chart.new_namespace(core, f"{mode}-search")
+    outside = chart.new_namespace(core, f"{mode}-outside")
+    watched = [tracker_namespace, also_watched] if mode == "namespaces" else []
+    values = {"watch": {"mode": mode, "namespaces": watched}}
+    release = f"chart-{mode}-{uuid.uuid4().hex[:6]}"
+    helm.install(release, release_namespace, values)
+    objects = helm.objects(release, release_namespace, values)
+    account = chart.one(objects, "ServiceAccount")["metadata"]["name"]
+    identity = service_account_kubeconfig(
+        helm.kubeconfig, release_namespace, account, tmp_path_factory.mktemp(f"identity-{mode}") / "kubeconfig"
+    )
+    try:
+        yield Installation(
+            mode=mode,
+            release=release,
+            release_namespace=release_namespace,
+            tracker_namespace=tracker_namespace,
+            outside_namespace=outside,
+            objects=objects,
+            identity=identity,
+            api=config.new_client_from_config(config_file=str(identity)),
+        )
+    finally:
+        helm.uninstall(release, release_namespace)
+        chart.delete_namespaces(core, custom, release_namespace, tracker_namespace, also_watched, outside)
+
+
+def unique_aws_name() -> str:
+    """AWS names are unique per account and region, and the chart tests share one emulator."""
+    return f"storefront-{uuid.uuid4().hex[:8]}"
+
+
+def forbidden_lines(output: str) -> list[str]:
+    return [line[:300] for line in output.splitlines() if FORBIDDEN_IN_LOG.search(line)]
+
+
+def decoded(secret: client.V1Secret | None) -> dict[str, str]:
+    assert secret is not None
+    return {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
+
+
+class TestLifecycleWithTheChartIdentity:
+    """The chart's rules are enough: create, Active, Secret, repair, rename, delete, in both modes, without a 403."""
+
+    def test_a_tracker_lives_and_dies_with_only_the_chart_permissions(
+        self,
+        installation: Installation,
+        chart_emulator: Emulator,
+        core: client.CoreV1Api,
+        custom: client.CustomObjectsApi,
+        tmp_path: Path,
+    ) -> None:
+        trackers = Trackers(custom=custom, core=core, namespace=installation.tracker_namespace)
+        dataset_group = new_dataset_group(chart_emulator, stem=installation.mode)
+        operator = installation.operator(chart_emulator, tmp_path / "operator.log").start()
+        try:
+            trackers.create(manifest("storefront", dataset_group, name=unique_aws_name()))
+            arn = trackers.wait_phase("storefront", "Active", timeout=60)["eventTrackerArn"]
+            remote = chart_emulator.admin.tracker(arn=arn)
+            assert remote is not None
+            assert decoded(trackers.secret("storefront-tracking"))["trackingId"] == remote["trackingId"]
+            wait_for(
+                lambda: {"Creating", "Active"} <= {reason for _, reason, _ in trackers.events("storefront")},
+                timeout=30,
+                what="Creating and Active Events posted",
+            )
+
+            core.patch_namespaced_secret(
+                "storefront-tracking", installation.tracker_namespace, {"data": {"trackingId": TAMPERED}}
+            )
+            trackers.patch("storefront", {"spec": {"tags": [{"tagKey": "team", "tagValue": "growth"}]}})
+            wait_for(
+                lambda: decoded(trackers.secret("storefront-tracking"))["trackingId"] == remote["trackingId"],
+                timeout=30,
+                what="tampered Secret repaired (update)",
+            )
+
+            trackers.patch("storefront", {"spec": {"secretName": "storefront-moved"}})
+            wait_for(
+                lambda: (
+                    trackers.secret("storefront-moved") is not None and trackers.secret("storefront-tracking") is None
+                ),
+                timeout=30,
+                what="Secret renamed, old one deleted",
+            )
+
+            trackers.delete("storefront")
+            trackers.wait_gone("storefront", timeout=60)
+            assert chart_emulator.admin.tracker(arn=arn) is None, "the remote tracker outlived its resource"
+            wait_for(lambda: trackers.secret("storefront-moved") is None, timeout=30, what="Secret deleted")
+        finally:
+            operator.stop()
+        assert forbidden_lines(operator.output()) == []
+
+
+def _pod() -> client.V1Pod:
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name="intruder"),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]),
+    )
+
+
+Attempt = Callable[[Installation], object]
+
+REFUSED_IN_EVERY_MODE: dict[str, Attempt] = {
+    "list-secrets-in-a-watched-namespace": lambda i: i.core.list_namespaced_secret(i.tracker_namespace),
+    "watch-secrets-in-a-watched-namespace": lambda i: i.core.list_namespaced_secret(
+        i.tracker_namespace, watch=True, timeout_seconds=1, _preload_content=False
+    ),
+    "list-secrets-in-all-namespaces": lambda i: i.core.list_secret_for_all_namespaces(),
+    "get-a-pod": lambda i: i.core.read_namespaced_pod("intruder", i.tracker_namespace),
+    "list-pods": lambda i: i.core.list_namespaced_pod(i.tracker_namespace),
+    "list-pods-in-all-namespaces": lambda i: i.core.list_pod_for_all_namespaces(),
+    "create-a-pod": lambda i: i.core.create_namespaced_pod(i.tracker_namespace, _pod()),
+    "create-a-pod-in-its-own-namespace": lambda i: i.core.create_namespaced_pod(i.release_namespace, _pod()),
+    "delete-the-crd": lambda i: client.ApiextensionsV1Api(i.api).delete_custom_resource_definition(CRD_NAME),
+    "list-crds": lambda i: client.ApiextensionsV1Api(i.api).list_custom_resource_definition(),
+    "list-namespaces": lambda i: i.core.list_namespace(),
+    "bind-itself-a-role": lambda i: client.RbacAuthorizationV1Api(i.api).create_namespaced_role_binding(
+        i.tracker_namespace,
+        {
+            "metadata": {"name": "escalate"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": i.tracker_namespace}],
+        },
+    ),
+}
+
+REFUSED_IN_NAMESPACES_MODE: dict[str, Attempt] = {
+    "read-a-secret-outside": lambda i: i.core.read_namespaced_secret("anything", i.outside_namespace),
+    "create-a-secret-outside": lambda i: i.core.create_namespaced_secret(
+        i.outside_namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="planted"))
+    ),
+    "delete-a-secret-outside": lambda i: i.core.delete_namespaced_secret("anything", i.outside_namespace),
+    "list-eventtrackers-outside": lambda i: i.custom.list_namespaced_custom_object(
+        GROUP, VERSION, i.outside_namespace, PLURAL
+    ),
+    "patch-an-eventtracker-outside": lambda i: i.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, i.outside_namespace, PLURAL, "storefront", {"metadata": {"labels": {"x": "y"}}}
+    ),
+    "patch-eventtracker-status-outside": lambda i: i.custom.patch_namespaced_custom_object_status(
+        GROUP, VERSION, i.outside_namespace, PLURAL, "storefront", {"status": {"phase": "Active"}}
+    ),
+    "list-eventtrackers-in-all-namespaces": lambda i: i.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL),
+    "post-an-event-outside": lambda i: i.core.create_namespaced_event(
+        i.outside_namespace,
+        client.CoreV1Event(
+            metadata=client.V1ObjectMeta(name="forged"), involved_object=client.V1ObjectReference(name="x")
+        ),
+    ),
+}
+
+
+def assert_refused(installation: Installation, attempt: Attempt) -> None:
+    with pytest.raises(ApiException) as refused:
+        attempt(installation)
+    assert refused.value.status == 403, refused.value
+
+
+class TestRefusals:
+    """The chart's identity is refused (403) everything it must not do."""
+
+    @pytest.mark.parametrize("attempt", [pytest.param(a, id=name) for name, a in REFUSED_IN_EVERY_MODE.items()])
+    def test_refused_in_every_mode(self, installation: Installation, attempt: Attempt) -> None:
+        assert_refused(installation, attempt)
+
+    @pytest.mark.parametrize("attempt", [pytest.param(a, id=name) for name, a in REFUSED_IN_NAMESPACES_MODE.items()])
+    def test_refused_outside_the_watched_namespaces_unless_cluster_wide(
+        self, installation: Installation, attempt: Attempt
+    ) -> None:
+        if installation.mode == "namespaces":
+            assert_refused(installation, attempt)
+        else:  # the same identity cluster-wide reaches every namespace: the mode is what confines it
+            try:
+                attempt(installation)
+            except ApiException as error:
+                assert error.status != 403, error
+
+    def test_the_refusals_come_from_rbac_not_from_a_broken_token(self, installation: Installation) -> None:
+        account = chart.one(installation.objects, "ServiceAccount")["metadata"]["name"]
+        review = client.AuthenticationV1Api(installation.api).create_self_subject_review({})
+        assert review.status.user_info.username == f"system:serviceaccount:{installation.release_namespace}:{account}"
+        listed = installation.custom.list_namespaced_custom_object(
+            GROUP, VERSION, installation.tracker_namespace, PLURAL
+        )
+        assert listed["items"] == []
+
+
+class TestAggregatedRoles:
+    """Namespace users with the built-in edit/view roles can manage/read EventTrackers once the chart is in."""
+
+    def test_edit_may_create_and_view_may_only_read(
+        self,
+        installation: Installation,
+        helm: Helm,
+        core: client.CoreV1Api,
+        api_client: client.ApiClient,
+        tmp_path: Path,
+    ) -> None:
+        namespace, rbac = installation.tracker_namespace, client.RbacAuthorizationV1Api(api_client)
+        people: dict[str, client.CustomObjectsApi] = {}
+        for role in ("edit", "view"):
+            rbac.create_namespaced_role_binding(
+                namespace,
+                {
+                    "metadata": {"name": f"people-{role}"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    "subjects": [{"kind": "ServiceAccount", "name": f"person-{role}", "namespace": namespace}],
+                },
+            )
+            identity = service_account_kubeconfig(helm.kubeconfig, namespace, f"person-{role}", tmp_path / role)
+            people[role] = client.CustomObjectsApi(config.new_client_from_config(config_file=str(identity)))
+        body = manifest("dry", "arn:aws:personalize:us-east-1:111122223333:dataset-group/people")
+
+        wait_for(
+            lambda: people["edit"].create_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, body, dry_run="All"
+            ),
+            timeout=30,
+            what="edit aggregated to EventTrackers",
+        )
+        wait_for(
+            lambda: people["view"].list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL) is not None,
+            timeout=30,
+            what="view aggregated to EventTrackers",
+        )
+        with pytest.raises(ApiException) as refused:
+            people["view"].create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body, dry_run="All")
+        assert refused.value.status == 403
+
+
+# Each granted verb, the scenario that needs it, and what breaks without it.
+NEEDS = [
+    pytest.param(
+        "eventtrackers", "list", "create", r"GET \S+/eventtrackers -> APIForbiddenError", id="eventtrackers-list"
+    ),
+    pytest.param(
+        "eventtrackers",
+        "watch",
+        "create",
+        r"GET \S+/eventtrackers\?watch=true\S* -> APIForbiddenError",
+        id="eventtrackers-watch",
+    ),
+    pytest.param(
+        "eventtrackers",
+        "patch",
+        "create",
+        r"PATCH \S+/eventtrackers/storefront -> APIForbiddenError",
+        id="eventtrackers-patch",
+    ),
+    pytest.param(
+        "eventtrackers/status",
+        "patch",
+        "create",
+        r"PATCH \S+/eventtrackers/storefront/status -> APIForbiddenError",
+        id="eventtrackers-status-patch",
+    ),
+    pytest.param("events", "create", "events", r"POST \S+/events -> APIForbiddenError", id="events-create"),
+    pytest.param("secrets", "get", "secret", "", id="secrets-get"),
+    pytest.param("secrets", "create", "secret", "", id="secrets-create"),
+    pytest.param("secrets", "update", "repair", "", id="secrets-update"),
+    pytest.param("secrets", "delete", "rename", "", id="secrets-delete"),
+]
+
+
+def without(rules: list[dict[str, Any]], resource: str, verb: str) -> list[dict[str, Any]]:
+    """The chart's rules minus one verb on one resource (the verb must be granted to begin with)."""
+    trimmed = copy.deepcopy(rules)
+    (rule,) = [r for r in trimmed if resource in r["resources"]]
+    rule["verbs"].remove(verb)
+    return [r for r in trimmed if r["verbs"]]
+
+
+@dataclass
+class Trimmed:
+    namespace: str
+    trackers: Trackers
+    operator: OperatorProcess
+
+
+@pytest.fixture
+def trimmed_identity(
+    request: pytest.FixtureRequest,
+    helm: Helm,
+    chart_crd: str,
+    chart_emulator: Emulator,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    api_client: client.ApiClient,
+    tmp_path: Path,
+) -> Iterator[Callable[[str, str], Trimmed]]:
+    """Start the operator, as in namespaces mode, with the chart's Role minus one verb."""
+    made: list[Trimmed] = []
+
+    def start(resource: str, verb: str) -> Trimmed:
+        namespace = chart.new_namespace(core, "needs")
+        objects = helm.objects("needs", namespace, {"watch": {"mode": "namespaces", "namespaces": [namespace]}})
+        rules = without(chart.one(objects, "Role")["rules"], resource, verb)
+        rbac = client.RbacAuthorizationV1Api(api_client)
+        rbac.create_namespaced_role(namespace, {"metadata": {"name": "operator"}, "rules": rules})
+        rbac.create_namespaced_role_binding(
+            namespace,
+            {
+                "metadata": {"name": "operator"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "operator"},
+                "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": namespace}],
+            },
+        )
+        identity = service_account_kubeconfig(helm.kubeconfig, namespace, "operator", tmp_path / "kubeconfig")
+        operator = OperatorProcess(
+            kubeconfig=identity,
+            endpoint=chart_emulator.endpoint,
+            log=tmp_path / "operator.log",
+            namespaces=[namespace],
+            extra_env={**chart.operator_settings_env(objects), "PERSONALIZE_OPERATOR_LOG_FORMAT": "text"},
+        ).start()
+        made.append(Trimmed(namespace, Trackers(custom=custom, core=core, namespace=namespace), operator))
+        return made[-1]
+
+    yield start
+    for box in made:
+        box.operator.stop()
+        chart.delete_namespaces(core, custom, box.namespace)
+
+
+class TestEveryRuleIsNeeded:
+    """Without any one of the chart's rules the operator visibly fails: none of them is spare."""
+
+    @pytest.mark.parametrize(("resource", "verb", "scenario", "symptom"), NEEDS)
+    def test_dropping_one_rule_breaks_the_lifecycle(
+        self,
+        trimmed_identity: Callable[[str, str], Trimmed],
+        chart_emulator: Emulator,
+        core: client.CoreV1Api,
+        resource: str,
+        verb: str,
+        scenario: str,
+        symptom: str,
+    ) -> None:
+        box = trimmed_identity(resource, verb)
+        trackers = box.trackers
+        dataset_group = new_dataset_group(chart_emulator, stem="needs")
+        trackers.create(manifest("storefront", dataset_group, name=unique_aws_name()))
+
+        if scenario == "create":  # kopf's own calls: the resource is never handled
+            wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} {resource}")
+            stays(lambda: not trackers.status("storefront").get("phase"), seconds=3, what="no phase written")
+        elif scenario == "events":  # reconciles, but nobody hears about it
+            trackers.wait_phase("storefront", "Active")
+            wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what="403 on posting an Event")
+            assert trackers.events("storefront") == []
+        elif scenario == "secret":  # the tracker is ACTIVE in AWS, but pods never get its trackingId
+            trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
+            assert trackers.secret("storefront-tracking") is None
+        elif scenario == "repair":  # a tampered Secret stays tampered
+            trackers.wait_phase("storefront", "Active")
+            core.patch_namespaced_secret("storefront-tracking", box.namespace, {"data": {"trackingId": TAMPERED}})
+            trackers.patch("storefront", {"spec": {"tags": [{"tagKey": "team", "tagValue": "growth"}]}})
+            trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
+            assert decoded(trackers.secret("storefront-tracking"))["trackingId"] == "tampered"
+        elif scenario == "rename":  # the old Secret, a live credential, is left behind
+            trackers.wait_phase("storefront", "Active")
+            trackers.patch("storefront", {"spec": {"secretName": "storefront-moved"}})
+            trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
+            assert trackers.secret("storefront-tracking") is not None
+        else:
+            raise AssertionError(f"unknown scenario {scenario}")
+        message = trackers.condition("storefront", "Ready").get("message", "")
+        if scenario in {"secret", "repair", "rename"}:
+            assert "403" in message, message

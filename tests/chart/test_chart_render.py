@@ -1,0 +1,280 @@
+"""The chart renders what a platform team expects, and the real API server accepts it.
+
+Protects `helm install`: lint passes, the values schema refuses mistakes
+before anything reaches the cluster, the operator pod is locked down (the
+restricted Pod Security Standard admits it), every setting the chart passes is
+one the operator reads, the operator's RBAC is exactly the proven minimum, and
+both install modes are valid objects for kube-apiserver (server-side dry run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from personalize_operator.settings import OperatorSettings
+from support import chart
+from support.chart import Helm
+from support.trackers import kubectl
+
+RELEASE, NAMESPACE = "personalize-operator", "personalize-operator"
+CLUSTER: dict[str, Any] = {"watch": {"mode": "cluster", "namespaces": []}}
+NAMESPACES: dict[str, Any] = {"watch": {"mode": "namespaces", "namespaces": ["shop", "search"]}}
+
+# The operator's permissions, each proven needed by test_chart_least_privilege.py::TestEveryRuleIsNeeded.
+EXPECTED_RULES = [
+    {"apiGroups": ["personalize.operators.dev"], "resources": ["eventtrackers"], "verbs": ["list", "watch", "patch"]},
+    {"apiGroups": ["personalize.operators.dev"], "resources": ["eventtrackers/status"], "verbs": ["patch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete"]},
+]
+
+
+def render(helm: Helm, values: dict[str, Any]) -> list[dict[str, Any]]:
+    return helm.objects(RELEASE, NAMESPACE, values)
+
+
+class TestLint:
+    """`helm lint` passes for both install modes and with every optional part switched on."""
+
+    @pytest.mark.parametrize(
+        "values",
+        [
+            pytest.param(CLUSTER, id="cluster"),
+            pytest.param(NAMESPACES, id="namespaces"),
+            pytest.param(
+                {
+                    **NAMESPACES,
+                    "metrics": {"enabled": True},
+                    "aws": {"region": "eu-west-1"},
+                    "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/x"}},
+                },
+                id="everything-on",
+            ),
+        ],
+    )
+    def test_helm_lint_passes(self, helm: Helm, values: dict[str, Any]) -> None:
+        done = helm.run(
+            "lint",
+            str(chart.CHART),
+            "--strict",
+            "--kube-version",
+            helm.kube_version,
+            "--values",
+            str(helm.values_file(values)),
+        )
+        assert "1 chart(s) linted, 0 chart(s) failed" in done.stdout, done.stdout
+
+
+class TestValuesSchema:
+    """Mistakes in values stop `helm install` with a message naming the key, before the cluster sees anything."""
+
+    @pytest.mark.parametrize(
+        ("values", "message"),
+        [
+            pytest.param(
+                {"watch": {"mode": "namespaces", "namespaces": []}}, "minItems", id="namespaces-mode-without-namespaces"
+            ),
+            pytest.param(
+                {"watch": {"mode": "cluster", "namespaces": ["shop"]}}, "maxItems", id="cluster-mode-with-namespaces"
+            ),
+            pytest.param({"watch": {"mode": "everywhere", "namespaces": []}}, "/watch/mode", id="unknown-mode"),
+            pytest.param(
+                {"watch": {"mode": "namespaces", "namespaces": ["team-*"]}},
+                "does not match pattern",
+                id="namespace-pattern",
+            ),
+            pytest.param({"replicas": 2}, "additional properties 'replicas' not allowed", id="replicas-is-not-a-value"),
+            pytest.param({"operator": {"logLevel": "TRACE"}}, "/operator/logLevel", id="bad-log-level"),
+            pytest.param({"operator": {"maxWorkers": 0}}, "/operator/maxWorkers", id="no-workers"),
+            pytest.param({"serviceAccount": {"create": False}}, "/serviceAccount/name", id="existing-account-unnamed"),
+            pytest.param({"image": {"digest": "latest"}}, "/image/digest", id="digest-not-a-digest"),
+            pytest.param({"metrics": {"port": 70000}}, "/metrics/port", id="port-out-of-range"),
+            pytest.param({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory", id="bad-quantity"),
+            pytest.param({"aws": {"region": "Europe"}}, "/aws/region", id="bad-region"),
+        ],
+    )
+    def test_bad_values_are_refused_naming_the_key(self, helm: Helm, values: dict[str, Any], message: str) -> None:
+        done = helm.template(RELEASE, NAMESPACE, values, check=False)
+        assert done.returncode != 0
+        assert "values don't meet the specifications of the schema" in done.stderr
+        assert message in done.stderr, done.stderr
+
+
+class TestDeployment:
+    """The operator pod: one replica replaced (never two at once), locked down, configured from values."""
+
+    def test_one_replica_replaced_not_rolled(self, helm: Helm) -> None:
+        spec = chart.one(render(helm, CLUSTER), "Deployment")["spec"]
+        assert spec["replicas"] == 1
+        assert spec["strategy"] == {"type": "Recreate"}
+
+    def test_runs_the_operator_with_liveness_on_a_named_port(self, helm: Helm) -> None:
+        container = chart.container(render(helm, CLUSTER))
+        assert container["command"] == ["personalize-operator"]
+        assert container["args"][:2] == ["run", "--liveness=http://0.0.0.0:8080/healthz"]
+        assert {"name": "healthz", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
+        probe = container["livenessProbe"]
+        assert probe["httpGet"] == {"path": "/healthz", "port": "healthz"}
+
+    def test_pod_and_container_are_locked_down(self, helm: Helm) -> None:
+        objects = render(helm, CLUSTER)
+        pod = chart.one(objects, "Deployment")["spec"]["template"]["spec"]
+        container = chart.container(objects)
+        security = container["securityContext"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert (security["runAsUser"], security["runAsGroup"]) == (10001, 10001)
+        assert security["runAsNonRoot"] is True and security["readOnlyRootFilesystem"] is True
+        assert security["allowPrivilegeEscalation"] is False and security["privileged"] is False
+        assert security["capabilities"] == {"drop": ["ALL"]}
+        assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+        assert {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}} in pod["volumes"]
+        assert pod["automountServiceAccountToken"] is True and pod["enableServiceLinks"] is False
+
+    def test_resources_have_requests_and_limits(self, helm: Helm) -> None:
+        resources = chart.container(render(helm, CLUSTER))["resources"]
+        assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+
+    def test_namespaces_mode_passes_each_namespace_and_cluster_mode_none(self, helm: Helm) -> None:
+        assert chart.watched_namespaces(render(helm, NAMESPACES)) == ["shop", "search"]
+        assert chart.watched_namespaces(render(helm, CLUSTER)) == []
+
+    def test_every_operator_variable_is_a_setting_the_operator_reads_with_a_valid_value(
+        self, helm: Helm, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        env = chart.operator_settings_env(render(helm, NAMESPACES))
+        fields = {name.removeprefix(chart.SETTINGS_PREFIX).lower() for name in env}
+        assert fields <= set(OperatorSettings.model_fields), fields - set(OperatorSettings.model_fields)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        settings = OperatorSettings()
+        assert settings.scanning is False, "the chart grants no list/watch on CRDs or namespaces"
+        assert (settings.log_level, settings.log_format, settings.max_workers) == ("INFO", "json", 20)
+
+    def test_metrics_off_disables_the_server_and_on_adds_port_and_service(self, helm: Helm) -> None:
+        off = render(helm, CLUSTER)
+        assert "--metrics-port=0" in chart.container(off)["args"]
+        assert chart.of_kind(off, "Service") == []
+        on = render(helm, {**CLUSTER, "metrics": {"enabled": True}})
+        assert "--metrics-port=9090" in chart.container(on)["args"]
+        assert {"name": "metrics", "containerPort": 9090, "protocol": "TCP"} in chart.container(on)["ports"]
+        service = chart.one(on, "Service")
+        assert service["spec"]["ports"] == [
+            {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
+        ]
+        assert service["spec"]["selector"] == chart.one(on, "Deployment")["spec"]["selector"]["matchLabels"]
+
+    def test_aws_region_is_optional(self, helm: Helm) -> None:
+        names = {e["name"] for e in chart.container(render(helm, CLUSTER))["env"]}
+        assert not names & {"AWS_REGION", "AWS_DEFAULT_REGION"}
+        env = {e["name"]: e["value"] for e in chart.container(render(helm, {"aws": {"region": "eu-west-1"}}))["env"]}
+        assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+
+    def test_service_account_annotations_carry_the_irsa_role(self, helm: Helm) -> None:
+        role = "arn:aws:iam::111122223333:role/personalize-operator"
+        objects = render(helm, {"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": role}}})
+        account = chart.one(objects, "ServiceAccount")
+        assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": role}
+        assert (
+            chart.one(objects, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "personalize-operator"
+        )
+
+    def test_image_defaults_to_the_app_version_and_a_digest_wins(self, helm: Helm) -> None:
+        assert chart.container(render(helm, CLUSTER))["image"] == "personalize-operator:0.1.0"
+        digest = "sha256:" + "a" * 64
+        pinned = render(helm, {"image": {"repository": "registry.example/po", "tag": "1.2.3", "digest": digest}})
+        assert chart.container(pinned)["image"] == f"registry.example/po@{digest}"
+
+
+class TestRbacRendering:
+    """The operator's rules are exactly the proven minimum; namespaces mode grants it nothing cluster-scoped."""
+
+    def test_cluster_mode_is_one_cluster_role_bound_to_the_service_account(self, helm: Helm) -> None:
+        rbac = chart.operator_rbac(render(helm, CLUSTER))
+        assert sorted(obj["kind"] for obj in rbac) == ["ClusterRole", "ClusterRoleBinding"]
+        role, binding = chart.one(rbac, "ClusterRole"), chart.one(rbac, "ClusterRoleBinding")
+        assert role["rules"] == EXPECTED_RULES
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "personalize-operator",
+        }
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}
+        ]
+
+    def test_namespaces_mode_is_a_role_and_binding_per_namespace_and_nothing_cluster_scoped(self, helm: Helm) -> None:
+        objects = render(helm, NAMESPACES)
+        rbac = chart.operator_rbac(objects)
+        roles, bindings = chart.of_kind(rbac, "Role"), chart.of_kind(rbac, "RoleBinding")
+        assert [r["metadata"]["namespace"] for r in roles] == ["shop", "search"]
+        assert [b["metadata"]["namespace"] for b in bindings] == ["shop", "search"]
+        assert all(role["rules"] == EXPECTED_RULES for role in roles)
+        assert all(
+            b["subjects"] == [{"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}]
+            for b in bindings
+        )
+        assert chart.of_kind(objects, "ClusterRoleBinding") == []
+        assert all(chart.is_aggregate(obj) for obj in chart.of_kind(objects, "ClusterRole"))
+
+    def test_aggregated_roles_are_for_people_and_can_be_turned_off(self, helm: Helm) -> None:
+        people = [obj for obj in chart.of_kind(render(helm, NAMESPACES), "ClusterRole") if chart.is_aggregate(obj)]
+        assert sorted(obj["metadata"]["name"] for obj in people) == [
+            "personalize-operator-edit",
+            "personalize-operator-view",
+        ]
+        off = render(helm, {**NAMESPACES, "rbac": {"aggregateToDefaultRoles": False}})
+        assert chart.of_kind(off, "ClusterRole") == []
+
+    def test_rbac_create_false_renders_no_rbac(self, helm: Helm) -> None:
+        objects = render(helm, {**NAMESPACES, "rbac": {"create": False}})
+        assert chart.of_kind(objects, *chart.RBAC_KINDS) == []
+
+
+@pytest.fixture
+def dry_run_namespaces(core: client.CoreV1Api, custom: client.CustomObjectsApi) -> Iterator[dict[str, str]]:
+    """A release namespace enforcing the restricted Pod Security Standard, and two namespaces to watch."""
+    restricted = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "warn")}
+    names = {
+        "release": chart.new_namespace(core, "release", labels=restricted),
+        "shop": chart.new_namespace(core, "shop"),
+        "search": chart.new_namespace(core, "search"),
+    }
+    yield names
+    chart.delete_namespaces(core, custom, *names.values())
+
+
+def server_dry_run(helm: Helm, namespace: str, values: dict[str, Any]) -> tuple[int, str, str]:
+    rendered = helm.template(RELEASE, namespace, values, include_crds=True).stdout
+    done = kubectl(helm.kubeconfig, "apply", "--dry-run=server", "-f", "-", stdin=rendered, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+class TestServerSideDryRun:
+    """kube-apiserver accepts every rendered object of both modes, and admits the pod as restricted."""
+
+    @pytest.mark.parametrize("mode", ["cluster", "namespaces"])
+    def test_api_server_accepts_the_rendered_chart(
+        self, helm: Helm, dry_run_namespaces: dict[str, str], chart_crd: str, mode: str
+    ) -> None:
+        watched = [dry_run_namespaces["shop"], dry_run_namespaces["search"]] if mode == "namespaces" else []
+        values = {"watch": {"mode": mode, "namespaces": watched}, "metrics": {"enabled": True}}
+        code, out, err = server_dry_run(helm, dry_run_namespaces["release"], values)
+        assert code == 0, err
+        expected = len(helm.objects(RELEASE, dry_run_namespaces["release"], values)) + 1  # + the CRD
+        assert out.count("(server dry run)") == expected, out
+        assert "PodSecurity" not in err, err
+        assert "deployment.apps/personalize-operator created (server dry run)" in out
+
+    def test_a_weakened_pod_is_flagged_by_pod_security_so_the_check_above_is_live(
+        self, helm: Helm, dry_run_namespaces: dict[str, str]
+    ) -> None:
+        weakened = {"securityContext": {"allowPrivilegeEscalation": True, "runAsNonRoot": True}}
+        code, _, err = server_dry_run(helm, dry_run_namespaces["release"], weakened)
+        assert code == 0
+        assert 'would violate PodSecurity "restricted' in err and "allowPrivilegeEscalation" in err
