@@ -49,6 +49,7 @@ def test_foreign_tracker_is_a_conflict_and_is_not_hammered(solo: Solo) -> None:
         what="observation window",
     )
     calls = sum(solo.emulator.admin.calls().values()) - before
+    print(f"{calls} AWS calls in {CONFLICT_WINDOW:.0f}s while in Conflict")
     assert calls <= CONFLICT_CALL_BOUND, f"{calls} AWS calls in {CONFLICT_WINDOW:.0f}s while in Conflict"
     trackers_in_group = [t for t in solo.emulator.admin.trackers() if t["datasetGroupArn"] == group]
     assert [t["name"] for t in trackers_in_group] == ["someone-elses"], "nothing created or deleted remotely"
