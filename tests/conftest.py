@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
 
 from local_cluster.cluster import ControlPlane
+from support.kube import create_namespace, delete_namespace
 
 EXISTING_CLUSTER_ENV = "PERSONALIZE_TEST_KUBECONFIG"
 _log_dirs: list[Path] = []
@@ -56,13 +56,8 @@ def namespace(core: client.CoreV1Api, request: pytest.FixtureRequest) -> Iterato
     """A fresh namespace per test, deleted afterwards (without waiting)."""
     stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower().replace("_", "-"))[:40].strip("-")
     name = f"{stem}-{uuid.uuid4().hex[:6]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    try:
-        core.delete_namespace(name)
-    except ApiException as error:
-        if error.status != 404:
-            raise
+    yield create_namespace(core, name)
+    delete_namespace(core, name)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

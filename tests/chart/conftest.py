@@ -17,9 +17,7 @@ from kubernetes import client
 from local_cluster import build
 from personalize_emulator.testing import Emulator, running_emulator
 from support.chart import CHART, Helm
-from support.trackers import GROUP, PLURAL, kubectl
-
-CRD_NAME = f"{PLURAL}.{GROUP}"
+from support.kube import install_crd
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +32,7 @@ def helm(kubeconfig: Path, api_client: client.ApiClient, tmp_path_factory: pytes
 @pytest.fixture(scope="session")
 def chart_crd(kubeconfig: Path) -> str:
     """The CRD exactly as the chart ships it (charts/personalize-operator/crds/)."""
-    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(CHART / "crds"))
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
-    return CRD_NAME
+    return install_crd(kubeconfig, CHART / "crds")
 
 
 @pytest.fixture(scope="session")

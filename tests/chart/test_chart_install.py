@@ -17,9 +17,8 @@ from kubernetes.client.rest import ApiException
 
 from support import chart
 from support.chart import Helm
+from support.kube import CRD_NAME
 from support.trackers import GROUP, PLURAL, VERSION, manifest
-
-CRD_NAME = f"{PLURAL}.{GROUP}"
 
 
 def gone(read: Callable[[], object]) -> bool:

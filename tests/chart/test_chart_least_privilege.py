@@ -30,6 +30,7 @@ from local_cluster.identity import service_account_kubeconfig
 from personalize_emulator.testing import Emulator
 from support import chart
 from support.chart import Helm
+from support.kube import CRD_NAME
 from support.operator_process import OperatorProcess
 from support.solo import new_dataset_group
 from support.trackers import GROUP, PLURAL, VERSION, Trackers, manifest
@@ -37,7 +38,6 @@ from support.wait import stays, wait_for
 
 FORBIDDEN_IN_LOG = re.compile(r"APIForbiddenError|answered 403|Not enough permissions|forbidden", re.IGNORECASE)
 TAMPERED = base64.b64encode(b"tampered").decode()
-CRD_NAME = f"{PLURAL}.{GROUP}"
 
 
 @dataclass

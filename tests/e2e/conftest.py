@@ -14,16 +14,15 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from personalize_emulator.testing import Emulator, running_emulator
+from support.kube import create_namespace, delete_namespace, install_crd
 from support.operator_process import OperatorProcess
 from support.solo import Solo, new_dataset_group
-from support.trackers import REPO, Trackers, kubectl
+from support.trackers import REPO, Trackers
 
 TRANSITION_DELAY = 0.5  # seconds per AWS status transition in the emulator
 TRACKER_QUOTA = 500  # the whole session creates far more than AWS's default quota of trackers
-CRD_NAME = "eventtrackers.personalize.operators.dev"
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +33,7 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="session")
 def crd(kubeconfig: Path) -> str:
-    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
-    return CRD_NAME
+    return install_crd(kubeconfig, REPO / "crds")
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +67,7 @@ def solo(
     kubeconfig: Path, custom: client.CustomObjectsApi, core: client.CoreV1Api, crd: str, tmp_path: Path
 ) -> Iterator[Solo]:
     name = f"solo-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    create_namespace(core, name)
     with running_emulator(transition_delay=TRANSITION_DELAY, tracker_quota=TRACKER_QUOTA) as own:
         process = OperatorProcess(
             kubeconfig=kubeconfig, endpoint=own.endpoint, log=tmp_path / "operator.log", namespaces=[name]
@@ -83,11 +80,7 @@ def solo(
         finally:
             _delete_all(custom, name)
             box.operator.stop()
-            try:
-                core.delete_namespace(name)
-            except ApiException as error:
-                if error.status != 404:
-                    raise
+            delete_namespace(core, name)
 
 
 def _delete_all(custom: client.CustomObjectsApi, namespace: str) -> None:

@@ -19,16 +19,15 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from local_cluster.processes import free_port
 from personalize_emulator.testing import Emulator, running_emulator
 from support import image
+from support.kube import create_namespace, delete_namespace, install_crd
 from support.solo import new_dataset_group
-from support.trackers import REPO, Trackers, kubectl, manifest
+from support.trackers import REPO, Trackers, manifest
 from support.wait import GiveUp, wait_for
 
-CRD_NAME = "eventtrackers.personalize.operators.dev"
 KUBECONFIG_IN_CONTAINER = "/etc/personalize-operator/kubeconfig"
 TAG = "localhost/personalize-operator:test"
 
@@ -85,22 +84,15 @@ class TestImage:
 
 @pytest.fixture
 def crd(kubeconfig: Path) -> str:
-    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-    kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
-    return CRD_NAME
+    return install_crd(kubeconfig, REPO / "crds")
 
 
 @pytest.fixture
 def own_namespace(core: client.CoreV1Api) -> Iterator[str]:
     """`solo-*`: the e2e suite's shared operator (if this session started one) leaves these namespaces alone."""
     name = f"solo-image-{uuid.uuid4().hex[:6]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    try:
-        core.delete_namespace(name)
-    except ApiException as error:
-        if error.status != 404:
-            raise
+    yield create_namespace(core, name)
+    delete_namespace(core, name)
 
 
 @pytest.fixture

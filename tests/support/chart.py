@@ -21,6 +21,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from support.kube import create_namespace, delete_namespace
 from support.trackers import GROUP, PLURAL, REPO, VERSION
 from support.wait import wait_for
 
@@ -135,9 +136,7 @@ def operator_settings_env(objects: list[dict[str, Any]]) -> dict[str, str]:
 
 def new_namespace(core: client.CoreV1Api, stem: str, labels: dict[str, str] | None = None) -> str:
     """`solo-chart-<stem>-<random>`: the shared e2e operator ignores `solo-*` namespaces."""
-    name = f"solo-chart-{stem}-{uuid.uuid4().hex[:6]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels)))
-    return name
+    return create_namespace(core, f"solo-chart-{stem}-{uuid.uuid4().hex[:6]}", labels)
 
 
 def abandon_trackers(custom: client.CustomObjectsApi, namespace: str) -> None:
@@ -168,8 +167,4 @@ def abandon_trackers(custom: client.CustomObjectsApi, namespace: str) -> None:
 def delete_namespaces(core: client.CoreV1Api, custom: client.CustomObjectsApi, *names: str) -> None:
     for name in names:
         abandon_trackers(custom, name)
-        try:
-            core.delete_namespace(name)
-        except ApiException as error:
-            if error.status != 404:
-                raise
+        delete_namespace(core, name)
