@@ -15,6 +15,7 @@ help:
 	@echo "make test     the whole test suite (builds what it needs)"
 	@echo "make cluster  the local control plane in the foreground (kubeconfig in .local/kubeconfig)"
 	@echo "make crds     regenerate crds/ from the pydantic model"
+	@echo "make image    the container image with podman (docs/image.md)"
 	@echo "make lint     ruff"
 
 $(STAMP): pyproject.toml
