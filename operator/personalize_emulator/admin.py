@@ -11,8 +11,9 @@ Plain JSON over HTTP, unauthenticated, never faulted:
     GET    /_emulator/calls                  {"CreateEventTracker": 3, ...}
     DELETE /_emulator/calls                  zero the counts
     GET    /_emulator/faults                 the fault rules and how often each fired
-    POST   /_emulator/faults                 {"kind": throttle|internal|latency|drop, "rate"?, "operations"?,
-                                              "count"?, "seconds"?} -> the rule with its id
+    POST   /_emulator/faults                 {"kind": throttle|internal|latency|drop|error, "rate"?,
+                                              "operations"?, "count"?, "seconds"?, "code"?, "status"?,
+                                              "message"?} -> the rule with its id
     DELETE /_emulator/faults                 remove every fault rule
     POST   /_emulator/seed                   {"seed": int|null}: reseed the fault dice
     POST   /_emulator/holds                  {"status", "arn"?, "namePattern"?, "kind"?} -> the hold
@@ -93,6 +94,9 @@ def _add_fault(service: Service, body: dict[str, Any]) -> dict[str, Any]:
         operations=frozenset(operations) if operations is not None else None,
         count=body.get("count"),
         seconds=float(body.get("seconds", 0.0)),
+        code=str(body.get("code", "")),
+        status=int(body.get("status", 400)),
+        message=str(body.get("message", "")),
     )
     return service.faults.add(rule).as_json()
 

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
-FaultKindName = str  # "throttle" | "internal" | "latency" | "drop"
+FaultKindName = str  # "throttle" | "internal" | "latency" | "drop" | "error"
 
 
 class AdminError(RuntimeError):
@@ -91,6 +91,9 @@ class EmulatorAdmin:
         operations: Iterable[str] | None = None,
         count: int | None = None,
         seconds: float = 0.0,
+        code: str = "",
+        status: int = 400,
+        message: str = "",
     ) -> dict[str, Any]:
         """Inject `kind` into a `rate` fraction of calls (of `operations`, at most `count` times)."""
         body = {
@@ -99,6 +102,9 @@ class EmulatorAdmin:
             "operations": list(operations) if operations is not None else None,
             "count": count,
             "seconds": seconds,
+            "code": code,
+            "status": status,
+            "message": message,
         }
         return self._object("POST", "/faults", body)
 
@@ -113,6 +119,10 @@ class EmulatorAdmin:
 
     def drop_connections(self, **options: Any) -> dict[str, Any]:
         return self.add_fault("drop", **options)
+
+    def error(self, code: str, status: int = 400, **options: Any) -> dict[str, Any]:
+        """Answer `code` with HTTP `status`, e.g. error("AccessDeniedException", 403, operations=[...])."""
+        return self.add_fault("error", code=code, status=status, **options)
 
     def faults(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/faults"))

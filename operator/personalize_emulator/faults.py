@@ -24,6 +24,7 @@ class FaultKind(StrEnum):
     INTERNAL = "internal"  # 500 InternalFailure
     LATENCY = "latency"  # answer normally, `seconds` late
     DROP = "drop"  # close the connection without an answer
+    ERROR = "error"  # answer any AWS error `code` with HTTP `status` (e.g. AccessDeniedException, 403)
 
 
 @dataclass(kw_only=True)
@@ -33,6 +34,9 @@ class FaultRule:
     operations: frozenset[str] | None = None  # None: every operation (the admin API is never faulted)
     count: int | None = None  # fire at most this many times; None: no limit
     seconds: float = 0.0  # for LATENCY
+    code: str = ""  # for ERROR: the AWS error code answered
+    status: int = 400  # for ERROR: the HTTP status answered
+    message: str = ""  # for ERROR: the message answered (default: says it was injected)
     id: int = field(default_factory=lambda: next(_ids))
     fired: int = 0
 
@@ -46,6 +50,10 @@ class FaultRule:
             raise ValueError(f"seconds must be >= 0, not {self.seconds}")
         if self.kind is FaultKind.LATENCY and self.seconds == 0:
             raise ValueError("a latency fault needs seconds > 0")
+        if self.kind is FaultKind.ERROR and not self.code:
+            raise ValueError("an error fault needs a code, e.g. AccessDeniedException")
+        if not 100 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP status (100-599), not {self.status}")
 
     def applies_to(self, operation: str) -> bool:
         exhausted = self.count is not None and self.fired >= self.count
@@ -59,6 +67,9 @@ class FaultRule:
             "operations": sorted(self.operations) if self.operations is not None else None,
             "count": self.count,
             "seconds": self.seconds,
+            "code": self.code,
+            "status": self.status,
+            "message": self.message,
             "fired": self.fired,
         }
 

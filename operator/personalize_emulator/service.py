@@ -120,6 +120,9 @@ class Service:
                 raise errors.internal_failure()
             if fault.kind is FaultKind.DROP:
                 return Response(status=0, body=b"", drop=True)
+            if fault.kind is FaultKind.ERROR:
+                message = fault.message or f"{fault.code} injected by the emulator"
+                raise errors.ApiError(fault.code, message, status=fault.status)
             delay = fault.seconds
         try:
             params = protocol.decode_body(request.body)

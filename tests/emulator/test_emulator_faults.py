@@ -53,6 +53,30 @@ class TestInternalFailure:
         assert personalize.list_dataset_groups()["ResponseMetadata"]["RetryAttempts"] == 1
 
 
+class TestAnyError:
+    @pytest.mark.parametrize(
+        ("code", "status"),
+        [
+            pytest.param("AccessDeniedException", 403, id="access-denied"),
+            pytest.param("ExpiredTokenException", 400, id="expired-token"),
+            pytest.param("SomethingNobodyKnows", 400, id="unknown-code"),
+            pytest.param("LimitExceededException", 400, id="limit-exceeded"),
+        ],
+    )
+    def test_an_error_fault_answers_the_code_and_status_asked_for(
+        self, make_client: ClientFactory, emulator: Emulator, code: str, status: int
+    ) -> None:
+        emulator.admin.error(code, status, operations=["ListDatasetGroups"])
+        with pytest.raises(ClientError) as failed:
+            make_client(**ONE_ATTEMPT).list_dataset_groups()
+        assert failed.value.response["Error"]["Code"] == code
+        assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+    def test_an_error_fault_spares_other_operations(self, personalize: Any, emulator: Emulator) -> None:
+        emulator.admin.error("AccessDeniedException", 403, operations=["CreateEventTracker"])
+        assert personalize.list_dataset_groups()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
 class TestLatency:
     def test_latency_beyond_the_read_timeout_is_a_read_timeout(
         self, make_client: ClientFactory, emulator: Emulator
@@ -131,6 +155,8 @@ class TestDeterminism:
             pytest.param({"kind": "latency"}, id="latency-without-seconds"),
             pytest.param({"kind": "explode"}, id="unknown-kind"),
             pytest.param({"kind": "drop", "count": -1}, id="negative-count"),
+            pytest.param({"kind": "error"}, id="error-without-code"),
+            pytest.param({"kind": "error", "code": "X", "status": 99}, id="error-status-not-http"),
         ],
     )
     def test_nonsense_rules_are_refused(self, options: dict[str, Any]) -> None:
