@@ -6,8 +6,9 @@ Contract, in crossplane-runtime's terms:
   ACTIVE tracker only, so that nobody can use it early).
 - `delete` treats "not found" as success.
 - `tag` / `untag` change only the keys given.
-botocore `ClientError`s are translated here, at the boundary, into the few
-errors the reconciler decides on; nothing in this module touches Kubernetes.
+botocore exceptions are translated here, at the boundary, into the taxonomy
+of errors.py that the reconciler decides on; nothing in this module touches
+Kubernetes.
 
 Clients are built once per region (boto3 clients are thread safe once made)
 and reach the endpoint from the default chain, so AWS_ENDPOINT_URL_PERSONALIZE
@@ -18,106 +19,56 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import botocore.config
 import botocore.exceptions
 
-from personalize_operator import metrics
-
-RETRYABLE_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "InternalFailure",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-    }
+from personalize_operator import errors, metrics
+from personalize_operator.errors import (
+    AccessDenied,
+    AlreadyExists,
+    AwsError,
+    InUse,
+    InvalidInput,
+    NotFound,
+    Retryable,
+    Throttled,
+    TooManyTags,
 )
+from personalize_operator.remote import RemoteTracker
 
-
-class AwsError(Exception):
-    """A failed Personalize call; `code` is AWS's error code, `message` is safe to show."""
-
-    def __init__(self, code: str, message: str, operation: str) -> None:
-        super().__init__(f"{operation}: {code}: {message}")
-        self.code = code
-        self.message = message
-        self.operation = operation
-
-
-class Retryable(AwsError):
-    """Throttling, 5xx, timeouts: try again later; state is unchanged."""
-
-
-class NotFound(AwsError):
-    """ResourceNotFoundException: the tracker or the dataset group does not exist."""
-
-
-class AlreadyExists(AwsError):
-    """ResourceAlreadyExistsException: a tracker of that name, or in that dataset group, exists."""
-
-
-class InUse(AwsError):
-    """ResourceInUseException: the tracker is busy (still being created, or being deleted)."""
-
-
-class InvalidInput(AwsError):
-    """InvalidInputException and other client errors a spec change must fix."""
-
-
-class Refused(AwsError):
-    """Access denied, quota (LimitExceeded), too many tags: a user or admin must act."""
-
-
-_BY_CODE: dict[str, type[AwsError]] = {
-    "ResourceNotFoundException": NotFound,
-    "ResourceAlreadyExistsException": AlreadyExists,
-    "ResourceInUseException": InUse,
-    "InvalidInputException": InvalidInput,
-    "ValidationException": InvalidInput,
-    "InvalidNextTokenException": InvalidInput,
-    "LimitExceededException": Refused,
-    "TooManyTagsException": Refused,
-    "TooManyTagKeysException": Refused,
-    "AccessDeniedException": Refused,
-    "UnrecognizedClientException": Refused,
-    "InvalidSignatureException": Refused,
-    "ExpiredTokenException": Refused,
-}
+__all__ = [
+    "AccessDenied",
+    "AlreadyExists",
+    "AwsError",
+    "ClientPool",
+    "InUse",
+    "InvalidInput",
+    "NotFound",
+    "RemoteTracker",
+    "Retryable",
+    "Throttled",
+    "TooManyTags",
+    "TrackerClient",
+    "translate",
+]
 
 
 def translate(error: Exception, operation: str) -> AwsError:
-    """Map a botocore exception onto our error classes."""
+    """Map a botocore exception onto the taxonomy in errors.py."""
     if isinstance(error, botocore.exceptions.ClientError):
-        code = str(error.response.get("Error", {}).get("Code", "Unknown"))
+        code = str(error.response.get("Error", {}).get("Code", "") or "Unknown")
         message = str(error.response.get("Error", {}).get("Message", ""))
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if code in RETRYABLE_CODES or status >= 500:
-            return Retryable(code, message, operation)
-        return _BY_CODE.get(code, InvalidInput)(code, message, operation)
+        return errors.make(code, message, operation, status)
+    if isinstance(error, botocore.exceptions.ParamValidationError):
+        return InvalidInput("ParamValidationError", str(error.kwargs.get("report", error)), operation)
     if isinstance(error, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
-        return Refused("NoCredentials", "no AWS credentials found in the default chain", operation)
+        return AccessDenied("NoCredentials", "no AWS credentials found in the default chain", operation)
     return Retryable(type(error).__name__, "connection failed or timed out", operation)
-
-
-@dataclass(frozen=True)
-class RemoteTracker:
-    """What DescribeEventTracker (and ListTagsForResource) said about one tracker."""
-
-    arn: str
-    name: str
-    status: str
-    dataset_group_arn: str
-    account_id: str = ""
-    tracking_id: str = field(default="", repr=False)  # a write credential: never in repr or logs
-    tags: Mapping[str, str] = field(default_factory=dict)
-    failure_reason: str = ""
 
 
 @dataclass
@@ -210,8 +161,18 @@ def _snake(operation: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
 
 
+ONCE_CONFIG = botocore.config.Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=5
+)
+
+
 class ClientPool:
-    """One boto3 client per region, built lazily, shared by every handler thread."""
+    """One boto3 client per region, built lazily, shared by every handler thread.
+
+    `once=True` gives the region's single-attempt client with short timeouts,
+    for best-effort calls that must never hold anything up (releasing a
+    retained tracker).
+    """
 
     def __init__(self, *, max_attempts: int = 5, connect_timeout: float = 5.0, read_timeout: float = 30.0) -> None:
         self._config = botocore.config.Config(
@@ -221,12 +182,20 @@ class ClientPool:
             user_agent_extra="personalize-operator",
         )
         self._session = boto3.session.Session()
-        self._clients: dict[str, TrackerClient] = {}
+        self._clients: dict[tuple[str, bool], TrackerClient] = {}
         self._lock = threading.Lock()
 
-    def for_region(self, region: str) -> TrackerClient:
+    def for_region(self, region: str, *, once: bool = False) -> TrackerClient:
+        """The region's client; a region botocore refuses is InvalidInput, never a bare traceback."""
+        key = (region, once)
         with self._lock:
-            if region not in self._clients:
-                client = self._session.client("personalize", region_name=region, config=self._config)
-                self._clients[region] = TrackerClient(client=client)
-            return self._clients[region]
+            if key not in self._clients:
+                config = self._config.merge(ONCE_CONFIG) if once else self._config
+                try:
+                    client = self._session.client("personalize", region_name=region, config=config)
+                except (botocore.exceptions.BotoCoreError, ValueError) as error:
+                    raise InvalidInput(
+                        "InvalidRegion", f"cannot build a Personalize client for region {region!r}: {error}", "Client"
+                    ) from error
+                self._clients[key] = TrackerClient(client=client)
+            return self._clients[key]

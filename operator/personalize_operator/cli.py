@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz ('' disables)",
     )
     run.add_argument("--metrics-port", type=int, help="Prometheus metrics port (0 disables)")
+    run.add_argument(
+        "--resync-seconds",
+        type=float,
+        metavar="S",
+        help="look at every resource again after S seconds (+-20%% jitter), whatever its phase (default 600)",
+    )
     run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.add_argument("--log-format", choices=[f.value for f in LogFormat])
     return parser
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                 "namespaces": args.namespaces,
                 "liveness_endpoint": args.liveness_endpoint,
                 "metrics_port": args.metrics_port,
+                "resync_seconds": args.resync_seconds,
                 "log_level": args.log_level,
                 "log_format": args.log_format,
             }

@@ -1,8 +1,10 @@
 """Pure decisions: given what we want and what AWS shows, the one next step.
 
-No I/O and no kopf here, so every row of DESIGN.md's behaviour table is a
-table test (tests/unit/test_decide.py). The reconciler (reconcile.py)
-observes, calls `decide`, then carries out the step it returns.
+No I/O, no kopf and no boto3 here, so every row of docs/design.md's behaviour
+table is a table test (tests/unit/test_decide.py). The reconciler
+(reconcile.py) observes, calls one of the `decide*` functions, then carries
+out the step it returns. Which Event a state change posts, and when the
+recorded ARN is forgotten, are decisions too, and live here.
 """
 
 from __future__ import annotations
@@ -11,26 +13,58 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from personalize_operator.aws import AlreadyExists, AwsError, InUse, InvalidInput, NotFound, RemoteTracker, Retryable
+from personalize_operator.errors import (
+    AccessDenied,
+    AlreadyExists,
+    AwsError,
+    InUse,
+    InvalidInput,
+    NotFound,
+    Retryable,
+    Throttled,
+    TooManyTags,
+    reason_for,
+)
 from personalize_operator.model import OWNERSHIP_TAG_KEYS, RESERVED_TAG_PREFIX, Phase
+from personalize_operator.remote import (
+    ACTIVE,
+    CREATE_FAILED,
+    CREATING_STATES,
+    DELETING_STATES,
+    RemoteTracker,
+)
+
+__all__ = ["ACTIVE", "CREATE_FAILED", "CREATING_STATES", "DELETING_STATES", "Phase"]
 
 OWNER_PREFIX = RESERVED_TAG_PREFIX
 UID_TAG, NAMESPACE_TAG, NAME_TAG = OWNERSHIP_TAG_KEYS
 ADOPT_ANNOTATION = f"{OWNER_PREFIX}adopt"
 RETRY_ANNOTATION = f"{OWNER_PREFIX}retry"
-
-CREATING_STATES = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
-DELETING_STATES = frozenset({"DELETE PENDING", "DELETE IN_PROGRESS"})
-ACTIVE = "ACTIVE"
-CREATE_FAILED = "CREATE FAILED"
+PAUSED_ANNOTATION = f"{OWNER_PREFIX}paused"
+AWS_RESERVED_TAG_PREFIX = "aws:"  # tags AWS itself manages: never set or removed by us
 
 CONFLICT_RECHECK_SECONDS = 180.0
 CREATING_MAX_DELAY = 30.0
+RETRYABLE_MAX_DELAY = 60.0
 REFUSED_MAX_DELAY = 300.0
+SECRET_RETRY_SECONDS = 30.0
+
+# Warning Event reasons, one per failing external action (crossplane-runtime style).
+CANNOT_OBSERVE = "CannotObserveEventTracker"
+CANNOT_CREATE = "CannotCreateEventTracker"
+CANNOT_UPDATE = "CannotUpdateEventTracker"
+CANNOT_DELETE = "CannotDeleteEventTracker"
+CANNOT_RELEASE = "CannotReleaseEventTracker"
+CANNOT_WRITE_SECRET = "CannotWriteSecret"
+
+# Reasons that mean "a person must act": never a transient state (kstatus Stalled).
+STALLED_REASONS = frozenset(
+    {"Conflict", "NameConflict", "CreateFailed", "InvalidSpec", "TooManyTags", "SecretConflict", "Forbidden"}
+)
 
 
 class Step(StrEnum):
-    """What the reconciler does next; one step per pass."""
+    """What the reconciler does next; one remote step per pass."""
 
     CREATE = "Create"
     WAIT = "Wait"
@@ -39,8 +73,10 @@ class Step(StrEnum):
     DELETE_FAILED = "DeleteFailed"  # retry of a CREATE FAILED tracker: delete it first
     CONFLICT = "Conflict"
     ADOPT = "Adopt"
+    PAUSE = "Pause"  # nothing remote, nothing written but status
     DELETE = "Delete"
     RELEASE = "Release"  # drop the finalizer
+    RELEASE_RETAINED = "ReleaseRetained"  # drop our ownership tags (best effort), then the finalizer
 
 
 @dataclass(frozen=True)
@@ -58,6 +94,7 @@ class Desired:
     tags: Mapping[str, str] = field(default_factory=dict)
     retain: bool = False
     adopt: bool = False
+    paused: bool = False
     retry_token: str = ""  # value of the retry annotation, "" when absent
 
     @property
@@ -76,9 +113,11 @@ class Recorded:
 
     arn: str = ""
     phase: str = ""
+    reason: str = ""  # the Ready condition's reason
     observed_generation: int | None = None
     retry_token: str = ""
     secret_name: str = ""
+    create_requested: bool = False  # written before CreateEventTracker is called
 
 
 @dataclass(frozen=True)
@@ -87,6 +126,7 @@ class Observation:
 
     tracker: RemoteTracker | None = None  # ours: by the ARN in status, or by our uid tag
     foreign: RemoteTracker | None = None  # another tracker holding the dataset group
+    foreign_owner: str = ""  # "namespace/name" of a live EventTracker that owns `foreign`
     lost: bool = False  # status had an ARN that AWS no longer knows
 
 
@@ -96,7 +136,27 @@ class Decision:
     phase: Phase
     reason: str
     message: str
-    requeue: float | None = None  # seconds until the next pass; None: settled
+    requeue: float | None = None  # seconds until the next pass; None: settled (next look at resync)
+    warning: bool = False  # entering this state is worth a Warning Event
+    synced: bool = True  # False: the pass failed or did not run (paused); reason and message say why
+    forget_arn: bool = False  # the recorded tracker is known gone: clear it from status
+
+    @property
+    def stalled(self) -> bool:
+        """A person must act before anything changes (kstatus Stalled)."""
+        return self.reason in STALLED_REASONS
+
+    @property
+    def transitional(self) -> bool:
+        """Work is under way and will end by itself (kstatus Reconciling)."""
+        return not self.stalled and self.phase in {Phase.CREATING, Phase.DELETING, Phase.PENDING}
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
 
 
 def backoff(retry: int, *, first: float = 1.0, cap: float = CREATING_MAX_DELAY) -> float:
@@ -108,6 +168,14 @@ def is_owned(tracker: RemoteTracker, uid: str) -> bool:
     return tracker.tags.get(UID_TAG) == uid
 
 
+def owner_of(tracker: RemoteTracker) -> tuple[str, str, str] | None:
+    """(uid, namespace, name) from a tracker's ownership tags, if it carries them."""
+    uid = tracker.tags.get(UID_TAG)
+    if not uid:
+        return None
+    return uid, tracker.tags.get(NAMESPACE_TAG, ""), tracker.tags.get(NAME_TAG, "")
+
+
 def wants_retry(desired: Desired, recorded: Recorded) -> bool:
     """A CREATE FAILED tracker is retried after a spec change or a new retry annotation."""
     spec_changed = recorded.observed_generation is not None and recorded.observed_generation < desired.generation
@@ -116,49 +184,85 @@ def wants_retry(desired: Desired, recorded: Recorded) -> bool:
 
 
 def tag_changes(current: Mapping[str, str], desired: Desired) -> tuple[dict[str, str], list[str]]:
-    """(tags to set, keys to remove); keys under our prefix are never removed."""
+    """(tags to set, keys to remove); keys under our prefix or AWS's `aws:` are never removed."""
     wanted = desired.remote_tags
     to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
-    to_remove = sorted(k for k in current if k not in wanted and not k.startswith(OWNER_PREFIX))
+    to_remove = sorted(
+        k for k in current if k not in wanted and not k.startswith((OWNER_PREFIX, AWS_RESERVED_TAG_PREFIX))
+    )
     return to_set, to_remove
+
+
+def current_phase(recorded: Recorded) -> Phase:
+    return Phase(recorded.phase) if recorded.phase in Phase.__members__.values() else Phase.PENDING
+
+
+def decide_paused(recorded: Recorded) -> Decision:
+    """Paused: no AWS call and no Secret write; the phase stays what it was."""
+    return Decision(
+        Step.PAUSE,
+        current_phase(recorded),
+        "Paused",
+        f'reconciliation paused by the annotation {PAUSED_ANNOTATION}: "true"; remove it to resume',
+        synced=False,
+    )
+
+
+def _decide_without_tracker(desired: Desired, recorded: Recorded, observed: Observation) -> Decision:
+    foreign = observed.foreign
+    if foreign is not None:
+        if observed.foreign_owner:
+            return Decision(
+                Step.CONFLICT,
+                Phase.FAILED,
+                "Conflict",
+                f"dataset group {desired.dataset_group_arn} already has event tracker {foreign.name} "
+                f"({foreign.arn}), owned by EventTracker {observed.foreign_owner}; it cannot be adopted while "
+                f"that resource exists. Looking again every {CONFLICT_RECHECK_SECONDS:.0f}s",
+                requeue=CONFLICT_RECHECK_SECONDS,
+                warning=True,
+                forget_arn=True,
+            )
+        if desired.adopt:
+            return Decision(
+                Step.ADOPT,
+                Phase.CREATING,
+                "Adopting",
+                f"adopting event tracker {foreign.name} ({foreign.arn}) as asked by {ADOPT_ANNOTATION}",
+                requeue=1.0,
+            )
+        return Decision(
+            Step.CONFLICT,
+            Phase.FAILED,
+            "Conflict",
+            f"dataset group {desired.dataset_group_arn} already has event tracker {foreign.name} "
+            f"({foreign.arn}) that this resource did not create; delete it, or set the annotation "
+            f'{ADOPT_ANNOTATION}: "true" to adopt it. Looking again every {CONFLICT_RECHECK_SECONDS:.0f}s',
+            requeue=CONFLICT_RECHECK_SECONDS,
+            warning=True,
+            forget_arn=True,
+        )
+    if observed.lost:
+        return Decision(
+            Step.CREATE,
+            Phase.CREATING,
+            "RemoteMissing",
+            f"event tracker {recorded.arn} no longer exists in AWS; creating it again",
+            requeue=1.0,
+            warning=True,
+        )
+    return Decision(
+        Step.CREATE, Phase.CREATING, "Creating", f"creating event tracker {desired.tracker_name}", requeue=1.0
+    )
 
 
 def decide(desired: Desired, recorded: Recorded, observed: Observation, *, retry: int = 0) -> Decision:
     """The next step while the resource exists (not being deleted)."""
     tracker = observed.tracker
     if tracker is None:
-        if observed.foreign is not None:
-            foreign = observed.foreign
-            if desired.adopt:
-                return Decision(
-                    Step.ADOPT,
-                    Phase.CREATING,
-                    "Adopting",
-                    f"adopting event tracker {foreign.name} ({foreign.arn}) as asked by {ADOPT_ANNOTATION}",
-                    requeue=1.0,
-                )
-            return Decision(
-                Step.CONFLICT,
-                Phase.FAILED,
-                "Conflict",
-                f"dataset group {desired.dataset_group_arn} already has event tracker {foreign.name} "
-                f"({foreign.arn}) that this resource did not create; delete it, or set the annotation "
-                f'{ADOPT_ANNOTATION}: "true" to adopt it. Looking again every {CONFLICT_RECHECK_SECONDS:.0f}s',
-                requeue=CONFLICT_RECHECK_SECONDS,
-            )
-        if observed.lost:
-            return Decision(
-                Step.CREATE,
-                Phase.CREATING,
-                "RemoteMissing",
-                f"event tracker {recorded.arn} no longer exists in AWS; creating it again",
-                requeue=1.0,
-            )
-        return Decision(
-            Step.CREATE, Phase.CREATING, "Creating", f"creating event tracker {desired.tracker_name}", requeue=1.0
-        )
+        return _decide_without_tracker(desired, recorded, observed)
+    delay = backoff(retry)
     if tracker.status in CREATING_STATES:
-        delay = backoff(retry)
         return Decision(
             Step.WAIT,
             Phase.CREATING,
@@ -177,6 +281,7 @@ def decide(desired: Desired, recorded: Recorded, observed: Observation, *, retry
                 "Retrying",
                 f"deleting failed event tracker {tracker.name} before creating it again",
                 requeue=2.0,
+                forget_arn=True,
             )
         return Decision(
             Step.REPORT_FAILED,
@@ -184,9 +289,9 @@ def decide(desired: Desired, recorded: Recorded, observed: Observation, *, retry
             "CreateFailed",
             f"event tracker {tracker.name} is CREATE FAILED{detail}. It still holds the dataset group; change the "
             f"spec or set the annotation {RETRY_ANNOTATION} to a new value to delete it and try again",
+            warning=True,
         )
     if tracker.status in DELETING_STATES:
-        delay = backoff(retry)
         return Decision(
             Step.WAIT,
             Phase.CREATING,
@@ -194,8 +299,8 @@ def decide(desired: Desired, recorded: Recorded, observed: Observation, *, retry
             f"event tracker {tracker.name} is {tracker.status} outside this resource's control; "
             f"it will be created again once gone (checking in {delay:.0f}s)",
             requeue=delay,
+            warning=True,
         )
-    delay = backoff(retry)
     return Decision(
         Step.WAIT,
         Phase.CREATING,
@@ -205,13 +310,29 @@ def decide(desired: Desired, recorded: Recorded, observed: Observation, *, retry
     )
 
 
+def decide_release(desired: Desired, recorded: Recorded) -> Decision | None:
+    """Deletions that need no look at AWS at all (so no AWS outage can hold them), else None."""
+    if desired.retain:
+        where = f" {recorded.arn}" if recorded.arn else ""
+        return Decision(
+            Step.RELEASE_RETAINED,
+            Phase.DELETING,
+            "Retained",
+            f"deletionPolicy is Retain: event tracker{where} left in AWS and released (ownership tags removed)",
+        )
+    if not recorded.arn and not recorded.create_requested:
+        return Decision(
+            Step.RELEASE, Phase.DELETING, "NeverCreated", "no event tracker was ever requested for this resource"
+        )
+    return None
+
+
 def decide_deletion(desired: Desired, observed: Observation, *, retry: int = 0) -> Decision:
     """The next step once the resource is being deleted; ends with RELEASE, never stuck on a gone tracker."""
     tracker = observed.tracker
     if desired.retain:
-        where = f" {tracker.arn}" if tracker else ""
         return Decision(
-            Step.RELEASE, Phase.DELETING, "Retained", f"deletionPolicy is Retain: event tracker{where} left in AWS"
+            Step.RELEASE_RETAINED, Phase.DELETING, "Retained", "deletionPolicy is Retain: event tracker left in AWS"
         )
     if tracker is None:
         return Decision(Step.RELEASE, Phase.DELETING, "Deleted", "event tracker is gone from AWS")
@@ -236,30 +357,62 @@ def decide_deletion(desired: Desired, observed: Observation, *, retry: int = 0) 
     return Decision(Step.DELETE, Phase.DELETING, "Deleting", f"deleting event tracker {tracker.name}", requeue=1.0)
 
 
+def _error_phase(recorded: Recorded, deleting: bool) -> Phase:
+    """Transient and access errors keep a working tracker Active; before that the resource is Pending."""
+    if deleting:
+        return Phase.DELETING
+    current = current_phase(recorded)
+    return current if current in {Phase.ACTIVE, Phase.CREATING} else Phase.PENDING
+
+
 def decide_error(
     error: AwsError, desired: Desired, recorded: Recorded, *, retry: int = 0, deleting: bool = False
 ) -> Decision:
-    """Where an AWS error leaves the resource: retried with backoff, or waiting for the user."""
-    current = Phase(recorded.phase) if recorded.phase in Phase.__members__.values() else Phase.PENDING
-    if deleting:
-        current = Phase.DELETING
-    if isinstance(error, Retryable):
-        delay = backoff(retry)
+    """Where an AWS error leaves the resource: retried with backoff, or waiting for a person."""
+    reason = reason_for(error)
+    what = f"{error.operation} failed with {error.code}"
+    detail = f": {error.message}" if error.message else ""
+    if isinstance(error, Throttled):
+        delay = backoff(retry, first=2.0, cap=RETRYABLE_MAX_DELAY)
         return Decision(
             Step.WAIT,
-            current,
-            "AWSUnavailable",
-            f"{error.operation} failed with {error.code}; retrying in {delay:.0f}s",
+            _error_phase(recorded, deleting),
+            reason,
+            f"{what} (AWS asks to slow down){detail}; retrying in {delay:.0f}s",
             requeue=delay,
+            synced=False,
+        )
+    if isinstance(error, Retryable):
+        delay = backoff(retry, cap=RETRYABLE_MAX_DELAY)
+        return Decision(
+            Step.WAIT,
+            _error_phase(recorded, deleting),
+            reason,
+            f"{what}{detail}; retrying in {delay:.0f}s",
+            requeue=delay,
+            synced=False,
+        )
+    if isinstance(error, AccessDenied):
+        delay = backoff(retry, first=5.0, cap=REFUSED_MAX_DELAY)
+        return Decision(
+            Step.WAIT,
+            _error_phase(recorded, deleting),
+            reason,
+            f"{what}{detail}: the operator's AWS identity is missing, expired or not allowed; "
+            f"fix its credentials or IAM policy (docs/iam.md). Retrying in {delay:.0f}s",
+            requeue=delay,
+            warning=True,
+            synced=False,
         )
     if isinstance(error, InUse):
         delay = backoff(retry)
         return Decision(
             Step.WAIT,
-            current,
-            "ResourceInUse",
-            f"{error.operation}: tracker is in use ({error.message}); retrying in {delay:.0f}s",
+            _error_phase(recorded, deleting),
+            reason,
+            f"{error.operation}: tracker is in use{detail}; retrying in {delay:.0f}s",
             requeue=delay,
+            synced=False,
         )
     if isinstance(error, NotFound) and not deleting:
         delay = backoff(retry, first=5.0, cap=REFUSED_MAX_DELAY)
@@ -267,29 +420,96 @@ def decide_error(
             Step.WAIT,
             Phase.PENDING,
             "DatasetGroupNotFound",
-            f"dataset group {desired.dataset_group_arn} was not found ({error.message}); retrying in {delay:.0f}s",
+            f"dataset group {desired.dataset_group_arn} was not found{detail}; retrying in {delay:.0f}s",
             requeue=delay,
+            warning=True,
+            synced=False,
         )
-    if isinstance(error, AlreadyExists):
+    if isinstance(error, AlreadyExists) and not deleting:
         return Decision(
             Step.CONFLICT,
             Phase.FAILED,
             "NameConflict",
-            f"an event tracker named {desired.tracker_name} already exists in this account and region "
-            f"({error.message}); choose another spec.name. Looking again every "
-            f"{CONFLICT_RECHECK_SECONDS:.0f}s",
+            f"an event tracker named {desired.tracker_name} already exists in this account and region"
+            f"{detail}; choose another spec.name. Looking again every {CONFLICT_RECHECK_SECONDS:.0f}s",
             requeue=CONFLICT_RECHECK_SECONDS,
+            warning=True,
+            synced=False,
         )
-    if isinstance(error, InvalidInput) and not deleting:
+    if isinstance(error, InvalidInput | TooManyTags) and not deleting:
+        # Settled until the spec changes; still looked at again at every resync.
         return Decision(
-            Step.REPORT_FAILED, Phase.FAILED, "InvalidSpec", f"AWS refused the spec: {error.code}: {error.message}"
+            Step.REPORT_FAILED,
+            Phase.FAILED,
+            reason,
+            f"AWS refused the spec: {what}{detail}",
+            warning=True,
+            synced=False,
         )
     delay = backoff(retry, first=5.0, cap=REFUSED_MAX_DELAY)
-    reason = error.code.removesuffix("Exception") or "AWSError"
     return Decision(
         Step.WAIT,
-        current,
+        _error_phase(recorded, deleting),
         reason,
-        f"{error.operation} failed with {error.code}: {error.message}; retrying in {delay:.0f}s",
+        f"{what}{detail}; retrying in {delay:.0f}s",
         requeue=delay,
+        warning=True,
+        synced=False,
     )
+
+
+def decide_secret_conflict(problem: str) -> Decision:
+    """The Secret name belongs to someone else: never overwritten; the user picks another name."""
+    return Decision(
+        Step.WAIT,
+        Phase.FAILED,
+        "SecretConflict",
+        f"{problem}; set spec.secretName",
+        requeue=SECRET_RETRY_SECONDS,
+        warning=True,
+        synced=False,
+    )
+
+
+def decide_secret_not_written(problem: str) -> Decision:
+    """Kubernetes refused or failed the Secret write: pods cannot start without it, so not Ready."""
+    return Decision(
+        Step.WAIT,
+        Phase.PENDING,
+        "SecretNotWritten",
+        problem,
+        requeue=SECRET_RETRY_SECONDS,
+        warning=True,
+        synced=False,
+    )
+
+
+def decide_invalid_spec(problem: str) -> Decision:
+    """A spec the CRD should have refused (a CRD change can leave one behind): explained, looked at at resync."""
+    return Decision(
+        Step.REPORT_FAILED, Phase.FAILED, "InvalidSpec", f"invalid spec: {problem}", warning=True, synced=False
+    )
+
+
+def transition_event(recorded: Recorded, decision: Decision) -> Event | None:
+    """One Event when the phase or Ready reason changes; none while a state lasts."""
+    if recorded.phase == decision.phase and recorded.reason == decision.reason:
+        return None
+    kind = "Warning" if decision.warning else "Normal"
+    return Event(kind, decision.reason, decision.message)
+
+
+_FAILURE_REASONS = {
+    Step.CREATE: CANNOT_CREATE,
+    Step.DELETE: CANNOT_DELETE,
+    Step.DELETE_FAILED: CANNOT_DELETE,
+    Step.SYNC: CANNOT_UPDATE,
+    Step.ADOPT: CANNOT_UPDATE,
+    Step.RELEASE_RETAINED: CANNOT_RELEASE,
+}
+
+
+def failure_event(step: Step | None, error: AwsError) -> Event:
+    """The Warning Event for a failed AWS call, with a constant reason per external action."""
+    reason = _FAILURE_REASONS.get(step or Step.WAIT, CANNOT_OBSERVE)
+    return Event("Warning", reason, f"{error.operation} failed: {error.code}: {error.message}")

@@ -1,22 +1,38 @@
-"""kopf wiring only: settings at start-up, and handlers that call the reconciler."""
+"""kopf wiring only: settings at start-up, one daemon per EventTracker, and the delete handler.
+
+Every live resource has one daemon that runs a pass (runner.live_pass), then
+sleeps until the pass's own requeue, the resync timer, or a wake-up (its
+spec or annotations changed, its Secret was deleted or edited), whichever
+comes first. So the same reconcile runs for every entry point, and nothing
+is left unlooked-at once it is Active or Failed. Deletion is kopf's delete
+handler (with the finalizer), serialised with the daemon by the resource's
+gate.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
-import pydantic
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import model, reconcile, resource
+from personalize_operator import model, resource, runner
 from personalize_operator.aws import ClientPool
-from personalize_operator.logfilter import RequeueIsNotAnError
+from personalize_operator.kube import TrackerObjects
+from personalize_operator.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
+from personalize_operator.pacing import Attempts, next_delay
+from personalize_operator.secretwatch import SecretWatch
 from personalize_operator.settings import OperatorSettings
+from personalize_operator.wakeups import Gates, Wakers, sleep
 
 FINALIZER = "personalize.operators.dev/finalizer"
 RESOURCE = (model.GROUP, model.VERSION, model.PLURAL)
+ERROR_PAUSE_SECONDS = 10.0  # after a pass that failed unexpectedly (for example the API server went away)
 
 
 @kopf.on.startup()
@@ -35,13 +51,35 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.networking.request_timeout = 60
     settings.scanning.disabled = not ours.scanning  # no CRD/namespace watches: no cluster-scoped reads
     logging.getLogger("kopf.objects").addFilter(RequeueIsNotAnError())
-    memo["aws"] = ClientPool(
-        max_attempts=ours.aws_max_attempts, connect_timeout=ours.aws_connect_timeout, read_timeout=ours.aws_read_timeout
-    )
     config.load_config()
-    memo["core"] = client.CoreV1Api()
+    core = client.CoreV1Api()
+    edges = runner.Edges(
+        settings=ours,
+        pool=ClientPool(
+            max_attempts=ours.aws_max_attempts,
+            connect_timeout=ours.aws_connect_timeout,
+            read_timeout=ours.aws_read_timeout,
+        ),
+        core=core,
+        objects=TrackerObjects(client.CustomObjectsApi()),
+        wakers=Wakers(),
+        gates=Gates(),
+        executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
+    )
+    memo["edges"] = edges
     if not ours.scanning:
         _require_served_resource()
+    if ours.secret_watch:
+        watch = SecretWatch(core, ours.namespaces, edges.wakers.wake)
+        watch.start()
+        memo["secret_watch"] = watch
+
+
+@kopf.on.cleanup()
+def stop(memo: kopf.Memo, **_: Any) -> None:
+    """Stop our own threads; kopf stops the daemons."""
+    if "secret_watch" in memo:
+        memo["secret_watch"].stop()
 
 
 def _require_served_resource() -> None:
@@ -59,46 +97,70 @@ def _require_served_resource() -> None:
         )
 
 
-def _context(body: kopf.Body, memo: kopf.Memo, retry: int) -> reconcile.Context:
-    try:
-        desired = resource.desired_from(body)
-    except pydantic.ValidationError as error:
-        raise kopf.PermanentError(f"invalid spec: {error.errors()[0].get('msg')}") from error
-    return reconcile.Context(
-        aws=memo["aws"].for_region(desired.region),
-        core=memo["core"],
-        desired=desired,
-        recorded=resource.recorded_from(body),
-        previous_conditions=resource.previous_conditions(body),
-        retry=retry,
-    )
+def _explain(error: Exception) -> str:
+    if isinstance(error, ApiException):
+        return f"Kubernetes API answered {error.status} {error.reason}"
+    return f"{type(error).__name__}: {error}"
 
 
-def _publish(outcome: reconcile.Outcome, body: kopf.Body, patch: kopf.Patch, logger: logging.Logger) -> None:
-    """Status into the patch, Events out, and the next pass scheduled by a kopf retry."""
-    for key, value in outcome.status.items():
-        patch.status[key] = value
-    for event in outcome.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
-    decision = outcome.decision
+def _post(result: runner.PassResult, logger: logging.Logger) -> None:
+    for event in result.outcome.events:
+        kopf.event(result.body, type=event.type, reason=event.reason, message=event.message)
+    decision = result.outcome.decision
     logger.info(f"{decision.phase} ({decision.reason}): {decision.message}")
-    if outcome.requeue is not None:
-        raise kopf.TemporaryError(f"requeue: {decision.message}", delay=outcome.requeue)
 
 
-@kopf.on.resume(*RESOURCE)
-@kopf.on.create(*RESOURCE)
-@kopf.on.update(*RESOURCE)
-def reconcile_tracker(
-    body: kopf.Body, patch: kopf.Patch, retry: int, memo: kopf.Memo, logger: logging.Logger, **_: Any
+@kopf.daemon(*RESOURCE, cancellation_timeout=None)
+async def keep_in_line(
+    meta: kopf.Meta, stopped: kopf.DaemonStopped, memo: kopf.Memo, logger: logging.Logger, **_: Any
 ) -> None:
-    """Bring the remote tracker, status and Secret in line with the resource."""
-    _publish(reconcile.reconcile(_context(body, memo, retry)), body, patch, logger)
+    """Reconcile, then sleep until the requeue, the resync or a wake-up; until the resource is deleted."""
+    edges: runner.Edges = memo["edges"]
+    uid, namespace, name = str(meta["uid"]), str(meta["namespace"]), str(meta["name"])
+    wake = edges.wakers.register(uid)
+    attempts, rng = Attempts(), random.Random(uid)
+    loop = asyncio.get_running_loop()
+    try:
+        while not stopped:
+            try:
+                result = await loop.run_in_executor(
+                    edges.executor, runner.live_pass, edges, namespace, name, uid, attempts.count
+                )
+            except Exception as error:  # the API server went away, a bug: explain, wait, and try again
+                logger.warning(f"pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
+                await sleep(wake, stopped, ERROR_PAUSE_SECONDS)
+                continue
+            if result is None:
+                return  # gone or being deleted: the delete handler takes over
+            _post(result, logger)
+            decision = result.outcome.decision
+            generation = (result.body.get("metadata") or {}).get("generation")
+            attempts.after(decision.phase, decision.reason, generation, decision.requeue is not None)
+            if await sleep(wake, stopped, next_delay(decision.requeue, edges.settings.resync_seconds, rng)):
+                attempts.reset()
+    finally:
+        edges.wakers.unregister(uid)
 
 
-@kopf.on.delete(*RESOURCE)
-def delete_tracker(
-    body: kopf.Body, patch: kopf.Patch, retry: int, memo: kopf.Memo, logger: logging.Logger, **_: Any
-) -> None:
-    """Delete (or retain) the remote tracker; returning lets kopf drop the finalizer."""
-    _publish(reconcile.finalize(_context(body, memo, retry)), body, patch, logger)
+@kopf.on.event(*RESOURCE)
+async def notice_changes(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """A spec or annotation change wakes the resource's daemon at once (our own status writes do not)."""
+    edges: runner.Edges = memo["edges"]
+    uid = str(body.metadata.uid)
+    if edges.wakers.changed(uid, resource.wake_fingerprint(body)):
+        edges.wakers.wake(uid)
+
+
+@kopf.on.delete(*RESOURCE, errors=kopf.ErrorsMode.TEMPORARY, backoff=5)
+def delete_tracker(body: kopf.Body, retry: int, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
+    """Delete (or retain) the remote tracker; returning lets kopf drop the finalizer. Never a PermanentError."""
+    edges: runner.Edges = memo["edges"]
+    meta = body.metadata
+    result = runner.deletion_pass(edges, str(meta.namespace), str(meta.name), str(meta.uid), retry)
+    if result is None:
+        return
+    _post(result, logger)
+    if not result.outcome.release:
+        decision = result.outcome.decision
+        raise kopf.TemporaryError(f"{REQUEUE_PREFIX}{decision.message}", delay=decision.requeue or 5.0)
+    edges.gates.forget(str(meta.uid))

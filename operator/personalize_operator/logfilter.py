@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 
+REQUEUE_PREFIX = "requeue: "  # what the delete handler's TemporaryError messages start with
+
 
 class RequeueIsNotAnError(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.ERROR and "failed temporarily: requeue:" in record.getMessage():
+        if record.levelno == logging.ERROR and f"failed temporarily: {REQUEUE_PREFIX}" in record.getMessage():
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True

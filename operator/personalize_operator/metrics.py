@@ -14,3 +14,12 @@ RECONCILES = Counter(
     "Reconcile passes, by the action decided.",
     ["action"],
 )
+WATCH_ERRORS = Counter(
+    "personalize_operator_watch_errors_total",
+    "Watches of the operator's own (non-kopf) streams that failed and were restarted, by watch.",
+    ["watch"],
+)
+SECRET_WAKEUPS = Counter(
+    "personalize_operator_secret_wakeups_total",
+    "EventTrackers woken because their Secret was deleted or its data edited.",
+)

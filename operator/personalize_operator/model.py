@@ -362,9 +362,20 @@ class EventTrackerStatus(BaseModel):
             "CREATE FAILED tracker and create it again."
         ),
     )
+    create_requested: bool | None = Field(
+        default=None,
+        alias="createRequested",
+        description=(
+            "True once the operator has asked AWS to create the tracker (written before the call), so a deletion "
+            "knows whether to look in AWS at all."
+        ),
+    )
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready: the tracker is ACTIVE and its Secret written. Synced: the last reconcile succeeded.",
+        description=(
+            "Ready: the tracker is ACTIVE and its Secret written. Synced: the last reconcile succeeded (False with "
+            "the reason when it failed or is paused)."
+        ),
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
     kopf: dict[str, Any] | None = Field(

@@ -1,52 +1,75 @@
 """Observe, decide, act: one pass of the reconciler, the same for every entry point.
 
-Every kopf handler (create, update, resume, delete) calls `reconcile` or
-`finalize`; each call does at most one remote step, so a crash at any line is
-safe to repeat. Crash-safe create: every tracker we create carries our uid as
-a tag, and before creating (or after AWS says the dataset group is taken) we
-look for that tag, so a lost ARN is found again instead of duplicated.
+Every way a resource is looked at (its daemon's first pass, a spec change, a
+resync timer, a Secret that changed, the end of a wait) runs `reconcile`;
+deletion runs `finalize`. Each pass does at most one remote step, so a crash
+at any line is safe to repeat. Crash-safe create: every tracker we create
+carries our uid as a tag, "create requested" is recorded in status before
+CreateEventTracker is called, and before creating (or after AWS says the
+dataset group is taken) we look for our tag, so a lost ARN is found again
+instead of duplicated.
+
+The edges are interfaces (`Trackers`, `SecretWriter`, `Owners`), so the unit
+tests drive this module through in-memory fakes, row by row of the
+behaviour table, while the end-to-end suite proves the real thing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from kubernetes import client as k8s
-from kubernetes.client.rest import ApiException
-
-from personalize_operator import conditions, metrics, secrets
-from personalize_operator.aws import AlreadyExists, AwsError, InUse, NotFound, RemoteTracker, TrackerClient
+from personalize_operator import conditions, metrics, status
 from personalize_operator.decide import (
+    UID_TAG,
     Decision,
     Desired,
+    Event,
     Observation,
-    Phase,
     Recorded,
     Step,
     decide,
     decide_deletion,
     decide_error,
+    decide_paused,
+    decide_release,
+    decide_secret_conflict,
+    decide_secret_not_written,
+    failure_event,
     is_owned,
+    owner_of,
     tag_changes,
+    transition_event,
 )
-from personalize_operator.model import READY, SYNCED
-
-# Warning Event reasons, one per failing external action (crossplane-runtime style).
-CANNOT_OBSERVE = "CannotObserveEventTracker"
-CANNOT_CREATE = "CannotCreateEventTracker"
-CANNOT_UPDATE = "CannotUpdateEventTracker"
-CANNOT_DELETE = "CannotDeleteEventTracker"
-CANNOT_WRITE_SECRET = "CannotWriteSecret"
-WARNING_PHASES = frozenset({Phase.FAILED, Phase.PENDING})
-SECRET_RETRY_SECONDS = 30.0
+from personalize_operator.errors import AlreadyExists, AwsError, InUse, NotFound
+from personalize_operator.remote import RemoteTracker
+from personalize_operator.secrets import Owner, SecretConflict, SecretError
 
 
-@dataclass(frozen=True)
-class Event:
-    type: str  # Normal | Warning
-    reason: str
-    message: str
+class Trackers(Protocol):
+    """The Personalize calls a pass makes (aws.TrackerClient in production)."""
+
+    def describe(self, arn: str, *, with_tags: bool = False) -> RemoteTracker | None: ...
+    def find_in_dataset_group(self, dataset_group_arn: str) -> list[RemoteTracker]: ...
+    def create(self, *, name: str, dataset_group_arn: str, tags: Mapping[str, str]) -> str: ...
+    def delete(self, arn: str) -> None: ...
+    def tags(self, arn: str) -> dict[str, str]: ...
+    def tag(self, arn: str, tags: Mapping[str, str]) -> None: ...
+    def untag(self, arn: str, keys: list[str]) -> None: ...
+
+
+class SecretWriter(Protocol):
+    """The tracking Secret (secrets.SecretStore in production); raises SecretConflict / SecretError."""
+
+    def write(self, owner: Owner, name: str, tracking_id: str, arn: str) -> bool: ...
+    def remove(self, owner: Owner, name: str) -> bool: ...
+
+
+class Owners(Protocol):
+    """Whether an EventTracker with this uid still exists (kube.TrackerObjects in production)."""
+
+    def alive(self, namespace: str, name: str, uid: str) -> bool: ...
 
 
 @dataclass
@@ -61,20 +84,31 @@ class Outcome:
     def requeue(self) -> float | None:
         return self.decision.requeue
 
+    @property
+    def release(self) -> bool:
+        """The finalizer may go."""
+        return self.decision.step in {Step.RELEASE, Step.RELEASE_RETAINED}
+
 
 @dataclass
 class Context:
-    """The I/O edges one pass may use."""
+    """The I/O edges and inputs one pass may use."""
 
-    aws: TrackerClient
-    core: k8s.CoreV1Api
+    aws: Trackers
+    secrets: SecretWriter
+    owners: Owners
     desired: Desired
     recorded: Recorded
     previous_conditions: list[dict[str, Any]]
     retry: int = 0
+    # Writes status.createRequested before CreateEventTracker is called (so a deletion knows to look in AWS).
+    mark_create_requested: Callable[[], None] = lambda: None
+    # A single-attempt client for the best-effort release of a retained tracker (never holds a deletion).
+    aws_once: Trackers | None = None
+    now: Callable[[], str] = conditions.now_rfc3339
 
 
-def observe(aws: TrackerClient, desired: Desired, recorded: Recorded) -> Observation:
+def observe(aws: Trackers, owners: Owners, desired: Desired, recorded: Recorded) -> Observation:
     """Find our tracker: by the ARN in status, else by our uid tag in the dataset group."""
     lost = False
     if recorded.arn:
@@ -87,20 +121,23 @@ def observe(aws: TrackerClient, desired: Desired, recorded: Recorded) -> Observa
     except NotFound:
         candidates = []
     owned = next((t for t in candidates if is_owned(t, desired.uid)), None)
-    foreign = next((t for t in candidates if not is_owned(t, desired.uid)), None)
     if owned is not None:
         return Observation(tracker=owned)
-    return Observation(foreign=foreign, lost=lost)
+    foreign = next((t for t in candidates if not is_owned(t, desired.uid)), None)
+    return Observation(foreign=foreign, foreign_owner=_live_owner(owners, foreign), lost=lost)
 
 
-def _owner(desired: Desired) -> secrets.Owner:
-    return secrets.Owner(namespace=desired.namespace, name=desired.name, uid=desired.uid)
+def _live_owner(owners: Owners, tracker: RemoteTracker | None) -> str:
+    """ "namespace/name" of the EventTracker that owns `tracker`, if that resource still exists."""
+    owner = owner_of(tracker) if tracker is not None else None
+    if owner is None:
+        return ""
+    uid, namespace, name = owner
+    return f"{namespace}/{name}" if owners.alive(namespace, name, uid) else ""
 
 
-def _identity(tracker: RemoteTracker | None) -> dict[str, Any]:
-    if tracker is None:
-        return {}
-    return {"eventTrackerArn": tracker.arn, "awsStatus": tracker.status, "accountId": tracker.account_id or None}
+def _owner(desired: Desired) -> Owner:
+    return Owner(namespace=desired.namespace, name=desired.name, uid=desired.uid)
 
 
 def _sync_active(ctx: Context, tracker: RemoteTracker) -> list[Event]:
@@ -112,37 +149,41 @@ def _sync_active(ctx: Context, tracker: RemoteTracker) -> list[Event]:
     if to_set or to_remove:
         events.append(Event("Normal", "TagsUpdated", f"set {len(to_set)} and removed {len(to_remove)} tag(s)"))
     owner = _owner(ctx.desired)
-    wanted = secrets.render(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn)
-    if secrets.apply(ctx.core, wanted, owner):
+    if ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn):
         events.append(Event("Normal", "SecretWritten", f"Secret {ctx.desired.secret_name} holds the tracking ID"))
     old = ctx.recorded.secret_name
-    if old and old != ctx.desired.secret_name and secrets.delete_if_ours(ctx.core, ctx.desired.namespace, old, owner):
+    if old and old != ctx.desired.secret_name and ctx.secrets.remove(owner, old):
         events.append(Event("Normal", "SecretMoved", f"Secret {old} replaced by {ctx.desired.secret_name}"))
     return events
 
 
+def _create(ctx: Context, decision: Decision) -> tuple[Decision, RemoteTracker | None, list[Event]]:
+    desired = ctx.desired
+    if not ctx.recorded.create_requested:
+        ctx.mark_create_requested()
+    try:
+        arn = ctx.aws.create(
+            name=desired.tracker_name, dataset_group_arn=desired.dataset_group_arn, tags=desired.remote_tags
+        )
+    except AlreadyExists:
+        # The dataset group is taken: maybe by our own tracker whose ARN was lost.
+        again = observe(ctx.aws, ctx.owners, desired, Recorded())
+        if again.tracker is None and again.foreign is None:
+            raise
+        return decide(desired, ctx.recorded, again, retry=ctx.retry), again.tracker, []
+    created = ctx.aws.describe(arn) or RemoteTracker(
+        arn=arn, name=desired.tracker_name, status="CREATE PENDING", dataset_group_arn=desired.dataset_group_arn
+    )
+    return decision, created, [Event("Normal", "CreatedEventTracker", f"created event tracker {desired.tracker_name}")]
+
+
 def _act(ctx: Context, decision: Decision, observed: Observation) -> tuple[Decision, RemoteTracker | None, list[Event]]:
     """Carry out one step; may refine the decision (for example a create that finds ours)."""
-    desired, tracker = ctx.desired, observed.tracker
+    tracker = observed.tracker
     if decision.step == Step.CREATE:
-        events = [Event("Warning", "RemoteMissing", decision.message)] if observed.lost else []
-        try:
-            arn = ctx.aws.create(
-                name=desired.tracker_name, dataset_group_arn=desired.dataset_group_arn, tags=desired.remote_tags
-            )
-        except AlreadyExists:
-            # The dataset group is taken: maybe by our own tracker whose ARN was lost.
-            again = observe(ctx.aws, desired, Recorded())
-            if again.tracker is None and again.foreign is None:
-                raise
-            return decide(desired, ctx.recorded, again, retry=ctx.retry), again.tracker, events
-        created = ctx.aws.describe(arn) or RemoteTracker(
-            arn=arn, name=desired.tracker_name, status="CREATE PENDING", dataset_group_arn=desired.dataset_group_arn
-        )
-        events.append(Event("Normal", "CreatedEventTracker", f"created event tracker {desired.tracker_name} ({arn})"))
-        return decision, created, events
+        return _create(ctx, decision)
     if decision.step == Step.ADOPT and observed.foreign is not None:
-        ctx.aws.tag(observed.foreign.arn, desired.ownership_tags)
+        ctx.aws.tag(observed.foreign.arn, ctx.desired.ownership_tags)
         return decision, observed.foreign, [Event("Normal", "AdoptedEventTracker", decision.message)]
     if decision.step == Step.DELETE_FAILED and tracker is not None:
         ctx.aws.delete(tracker.arn)
@@ -152,114 +193,85 @@ def _act(ctx: Context, decision: Decision, observed: Observation) -> tuple[Decis
     return decision, tracker, []
 
 
-def _error_event(step: Step | None, error: AwsError) -> Event:
-    reason = {
-        Step.CREATE: CANNOT_CREATE,
-        Step.DELETE: CANNOT_DELETE,
-        Step.DELETE_FAILED: CANNOT_DELETE,
-        Step.SYNC: CANNOT_UPDATE,
-        Step.ADOPT: CANNOT_UPDATE,
-    }.get(step or Step.WAIT, CANNOT_OBSERVE)
-    return Event("Warning", reason, f"{error.operation} failed: {error.code}: {error.message}")
-
-
-def _status(
-    ctx: Context, decision: Decision, tracker: RemoteTracker | None, error: str | None, clear_arn: bool = False
-) -> dict[str, Any]:
-    desired = ctx.desired
-    ready = conditions.condition(
-        READY, decision.phase == Phase.ACTIVE, decision.reason, decision.message, desired.generation
+def _outcome(ctx: Context, decision: Decision, tracker: RemoteTracker | None, events: list[Event]) -> Outcome:
+    metrics.RECONCILES.labels(action=str(decision.step)).inc()
+    rendered = status.render(
+        ctx.desired,
+        ctx.recorded,
+        decision,
+        tracker,
+        ctx.previous_conditions,
+        ctx.now(),
+        create_requested=decision.step == Step.CREATE and not decision.forget_arn,
     )
-    synced = conditions.condition(
-        SYNCED,
-        error is None,
-        conditions.SYNC_OK if error is None else conditions.SYNC_ERROR,
-        error or "",
-        desired.generation,
-    )
-    status: dict[str, Any] = {
-        "phase": str(decision.phase),
-        "trackerName": desired.tracker_name,
-        "observedGeneration": desired.generation,
-        "conditions": conditions.merge(ctx.previous_conditions, [ready, synced], conditions.now_rfc3339()),
-        **_identity(tracker),
-    }
-    status["region"] = desired.region
-    if clear_arn:
-        status.update({"eventTrackerArn": None, "awsStatus": None})
-    if decision.phase == Phase.ACTIVE:
-        status["secretName"] = desired.secret_name
-    if desired.retry_token:
-        status["retryHandled"] = (
-            desired.retry_token if decision.step == Step.DELETE_FAILED else ctx.recorded.retry_token
-        )
-    return status
-
-
-def _phase_events(ctx: Context, decision: Decision) -> list[Event]:
-    before = conditions.find(ctx.previous_conditions, READY).get("reason")
-    if ctx.recorded.phase == decision.phase and before == decision.reason:
-        return []
-    kind = "Warning" if decision.phase in WARNING_PHASES or decision.reason == "RemoteMissing" else "Normal"
-    return [Event(kind, decision.reason, decision.message)]
+    first = transition_event(ctx.recorded, decision)
+    return Outcome(decision=decision, status=rendered, events=([first] if first else []) + events)
 
 
 def reconcile(ctx: Context) -> Outcome:
     """One pass for a live resource."""
+    if ctx.desired.paused:
+        return _outcome(ctx, decide_paused(ctx.recorded), None, [])
     decision: Decision | None = None
     tracker: RemoteTracker | None = None
     events: list[Event] = []
     try:
-        observed = observe(ctx.aws, ctx.desired, ctx.recorded)
+        observed = observe(ctx.aws, ctx.owners, ctx.desired, ctx.recorded)
         tracker = observed.tracker
         decision = decide(ctx.desired, ctx.recorded, observed, retry=ctx.retry)
         decision, tracker, events = _act(ctx, decision, observed)
-        error = None
     except AwsError as failure:
-        events.append(_error_event(decision.step if decision else None, failure))
+        events.append(failure_event(decision.step if decision else None, failure))
         decision = decide_error(failure, ctx.desired, ctx.recorded, retry=ctx.retry)
-        error = f"{failure.operation}: {failure.code}: {failure.message}"
-    except secrets.SecretConflict as failure:
-        # Pods cannot use the tracker without its Secret: not Ready, and the user must pick another name.
-        events.append(Event("Warning", CANNOT_WRITE_SECRET, str(failure)))
-        decision = Decision(
-            Step.WAIT, Phase.FAILED, "SecretConflict", f"{failure}; set spec.secretName", requeue=SECRET_RETRY_SECONDS
-        )
-        error = str(failure)
-    except ApiException as failure:
-        text = f"writing Secret {ctx.desired.secret_name} failed: Kubernetes API answered {failure.status}"
-        events.append(Event("Warning", CANNOT_WRITE_SECRET, text))
-        decision = Decision(Step.WAIT, Phase.PENDING, "SecretNotWritten", text, requeue=SECRET_RETRY_SECONDS)
-        error = text
-    metrics.RECONCILES.labels(action=str(decision.step)).inc()
-    # The recorded ARN goes when that tracker is known gone: retried, lost, or the group taken by another.
-    cleared = decision.step == Step.DELETE_FAILED or (tracker is None and decision.step == Step.CONFLICT)
-    status = _status(ctx, decision, None if cleared else tracker, error, clear_arn=cleared)
-    return Outcome(decision=decision, status=status, events=_phase_events(ctx, decision) + events)
+    except SecretConflict as failure:
+        decision = decide_secret_conflict(str(failure))
+    except SecretError as failure:
+        decision = decide_secret_not_written(str(failure))
+    return _outcome(ctx, decision, tracker, events)
+
+
+def _release_retained(ctx: Context) -> list[Event]:
+    """Best effort, one attempt each: drop our ownership tags so another resource may adopt the tracker."""
+    arn, aws = ctx.recorded.arn, ctx.aws_once or ctx.aws
+    if not arn:
+        return []
+    try:
+        current = aws.tags(arn)
+        if current.get(UID_TAG) == ctx.desired.uid:
+            aws.untag(arn, sorted(ctx.desired.ownership_tags))
+    except AwsError as failure:
+        return [failure_event(Step.RELEASE_RETAINED, failure)]
+    return []
 
 
 def finalize(ctx: Context) -> Outcome:
-    """One pass for a resource being deleted; RELEASE means the finalizer may go."""
-    decision: Decision | None = None
+    """One pass for a resource being deleted; `release` means the finalizer may go."""
+    decision = decide_release(ctx.desired, ctx.recorded)
     tracker: RemoteTracker | None = None
     events: list[Event] = []
-    error = None
     try:
-        observed = observe(ctx.aws, ctx.desired, ctx.recorded)
-        tracker = observed.tracker
-        decision = decide_deletion(ctx.desired, observed, retry=ctx.retry)
-        if decision.step == Step.DELETE and tracker is not None:
-            try:
-                ctx.aws.delete(tracker.arn)
-                events.append(Event("Normal", "DeletingEventTracker", f"deleting event tracker {tracker.name}"))
-            except InUse as busy:
-                decision = decide_error(busy, ctx.desired, ctx.recorded, retry=ctx.retry, deleting=True)
-        if decision.step == Step.RELEASE:
-            secrets.delete_if_ours(ctx.core, ctx.desired.namespace, ctx.desired.secret_name, _owner(ctx.desired))
+        if decision is None:
+            observed = observe(ctx.aws, ctx.owners, ctx.desired, ctx.recorded)
+            tracker = observed.tracker
+            decision = decide_deletion(ctx.desired, observed, retry=ctx.retry)
+            if decision.step == Step.DELETE and tracker is not None:
+                try:
+                    ctx.aws.delete(tracker.arn)
+                    events.append(Event("Normal", "DeletingEventTracker", f"deleting event tracker {tracker.name}"))
+                except InUse as busy:
+                    decision = decide_error(busy, ctx.desired, ctx.recorded, retry=ctx.retry, deleting=True)
+        elif decision.step == Step.RELEASE_RETAINED:
+            events += _release_retained(ctx)
+        if decision.step in {Step.RELEASE, Step.RELEASE_RETAINED}:
+            ctx.secrets.remove(_owner(ctx.desired), ctx.desired.secret_name)
     except AwsError as failure:
-        events.append(_error_event(Step.DELETE, failure))
+        events.append(failure_event(Step.DELETE, failure))
         decision = decide_error(failure, ctx.desired, ctx.recorded, retry=ctx.retry, deleting=True)
-        error = f"{failure.operation}: {failure.code}: {failure.message}"
+    except SecretError as failure:
+        # The tracker is dealt with; the Secret is garbage-collected through its ownerReference anyway.
+        events.append(Event("Warning", "CannotDeleteSecret", str(failure)))
+    assert decision is not None
     metrics.RECONCILES.labels(action=f"finalize-{decision.step}").inc()
-    status = _status(ctx, decision, tracker, error)
-    return Outcome(decision=decision, status=status, events=_phase_events(ctx, decision) + events)
+    rendered = status.render(ctx.desired, ctx.recorded, decision, tracker, ctx.previous_conditions, ctx.now())
+    first = transition_event(ctx.recorded, decision)
+    return Outcome(decision=decision, status=rendered, events=([first] if first else []) + events)

@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from personalize_operator.decide import ADOPT_ANNOTATION, RETRY_ANNOTATION, Desired, Recorded
-from personalize_operator.model import EventTrackerSpec
+from personalize_operator import conditions
+from personalize_operator.decide import ADOPT_ANNOTATION, PAUSED_ANNOTATION, RETRY_ANNOTATION, Desired, Recorded
+from personalize_operator.model import READY, SECRET_SUFFIX, EventTrackerSpec
+
+# The annotations whose change must wake the resource at once (spec changes bump metadata.generation).
+WATCHED_ANNOTATIONS = (ADOPT_ANNOTATION, RETRY_ANNOTATION, PAUSED_ANNOTATION)
+
+
+def _flag(annotations: Mapping[str, Any], key: str) -> bool:
+    return str(annotations.get(key, "")).strip().lower() == "true"
 
 
 def desired_from(body: Mapping[str, Any]) -> Desired:
@@ -25,22 +33,59 @@ def desired_from(body: Mapping[str, Any]) -> Desired:
         secret_name=spec.effective_secret_name(meta["name"]),
         tags={tag.tag_key: tag.tag_value for tag in spec.tags or []},
         retain=str(spec.deletion_policy) == "Retain",
-        adopt=str(annotations.get(ADOPT_ANNOTATION, "")).lower() == "true",
+        adopt=_flag(annotations, ADOPT_ANNOTATION),
+        paused=_flag(annotations, PAUSED_ANNOTATION),
         retry_token=str(annotations.get(RETRY_ANNOTATION, "")),
+    )
+
+
+def desired_for_deletion(body: Mapping[str, Any]) -> Desired:
+    """What deletion needs even when the spec no longer parses (e.g. after a CRD change): never blocks a delete.
+
+    The tracker is then found by the ARN in status; the region comes from that ARN.
+    """
+    meta = body["metadata"]
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    arn = str(status.get("eventTrackerArn") or "")
+    dataset_group_arn = str(spec.get("datasetGroupArn") or "")
+    source = arn or dataset_group_arn
+    parts = source.split(":")
+    region = parts[3] if len(parts) > 3 else ""
+    return Desired(
+        uid=meta["uid"],
+        namespace=meta["namespace"],
+        name=meta["name"],
+        generation=int(meta.get("generation") or 0),
+        tracker_name=str(spec.get("name") or status.get("trackerName") or meta["name"]),
+        dataset_group_arn=dataset_group_arn,
+        region=region,
+        secret_name=str(spec.get("secretName") or f"{meta['name']}{SECRET_SUFFIX}"),
+        retain=str(spec.get("deletionPolicy") or "Delete") == "Retain",
     )
 
 
 def recorded_from(body: Mapping[str, Any]) -> Recorded:
     status = body.get("status") or {}
     generation = status.get("observedGeneration")
+    ready = conditions.find(status.get("conditions") or [], READY)
     return Recorded(
         arn=status.get("eventTrackerArn") or "",
         phase=status.get("phase") or "",
+        reason=str(ready.get("reason") or ""),
         observed_generation=int(generation) if generation is not None else None,
         retry_token=status.get("retryHandled") or "",
         secret_name=status.get("secretName") or "",
+        create_requested=bool(status.get("createRequested")),
     )
 
 
 def previous_conditions(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [dict(c) for c in (body.get("status") or {}).get("conditions") or []]
+
+
+def wake_fingerprint(body: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What, when it changes, calls for an immediate pass: the spec (generation) and our annotations."""
+    meta = body.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    return (meta.get("generation"), *(annotations.get(key) for key in WATCHED_ANNOTATIONS))

@@ -46,6 +46,23 @@ class OperatorSettings(BaseSettings):
             " (the Helm chart's setting)."
         ),
     )
+    resync_seconds: float = Field(
+        600.0,
+        ge=1.0,
+        le=86400.0,
+        description=(
+            "Every resource is looked at again after this many seconds (+-20 % jitter), whatever its phase: a "
+            "tracker deleted or retagged in AWS is put back, a Failed resource is checked again. Costs two AWS "
+            "calls per Active resource per resync."
+        ),
+    )
+    secret_watch: bool = Field(
+        True,
+        description=(
+            "Watch the Secrets the operator writes (label-selected on the server) so a deleted or edited Secret "
+            "is repaired in seconds. Needs list/watch on secrets; false: Secrets heal at the next resync."
+        ),
+    )
     watch_server_timeout: int = Field(
         270, ge=10, description="Seconds the API server keeps a watch open before kopf reconnects."
     )

@@ -189,11 +189,6 @@ def _pod() -> client.V1Pod:
 Attempt = Callable[[Installation], object]
 
 REFUSED_IN_EVERY_MODE: dict[str, Attempt] = {
-    "list-secrets-in-a-watched-namespace": lambda i: i.core.list_namespaced_secret(i.tracker_namespace),
-    "watch-secrets-in-a-watched-namespace": lambda i: i.core.list_namespaced_secret(
-        i.tracker_namespace, watch=True, timeout_seconds=1, _preload_content=False
-    ),
-    "list-secrets-in-all-namespaces": lambda i: i.core.list_secret_for_all_namespaces(),
     "get-a-pod": lambda i: i.core.read_namespaced_pod("intruder", i.tracker_namespace),
     "list-pods": lambda i: i.core.list_namespaced_pod(i.tracker_namespace),
     "list-pods-in-all-namespaces": lambda i: i.core.list_pod_for_all_namespaces(),
@@ -213,6 +208,8 @@ REFUSED_IN_EVERY_MODE: dict[str, Attempt] = {
 }
 
 REFUSED_IN_NAMESPACES_MODE: dict[str, Attempt] = {
+    "list-secrets-outside": lambda i: i.core.list_namespaced_secret(i.outside_namespace),
+    "list-secrets-in-all-namespaces": lambda i: i.core.list_secret_for_all_namespaces(),
     "read-a-secret-outside": lambda i: i.core.read_namespaced_secret("anything", i.outside_namespace),
     "create-a-secret-outside": lambda i: i.core.create_namespaced_secret(
         i.outside_namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="planted"))
@@ -342,6 +339,15 @@ NEEDS = [
         id="eventtrackers-status-patch",
     ),
     pytest.param("events", "create", "events", r"POST \S+/events -> APIForbiddenError", id="events-create"),
+    pytest.param(
+        "eventtrackers",
+        "get",
+        "create",
+        r"pass failed: Kubernetes API answered 403",
+        id="eventtrackers-get",
+    ),
+    pytest.param("secrets", "list", "heal", r"Secret watch \(\S+\) failed: 403", id="secrets-list"),
+    pytest.param("secrets", "watch", "heal", r"Secret watch \(\S+\) failed: 403", id="secrets-watch"),
     pytest.param("secrets", "get", "secret", "", id="secrets-get"),
     pytest.param("secrets", "create", "secret", "", id="secrets-create"),
     pytest.param("secrets", "update", "repair", "", id="secrets-update"),
@@ -444,6 +450,11 @@ class TestEveryRuleIsNeeded:
             trackers.patch("storefront", {"spec": {"tags": [{"tagKey": "team", "tagValue": "growth"}]}})
             trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
             assert decoded(trackers.secret("storefront-tracking"))["trackingId"] == "tampered"
+        elif scenario == "heal":  # a deleted Secret stays deleted until the next resync (10 min by default)
+            trackers.wait_phase("storefront", "Active")
+            wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} secrets")
+            core.delete_namespaced_secret("storefront-tracking", box.namespace)
+            stays(lambda: trackers.secret("storefront-tracking") is None, seconds=10, what="Secret not healed")
         elif scenario == "rename":  # the old Secret, a live credential, is left behind
             trackers.wait_phase("storefront", "Active")
             trackers.patch("storefront", {"spec": {"secretName": "storefront-moved"}})

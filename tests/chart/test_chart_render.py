@@ -26,9 +26,18 @@ NAMESPACES: dict[str, Any] = {"watch": {"mode": "namespaces", "namespaces": ["sh
 
 # The operator's permissions, each proven needed by test_chart_least_privilege.py::TestEveryRuleIsNeeded.
 EXPECTED_RULES = [
-    {"apiGroups": ["personalize.operators.dev"], "resources": ["eventtrackers"], "verbs": ["list", "watch", "patch"]},
+    {
+        "apiGroups": ["personalize.operators.dev"],
+        "resources": ["eventtrackers"],
+        "verbs": ["get", "list", "watch", "patch"],
+    },
     {"apiGroups": ["personalize.operators.dev"], "resources": ["eventtrackers/status"], "verbs": ["patch"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete", "list", "watch"]},
+]
+# secretWatch.enabled=false: Secrets heal at the next resync, and the identity cannot list or watch any Secret.
+RULES_WITHOUT_SECRET_WATCH = [
+    *EXPECTED_RULES[:3],
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete"]},
 ]
 
@@ -230,6 +239,12 @@ class TestRbacRendering:
         ]
         off = render(helm, {**NAMESPACES, "rbac": {"aggregateToDefaultRoles": False}})
         assert chart.of_kind(off, "ClusterRole") == []
+
+    def test_secret_watch_off_drops_list_and_watch_on_secrets_and_tells_the_operator(self, helm: Helm) -> None:
+        objects = render(helm, {**NAMESPACES, "secretWatch": {"enabled": False}})
+        assert all(role["rules"] == RULES_WITHOUT_SECRET_WATCH for role in chart.of_kind(objects, "Role"))
+        assert chart.operator_settings_env(objects)["PERSONALIZE_OPERATOR_SECRET_WATCH"] == "false"
+        assert chart.operator_settings_env(render(helm, NAMESPACES))["PERSONALIZE_OPERATOR_SECRET_WATCH"] == "true"
 
     def test_rbac_create_false_renders_no_rbac(self, helm: Helm) -> None:
         objects = render(helm, {**NAMESPACES, "rbac": {"create": False}})

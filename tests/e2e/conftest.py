@@ -63,14 +63,29 @@ def dataset_group(emulator: Emulator) -> str:
 
 
 @pytest.fixture
+def solo_env() -> dict[str, str]:
+    """Extra environment for the solo operator; a test module overrides it (e.g. a short resync)."""
+    return {}
+
+
+@pytest.fixture
 def solo(
-    kubeconfig: Path, custom: client.CustomObjectsApi, core: client.CoreV1Api, crd: str, tmp_path: Path
+    kubeconfig: Path,
+    custom: client.CustomObjectsApi,
+    core: client.CoreV1Api,
+    crd: str,
+    tmp_path: Path,
+    solo_env: dict[str, str],
 ) -> Iterator[Solo]:
     name = f"solo-{uuid.uuid4().hex[:8]}"
     create_namespace(core, name)
     with running_emulator(transition_delay=TRANSITION_DELAY, tracker_quota=TRACKER_QUOTA) as own:
         process = OperatorProcess(
-            kubeconfig=kubeconfig, endpoint=own.endpoint, log=tmp_path / "operator.log", namespaces=[name]
+            kubeconfig=kubeconfig,
+            endpoint=own.endpoint,
+            log=tmp_path / "operator.log",
+            namespaces=[name],
+            extra_env=solo_env,
         ).start()
         box = Solo(
             namespace=name, emulator=own, operator=process, trackers=Trackers(custom=custom, core=core, namespace=name)

@@ -38,5 +38,6 @@ class Solo:
             endpoint=self.emulator.endpoint,
             log=self.operator.log,
             namespaces=[self.namespace],
+            extra_env=self.operator.extra_env,
         ).start()
         return self.operator

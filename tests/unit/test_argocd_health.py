@@ -18,7 +18,16 @@ import pytest
 import yaml
 
 from personalize_operator import conditions
-from personalize_operator.aws import AlreadyExists, InUse, InvalidInput, NotFound, Refused, RemoteTracker, Retryable
+from personalize_operator.aws import (
+    AccessDenied,
+    AlreadyExists,
+    InUse,
+    InvalidInput,
+    NotFound,
+    RemoteTracker,
+    Retryable,
+    Throttled,
+)
 from personalize_operator.decide import (
     UID_TAG,
     Decision,
@@ -414,8 +423,8 @@ def _remote(aws_status: str, *, uid: str = "uid-1") -> RemoteTracker:
 def _decisions() -> list[Any]:
     desired = _desired()
     fresh, active = Recorded(), Recorded(arn=ARN, phase="Active", observed_generation=2)
-    denied = Refused("AccessDeniedException", "not authorized", "CreateEventTracker")
-    quota = Refused("LimitExceededException", "too many trackers", "CreateEventTracker")
+    denied = AccessDenied("AccessDeniedException", "not authorized", "CreateEventTracker")
+    quota = Throttled("LimitExceededException", "too many trackers", "CreateEventTracker")
     throttled = Retryable("ThrottlingException", "slow down", "DescribeEventTracker")
     busy = InUse("ResourceInUseException", "busy", "DeleteEventTracker")
     cases = [

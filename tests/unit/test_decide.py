@@ -1,20 +1,12 @@
-"""Every row of DESIGN.md's behaviour table, decided without any I/O."""
+"""Every row of docs/design.md's behaviour table, decided without any I/O."""
 
 from __future__ import annotations
 
 import pytest
 
-from personalize_operator.aws import (
-    AlreadyExists,
-    AwsError,
-    InUse,
-    InvalidInput,
-    NotFound,
-    Refused,
-    RemoteTracker,
-    Retryable,
-)
 from personalize_operator.decide import (
+    CANNOT_CREATE,
+    CANNOT_OBSERVE,
     NAME_TAG,
     NAMESPACE_TAG,
     UID_TAG,
@@ -28,8 +20,27 @@ from personalize_operator.decide import (
     decide,
     decide_deletion,
     decide_error,
+    decide_invalid_spec,
+    decide_paused,
+    decide_release,
+    decide_secret_conflict,
+    decide_secret_not_written,
+    failure_event,
     tag_changes,
+    transition_event,
 )
+from personalize_operator.errors import (
+    AccessDenied,
+    AlreadyExists,
+    AwsError,
+    InUse,
+    InvalidInput,
+    NotFound,
+    Retryable,
+    Throttled,
+    TooManyTags,
+)
+from personalize_operator.remote import RemoteTracker
 
 DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
 ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/abc"
@@ -141,6 +152,24 @@ LIVE_ROWS = [
         id="foreign-tracker-adopt-annotation",
     ),
     pytest.param(
+        desired(adopt=True),
+        Recorded(),
+        Observation(foreign=tracker("ACTIVE", uid="dead", name="theirs")),
+        Step.ADOPT,
+        Phase.CREATING,
+        "Adopting",
+        id="adopt-a-tracker-whose-owner-is-gone",
+    ),
+    pytest.param(
+        desired(adopt=True),
+        Recorded(),
+        Observation(foreign=tracker("ACTIVE", uid="alive", name="theirs"), foreign_owner="team-a/shop"),
+        Step.CONFLICT,
+        Phase.FAILED,
+        "Conflict",
+        id="never-adopt-a-tracker-another-live-resource-owns",
+    ),
+    pytest.param(
         desired(),
         Recorded(arn=ARN),
         Observation(lost=True),
@@ -173,6 +202,25 @@ def test_conflict_names_the_other_tracker_and_rechecks_slowly() -> None:
     decision = decide(desired(), Recorded(), Observation(foreign=tracker("ACTIVE", uid="x", name="theirs")))
     assert "theirs" in decision.message and ARN in decision.message
     assert decision.requeue is not None and decision.requeue >= 60
+    assert decision.warning and decision.stalled and decision.forget_arn
+
+
+def test_a_conflict_with_a_live_owner_names_it() -> None:
+    observed = Observation(foreign=tracker("ACTIVE", uid="alive"), foreign_owner="team-a/shop")
+    decision = decide(desired(adopt=True), Recorded(), observed)
+    assert "team-a/shop" in decision.message and "cannot be adopted" in decision.message
+
+
+def test_paused_keeps_the_phase_and_is_not_synced() -> None:
+    decision = decide_paused(Recorded(phase="Active"))
+    assert (decision.step, decision.phase, decision.reason, decision.synced) == (
+        Step.PAUSE,
+        Phase.ACTIVE,
+        "Paused",
+        False,
+    )
+    assert decision.requeue is None
+    assert decide_paused(Recorded()).phase == Phase.PENDING
 
 
 def test_active_is_settled_and_creating_polls_again() -> None:
@@ -208,7 +256,11 @@ DELETION_ROWS = [
     ),
     pytest.param(desired(), Observation(), Step.RELEASE, "Deleted", id="remote-already-gone"),
     pytest.param(
-        desired(retain=True), Observation(tracker=tracker("ACTIVE")), Step.RELEASE, "Retained", id="policy-retain"
+        desired(retain=True),
+        Observation(tracker=tracker("ACTIVE")),
+        Step.RELEASE_RETAINED,
+        "Retained",
+        id="policy-retain",
     ),
     pytest.param(
         desired(),
@@ -226,13 +278,46 @@ def test_deletion_next_step(want: Desired, observed: Observation, step: Step, re
     assert (decision.step, decision.phase, decision.reason) == (step, Phase.DELETING, reason)
 
 
+RELEASE_ROWS = [
+    pytest.param(
+        desired(retain=True), Recorded(arn=ARN), Step.RELEASE_RETAINED, "Retained", id="retain-never-asks-aws"
+    ),
+    pytest.param(desired(retain=True), Recorded(), Step.RELEASE_RETAINED, "Retained", id="retain-without-a-tracker"),
+    pytest.param(desired(), Recorded(), Step.RELEASE, "NeverCreated", id="never-asked-aws-for-a-tracker"),
+]
+
+
+@pytest.mark.parametrize(("want", "recorded", "step", "reason"), RELEASE_ROWS)
+def test_deletions_that_need_no_look_at_aws(want: Desired, recorded: Recorded, step: Step, reason: str) -> None:
+    decision = decide_release(want, recorded)
+    assert decision is not None and (decision.step, decision.reason) == (step, reason)
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        pytest.param(Recorded(arn=ARN), id="a-recorded-tracker"),
+        pytest.param(Recorded(create_requested=True), id="a-create-was-requested"),
+    ],
+)
+def test_deletions_that_must_look_at_aws(recorded: Recorded) -> None:
+    assert decide_release(desired(), recorded) is None
+
+
 ERROR_ROWS = [
     pytest.param(
-        Retryable("ThrottlingException", "slow down", "DescribeEventTracker"),
+        Throttled("ThrottlingException", "slow down", "DescribeEventTracker"),
         "Active",
         Phase.ACTIVE,
-        "AWSUnavailable",
+        "Throttled",
         id="throttling-keeps-phase",
+    ),
+    pytest.param(
+        Throttled("LimitExceededException", "rate", "CreateEventTracker"),
+        "",
+        Phase.PENDING,
+        "LimitExceeded",
+        id="limit-exceeded-is-throttling",
     ),
     pytest.param(
         Retryable("InternalFailure", "", "CreateEventTracker"),
@@ -242,6 +327,13 @@ ERROR_ROWS = [
         id="5xx-keeps-phase",
     ),
     pytest.param(
+        Retryable("SomethingNew", "", "CreateEventTracker"),
+        "",
+        Phase.PENDING,
+        "AWSUnavailable",
+        id="unknown-code-is-retried",
+    ),
+    pytest.param(
         NotFound("ResourceNotFoundException", "no dg", "CreateEventTracker"),
         "",
         Phase.PENDING,
@@ -249,14 +341,32 @@ ERROR_ROWS = [
         id="dataset-group-missing",
     ),
     pytest.param(
-        Refused("AccessDeniedException", "no", "CreateEventTracker"),
+        AccessDenied("AccessDeniedException", "no", "CreateEventTracker"),
         "",
         Phase.PENDING,
         "AccessDenied",
         id="access-denied",
     ),
     pytest.param(
-        Refused("LimitExceededException", "quota", "CreateEventTracker"), "", Phase.PENDING, "LimitExceeded", id="quota"
+        AccessDenied("AccessDeniedException", "no", "DescribeEventTracker"),
+        "Active",
+        Phase.ACTIVE,
+        "AccessDenied",
+        id="access-denied-keeps-a-working-tracker-active",
+    ),
+    pytest.param(
+        AccessDenied("ExpiredTokenException", "old", "CreateEventTracker"),
+        "Failed",
+        Phase.PENDING,
+        "CredentialsExpired",
+        id="expired-token",
+    ),
+    pytest.param(
+        AccessDenied("InvalidClientTokenId", "who", "CreateEventTracker"),
+        "",
+        Phase.PENDING,
+        "InvalidCredentials",
+        id="invalid-client-token",
     ),
     pytest.param(
         InvalidInput("InvalidInputException", "bad", "CreateEventTracker"),
@@ -264,6 +374,16 @@ ERROR_ROWS = [
         Phase.FAILED,
         "InvalidSpec",
         id="invalid-input",
+    ),
+    pytest.param(
+        InvalidInput("ParamValidationError", "bad", "CreateEventTracker"),
+        "",
+        Phase.FAILED,
+        "InvalidSpec",
+        id="param-validation",
+    ),
+    pytest.param(
+        TooManyTags("TooManyTagsException", "50", "TagResource"), "Active", Phase.FAILED, "TooManyTags", id="tags"
     ),
     pytest.param(
         AlreadyExists("ResourceAlreadyExistsException", "name", "CreateEventTracker"),
@@ -286,19 +406,79 @@ ERROR_ROWS = [
 def test_errors_leave_an_explained_state(error: AwsError, before: str, phase: Phase, reason: str) -> None:
     decision: Decision = decide_error(error, desired(), Recorded(phase=before))
     assert (decision.phase, decision.reason) == (phase, reason)
+    assert not decision.synced
+
+
+def test_spec_refusals_settle_until_the_resync_and_everything_else_comes_back() -> None:
+    for row in ERROR_ROWS:
+        error = row.values[0]
+        decision = decide_error(error, desired(), Recorded())  # type: ignore[arg-type]
+        settled = isinstance(error, InvalidInput | TooManyTags)
+        assert (decision.requeue is None) == settled, row.id
 
 
 def test_refusals_back_off_up_to_five_minutes() -> None:
-    error = NotFound("ResourceNotFoundException", "", "CreateEventTracker")
+    error = AccessDenied("AccessDeniedException", "", "CreateEventTracker")
     delays = [decide_error(error, desired(), Recorded(), retry=r).requeue for r in range(12)]
     assert delays[0] == 5.0 and max(d or 0 for d in delays) == 300.0
 
 
+def test_transient_errors_back_off_up_to_a_minute() -> None:
+    error = Retryable("InternalFailure", "", "CreateEventTracker")
+    delays = [decide_error(error, desired(), Recorded(), retry=r).requeue for r in range(12)]
+    assert delays[0] == 1.0 and max(d or 0 for d in delays) == 60.0
+
+
 def test_errors_while_deleting_keep_deleting_and_retry() -> None:
-    decision = decide_error(
-        NotFound("ResourceNotFoundException", "", "DeleteEventTracker"), desired(), Recorded(), deleting=True
+    for error in (
+        NotFound("ResourceNotFoundException", "", "DeleteEventTracker"),
+        InvalidInput("InvalidInputException", "", "DeleteEventTracker"),
+        AlreadyExists("ResourceAlreadyExistsException", "", "DeleteEventTracker"),
+        AccessDenied("AccessDeniedException", "", "DeleteEventTracker"),
+    ):
+        decision = decide_error(error, desired(), Recorded(), deleting=True)
+        assert decision.phase == Phase.DELETING and decision.requeue, error.code
+
+
+def test_secret_problems_are_explained_and_retried() -> None:
+    conflict = decide_secret_conflict("Secret shop/x exists and is not managed by this EventTracker")
+    assert (conflict.phase, conflict.reason, conflict.stalled) == (Phase.FAILED, "SecretConflict", True)
+    unwritten = decide_secret_not_written("writing Secret x failed: Kubernetes API answered 403 Forbidden")
+    assert (unwritten.phase, unwritten.reason, unwritten.stalled) == (Phase.PENDING, "SecretNotWritten", False)
+    assert conflict.requeue and unwritten.requeue
+
+
+def test_an_unparseable_spec_is_failed_and_stalled() -> None:
+    decision = decide_invalid_spec("spec.tags: too many")
+    assert (decision.phase, decision.reason, decision.stalled, decision.requeue) == (
+        Phase.FAILED,
+        "InvalidSpec",
+        True,
+        None,
     )
-    assert decision.phase == Phase.DELETING and decision.requeue
+
+
+TRANSITION_ROWS = [
+    pytest.param(Recorded(phase="Creating", reason="Creating"), "Active", "Active", False, "Normal", id="now-active"),
+    pytest.param(Recorded(phase="Active", reason="Active"), "Active", "Active", False, None, id="no-change-no-event"),
+    pytest.param(
+        Recorded(phase="Active", reason="Active"), "Creating", "RemoteMissing", True, "Warning", id="remote-missing"
+    ),
+    pytest.param(Recorded(), "Failed", "Conflict", True, "Warning", id="conflict"),
+]
+
+
+@pytest.mark.parametrize(("recorded", "phase", "reason", "warning", "kind"), TRANSITION_ROWS)
+def test_one_event_per_state_change(recorded: Recorded, phase: str, reason: str, warning: bool, kind: str) -> None:
+    event = transition_event(recorded, Decision(Step.WAIT, Phase(phase), reason, "m", warning=warning))
+    assert (event.type if event else None) == kind
+
+
+def test_failed_calls_get_a_constant_warning_reason_per_action() -> None:
+    error = Retryable("InternalFailure", "boom", "CreateEventTracker")
+    assert failure_event(Step.CREATE, error).reason == CANNOT_CREATE
+    assert failure_event(None, error).reason == CANNOT_OBSERVE
+    assert failure_event(Step.CREATE, error).type == "Warning"
 
 
 OWNED = {UID_TAG: "uid-1", NAMESPACE_TAG: "shop", NAME_TAG: "storefront"}
@@ -313,6 +493,9 @@ OWNED = {UID_TAG: "uid-1", NAMESPACE_TAG: "shop", NAME_TAG: "storefront"}
         pytest.param(
             {"team": "growth", **OWNED, "personalize.operators.dev/other": "y"}, {}, [], id="ownership-prefix-untouched"
         ),
+        pytest.param({"team": "growth", **OWNED, "aws:cloudformation:stack": "s"}, {}, [], id="aws-tags-untouched"),
+        pytest.param({"team": "growth", "added": "x", **OWNED}, {}, ["added"], id="tag-added-in-aws-removed"),
+        pytest.param({**OWNED}, {"team": "growth"}, [], id="tag-removed-in-aws-put-back"),
     ],
 )
 def test_tag_changes_are_the_difference(current: dict[str, str], to_set: dict[str, str], to_remove: list[str]) -> None:

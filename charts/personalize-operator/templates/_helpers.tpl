@@ -80,10 +80,11 @@ customresourcedefinitions or namespaces.
 */}}
 {{- define "personalize-operator.rules" -}}
 # kopf lists and watches EventTrackers and patches them to add and remove the
-# finalizer. No get: kopf never reads a single object by name.
+# finalizer; each pass reads its object fresh (get), and adoption checks that a
+# tracker's owner still exists (get).
 - apiGroups: ["personalize.operators.dev"]
   resources: ["eventtrackers"]
-  verbs: ["list", "watch", "patch"]
+  verbs: ["get", "list", "watch", "patch"]
 # status (phase, conditions, ARN) is written through the status subresource.
 - apiGroups: ["personalize.operators.dev"]
   resources: ["eventtrackers/status"]
@@ -92,9 +93,10 @@ customresourcedefinitions or namespaces.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
-# The trackingId Secret, by name only: read, create, repair (update), delete on
-# rename and deletion. No list or watch: the operator reads no Secret it did not name.
+# The trackingId Secret: read, create, repair (update), delete on rename and
+# deletion. With secretWatch.enabled also list and watch, label-selected by the
+# operator, so a deleted or edited Secret heals in seconds.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "create", "update", "delete"]
+  verbs: ["get", "create", "update", "delete"{{ if .Values.secretWatch.enabled }}, "list", "watch"{{ end }}]
 {{- end }}

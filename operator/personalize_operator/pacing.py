@@ -1,0 +1,41 @@
+"""When the next pass runs (pure): the decision's requeue, else the resync timer with jitter.
+
+Jitter spreads resources that started together (an operator restart resumes
+all of them at once) so that 1,000 resources do not look at AWS in the same
+second every resync.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+JITTER = 0.2  # +-20 % of the resync interval
+
+
+def resync_delay(resync_seconds: float, rng: random.Random) -> float:
+    return resync_seconds * (1.0 + rng.uniform(-JITTER, JITTER))
+
+
+def next_delay(requeue: float | None, resync_seconds: float, rng: random.Random) -> float:
+    """Seconds to sleep after a pass: its own requeue when sooner than the resync, else a jittered resync."""
+    resync = resync_delay(resync_seconds, rng)
+    return min(requeue, resync) if requeue is not None else resync
+
+
+@dataclass
+class Attempts:
+    """Consecutive passes that ended in the same state: the `retry` that backoff grows with."""
+
+    count: int = 0
+    last: tuple[str, str, object] | None = None
+
+    def after(self, phase: str, reason: str, generation: object, requeued: bool) -> int:
+        """Record a pass; the next pass's retry number (0 once the state or spec changed, or it settled)."""
+        state = (phase, reason, generation)
+        self.count = self.count + 1 if requeued and state == self.last else 0
+        self.last = state
+        return self.count
+
+    def reset(self) -> None:
+        self.count, self.last = 0, None

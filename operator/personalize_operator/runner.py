@@ -1,0 +1,141 @@
+"""One pass for one resource, end to end: read it fresh, reconcile (or finalize), write its status.
+
+Runs in a worker thread (every call here blocks on AWS or Kubernetes). The
+daemon in handlers.py calls `live_pass` over and over; kopf's delete handler
+calls `deletion_pass`. Both hold the resource's gate, so the two never
+overlap for one resource.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+from kubernetes import client
+
+from personalize_operator import conditions, reconcile, resource, status
+from personalize_operator.aws import ClientPool, TrackerClient
+from personalize_operator.decide import Desired, decide_invalid_spec, transition_event
+from personalize_operator.errors import AwsError
+from personalize_operator.kube import TrackerObjects
+from personalize_operator.remote import RemoteTracker
+from personalize_operator.secrets import SecretStore
+from personalize_operator.settings import OperatorSettings
+from personalize_operator.wakeups import Gates, Wakers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Edges:
+    """Everything a pass needs from the outside world, built once at start-up."""
+
+    settings: OperatorSettings
+    pool: ClientPool
+    core: client.CoreV1Api
+    objects: TrackerObjects
+    wakers: Wakers
+    gates: Gates
+    executor: ThreadPoolExecutor
+
+
+@dataclass
+class PassResult:
+    body: dict[str, Any]  # the object as read for this pass (Events are posted against it)
+    outcome: reconcile.Outcome
+
+
+class Unreachable:
+    """Trackers whose every call fails with the error met building the client (e.g. a region botocore refuses)."""
+
+    def __init__(self, error: AwsError) -> None:
+        self.error = error
+
+    def __getattr__(self, _: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise self.error
+
+        return fail
+
+
+def _trackers(pool: ClientPool, region: str, *, once: bool = False) -> TrackerClient | Unreachable:
+    try:
+        return pool.for_region(region, once=once)
+    except AwsError as error:
+        return Unreachable(error)
+
+
+def _meta(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    return body.get("metadata") or {}
+
+
+def is_deleting(body: Mapping[str, Any]) -> bool:
+    return bool(_meta(body).get("deletionTimestamp"))
+
+
+def _context(edges: Edges, body: Mapping[str, Any], desired: Desired, retry: int) -> reconcile.Context:
+    namespace, name = desired.namespace, desired.name
+    aws = _trackers(edges.pool, desired.region)
+    return reconcile.Context(
+        aws=aws,  # type: ignore[arg-type]
+        secrets=SecretStore(edges.core),
+        owners=edges.objects,
+        desired=desired,
+        recorded=resource.recorded_from(body),
+        previous_conditions=resource.previous_conditions(body),
+        retry=retry,
+        mark_create_requested=lambda: _patch(edges, namespace, name, {"createRequested": True}),
+        aws_once=_trackers(edges.pool, desired.region, once=True),  # type: ignore[arg-type]
+    )
+
+
+def _patch(edges: Edges, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    edges.objects.patch_status(namespace, name, patch)
+
+
+def _invalid(body: Mapping[str, Any], error: pydantic.ValidationError) -> reconcile.Outcome:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem.get("loc", ()))
+    decision = decide_invalid_spec(f"{where}: {problem.get('msg')}" if where else str(problem.get("msg")))
+    generation = int(_meta(body).get("generation") or 0)
+    rendered = status.render_invalid(decision, generation, resource.previous_conditions(body), conditions.now_rfc3339())
+    first = transition_event(resource.recorded_from(body), decision)
+    return reconcile.Outcome(decision=decision, status=rendered, events=[first] if first else [])
+
+
+def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> PassResult | None:
+    """One reconcile pass; None when the resource is gone or being deleted (the daemon then ends)."""
+    with edges.gates.held(uid):
+        body = edges.objects.read(namespace, name)
+        if body is None or is_deleting(body) or _meta(body).get("uid") != uid:
+            return None
+        try:
+            desired = resource.desired_from(body)
+        except pydantic.ValidationError as error:
+            outcome = _invalid(body, error)
+        else:
+            outcome = reconcile.reconcile(_context(edges, body, desired, retry))
+        edges.objects.patch_status(namespace, name, outcome.status)
+        return PassResult(body=body, outcome=outcome)
+
+
+def deletion_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> PassResult | None:
+    """One deletion step; None when the object is already gone. Never raises for a spec that does not parse."""
+    with edges.gates.held(uid):
+        body = edges.objects.read(namespace, name)
+        if body is None or _meta(body).get("uid") != uid:
+            return None
+        try:
+            desired = resource.desired_from(body)
+        except pydantic.ValidationError:
+            desired = resource.desired_for_deletion(body)
+        outcome = reconcile.finalize(_context(edges, body, desired, retry))
+        edges.objects.patch_status(namespace, name, outcome.status)
+        return PassResult(body=body, outcome=outcome)
+
+
+__all__ = ["Edges", "PassResult", "RemoteTracker", "deletion_pass", "is_deleting", "live_pass"]

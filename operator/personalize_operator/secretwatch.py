@@ -1,0 +1,129 @@
+"""The Secrets we wrote heal in seconds: a label-selected watch wakes their owner when one is deleted or edited.
+
+The selector goes to the API server (kopf's label filters are client-side),
+so the cluster's other Secrets never reach this process. Our own writes carry
+a data-hash annotation that matches their data, so they wake nobody; a
+deletion, or data edited by someone else, wakes the owning EventTracker,
+whose next pass writes the Secret back.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from kubernetes import client, watch
+from kubernetes.client.rest import ApiException
+
+from personalize_operator import metrics
+from personalize_operator.secrets import DATA_HASH_ANNOTATION, SECRET_SELECTOR, data_hash, owner_uid
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 300  # the server closes each watch after this; we list and watch again
+RETRY_SECONDS = 5.0
+
+
+def needs_repair(event_type: str, annotations: Mapping[str, str] | None, data: Mapping[str, str] | None) -> bool:
+    """A deleted Secret, or one whose data no longer matches the hash we wrote (pure)."""
+    if event_type == "DELETED":
+        return True
+    recorded = (annotations or {}).get(DATA_HASH_ANNOTATION)
+    return recorded != data_hash(data or {})
+
+
+def namespace_matches(namespace: str, patterns: Sequence[str]) -> bool:
+    """kopf's namespace patterns: globs to include, '!glob' to exclude; none given means every namespace."""
+    includes = [p for p in patterns if not p.startswith("!")]
+    excludes = [p[1:] for p in patterns if p.startswith("!")]
+    included = not includes or any(fnmatch.fnmatchcase(namespace, p) for p in includes)
+    return included and not any(fnmatch.fnmatchcase(namespace, p) for p in excludes)
+
+
+def exact_namespaces(patterns: Sequence[str]) -> list[str] | None:
+    """The namespaces to watch one by one, or None when a cluster-wide watch is needed (globs, exclusions)."""
+    if not patterns or any(any(c in p for c in "*?[]!") for p in patterns):
+        return None
+    return list(patterns)
+
+
+class SecretWatch:
+    """One thread per watched scope; `stop` ends them at the next event or timeout."""
+
+    def __init__(self, core: client.CoreV1Api, patterns: Sequence[str], wake: Callable[[str], bool]) -> None:
+        self._core = core
+        self._patterns = list(patterns)
+        self._wake = wake
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        scopes: list[str | None] = list(exact_namespaces(self._patterns) or [None])
+        for scope in scopes:
+            thread = threading.Thread(
+                target=self._run, args=(scope,), name=f"secret-watch-{scope or 'all'}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self, namespace: str | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._watch(namespace)
+            except ApiException as error:
+                metrics.WATCH_ERRORS.labels(watch="secrets").inc()
+                log.warning(
+                    "Secret watch (%s) failed: %s %s; again in %ss",
+                    namespace or "all",
+                    error.status,
+                    error.reason,
+                    RETRY_SECONDS,
+                )
+                self._stop.wait(RETRY_SECONDS)
+            except Exception as error:  # a broken connection must not end self-healing for good
+                metrics.WATCH_ERRORS.labels(watch="secrets").inc()
+                log.warning("Secret watch (%s) failed: %s; again in %ss", namespace or "all", error, RETRY_SECONDS)
+                self._stop.wait(RETRY_SECONDS)
+
+    def _list(self, namespace: str | None) -> Callable[..., Any]:
+        if namespace is None:
+            return self._core.list_secret_for_all_namespaces
+        return lambda **kwargs: self._core.list_namespaced_secret(namespace, **kwargs)
+
+    def _watch(self, namespace: str | None) -> None:
+        lister = self._list(namespace)
+        listed = lister(label_selector=SECRET_SELECTOR, _request_timeout=60)
+        for item in listed.items:
+            self._consider("ADDED", item)
+        stream = watch.Watch()
+        for event in stream.stream(
+            lister,
+            label_selector=SECRET_SELECTOR,
+            resource_version=listed.metadata.resource_version,
+            timeout_seconds=WATCH_SECONDS,
+            _request_timeout=WATCH_SECONDS + 30,
+        ):
+            if self._stop.is_set():
+                stream.stop()
+                return
+            self._consider(str(event["type"]), event["object"])
+
+    def _consider(self, event_type: str, secret: Any) -> None:
+        meta = secret.metadata
+        if not namespace_matches(meta.namespace, self._patterns):
+            return
+        uid = owner_uid(meta)
+        if uid and needs_repair(event_type, meta.annotations, secret.data) and self._wake(uid):
+            metrics.SECRET_WAKEUPS.inc()
+            log.info(
+                "Secret %s/%s was %s: reconciling its EventTracker",
+                meta.namespace,
+                meta.name,
+                "deleted" if event_type == "DELETED" else "changed",
+            )

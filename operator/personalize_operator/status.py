@@ -1,0 +1,75 @@
+"""Status rendering (pure): from one pass's decision to the object's `status`.
+
+Ready says whether pods can use the tracker (Active, Secret written); Synced
+says whether the last pass went through. Both follow metav1.Condition, so
+`kubectl wait --for=condition=Ready` works and lastTransitionTime only moves
+when a condition flips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from personalize_operator import conditions
+from personalize_operator.decide import Decision, Desired, Phase, Recorded, Step
+from personalize_operator.model import READY, SYNCED
+from personalize_operator.remote import RemoteTracker
+
+
+def identity(tracker: RemoteTracker | None) -> dict[str, Any]:
+    if tracker is None:
+        return {}
+    return {"eventTrackerArn": tracker.arn, "awsStatus": tracker.status, "accountId": tracker.account_id or None}
+
+
+def condition_list(decision: Decision, generation: int) -> list[dict[str, Any]]:
+    """Ready and Synced for this decision (without timestamps)."""
+    ready = conditions.condition(READY, decision.phase == Phase.ACTIVE, decision.reason, decision.message, generation)
+    if decision.synced:
+        synced = conditions.condition(SYNCED, True, conditions.SYNC_OK, "", generation)
+    else:
+        synced = conditions.condition(SYNCED, False, decision.reason, decision.message, generation)
+    return [ready, synced]
+
+
+def render(
+    desired: Desired,
+    recorded: Recorded,
+    decision: Decision,
+    tracker: RemoteTracker | None,
+    previous_conditions: Iterable[Mapping[str, Any]],
+    now: str,
+    *,
+    create_requested: bool = False,
+) -> dict[str, Any]:
+    """The status patch for one pass of a resource whose spec parsed."""
+    status: dict[str, Any] = {
+        "phase": str(decision.phase),
+        "trackerName": desired.tracker_name,
+        "region": desired.region,
+        "observedGeneration": desired.generation,
+        "conditions": conditions.merge(previous_conditions, condition_list(decision, desired.generation), now),
+    }
+    if decision.forget_arn:
+        status.update({"eventTrackerArn": None, "awsStatus": None, "createRequested": None})
+    else:
+        status.update(identity(tracker))
+    if create_requested:
+        status["createRequested"] = True
+    if decision.phase == Phase.ACTIVE:
+        status["secretName"] = desired.secret_name
+    if desired.retry_token:
+        status["retryHandled"] = desired.retry_token if decision.step == Step.DELETE_FAILED else recorded.retry_token
+    return status
+
+
+def render_invalid(
+    decision: Decision, generation: int, previous_conditions: Iterable[Mapping[str, Any]], now: str
+) -> dict[str, Any]:
+    """Status for a resource whose spec does not parse: no identity is touched."""
+    return {
+        "phase": str(decision.phase),
+        "observedGeneration": generation,
+        "conditions": conditions.merge(previous_conditions, condition_list(decision, generation), now),
+    }

@@ -1,0 +1,317 @@
+"""reconcile.py driven through in-memory fakes of its edges, one row per line of the behaviour table.
+
+The fakes are of our own interfaces (Trackers, SecretWriter, Owners), not of
+boto3 or Kubernetes: the end-to-end suite proves those. Here every row checks
+what a pass does remotely, what it decides and which Events it posts.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from personalize_operator.decide import UID_TAG, Desired, Phase, Recorded, Step
+from personalize_operator.errors import AccessDenied, AlreadyExists, AwsError, NotFound, Retryable
+from personalize_operator.reconcile import Context, Outcome, finalize, reconcile
+from personalize_operator.remote import RemoteTracker
+from personalize_operator.secrets import Owner, SecretConflict, SecretError
+
+DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
+_ids = itertools.count(1)
+
+
+@dataclass
+class FakeTrackers:
+    """Personalize in memory: trackers by ARN; `fail` makes one operation raise."""
+
+    trackers: dict[str, RemoteTracker] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    fail: dict[str, AwsError] = field(default_factory=dict)
+
+    def _call(self, operation: str) -> None:
+        self.calls.append(operation)
+        if operation in self.fail:
+            raise self.fail[operation]
+
+    def add(self, status: str, tags: Mapping[str, str], name: str = "storefront") -> RemoteTracker:
+        arn = f"arn:aws:personalize:eu-west-1:111122223333:event-tracker/{next(_ids)}"
+        tracker = RemoteTracker(
+            arn=arn, name=name, status=status, dataset_group_arn=DG, tracking_id=f"id-{arn}", tags=dict(tags)
+        )
+        self.trackers[arn] = tracker
+        return tracker
+
+    def describe(self, arn: str, *, with_tags: bool = False) -> RemoteTracker | None:
+        self._call("DescribeEventTracker")
+        return self.trackers.get(arn)
+
+    def find_in_dataset_group(self, dataset_group_arn: str) -> list[RemoteTracker]:
+        self._call("ListEventTrackers")
+        return [t for t in self.trackers.values() if t.dataset_group_arn == dataset_group_arn]
+
+    def create(self, *, name: str, dataset_group_arn: str, tags: Mapping[str, str]) -> str:
+        self._call("CreateEventTracker")
+        if any(t.dataset_group_arn == dataset_group_arn for t in self.trackers.values()):
+            raise AlreadyExists("ResourceAlreadyExistsException", "taken", "CreateEventTracker")
+        return self.add("CREATE PENDING", tags, name).arn
+
+    def delete(self, arn: str) -> None:
+        self._call("DeleteEventTracker")
+        if arn in self.trackers:
+            self.trackers[arn] = replace(self.trackers[arn], status="DELETE PENDING")
+
+    def tags(self, arn: str) -> dict[str, str]:
+        self._call("ListTagsForResource")
+        return dict(self.trackers[arn].tags)
+
+    def tag(self, arn: str, tags: Mapping[str, str]) -> None:
+        if tags:
+            self._call("TagResource")
+            self.trackers[arn] = replace(self.trackers[arn], tags={**self.trackers[arn].tags, **tags})
+
+    def untag(self, arn: str, keys: list[str]) -> None:
+        if keys:
+            self._call("UntagResource")
+            kept = {k: v for k, v in self.trackers[arn].tags.items() if k not in keys}
+            self.trackers[arn] = replace(self.trackers[arn], tags=kept)
+
+
+@dataclass
+class FakeSecrets:
+    written: dict[str, str] = field(default_factory=dict)  # name -> trackingId
+    conflict: bool = False
+    broken: bool = False
+
+    def write(self, owner: Owner, name: str, tracking_id: str, arn: str) -> bool:
+        if self.conflict:
+            raise SecretConflict(f"Secret {owner.namespace}/{name} exists and is not managed by this EventTracker")
+        if self.broken:
+            raise SecretError(f"writing Secret {name} failed: Kubernetes API answered 403 Forbidden", 403)
+        changed = self.written.get(name) != tracking_id
+        self.written[name] = tracking_id
+        return changed
+
+    def remove(self, owner: Owner, name: str) -> bool:
+        return self.written.pop(name, None) is not None
+
+
+@dataclass
+class FakeOwners:
+    alive_uids: set[str] = field(default_factory=set)
+
+    def alive(self, namespace: str, name: str, uid: str) -> bool:
+        return uid in self.alive_uids
+
+
+DESIRED = Desired(
+    uid="uid-1",
+    namespace="shop",
+    name="storefront",
+    generation=1,
+    tracker_name="storefront",
+    dataset_group_arn=DG,
+    region="eu-west-1",
+    secret_name="storefront-tracking",
+    tags={"team": "growth"},
+)
+OURS = {UID_TAG: "uid-1"}
+
+
+@dataclass
+class World:
+    aws: FakeTrackers = field(default_factory=FakeTrackers)
+    secrets: FakeSecrets = field(default_factory=FakeSecrets)
+    owners: FakeOwners = field(default_factory=FakeOwners)
+    marks: list[str] = field(default_factory=list)
+
+    def context(self, desired: Desired = DESIRED, recorded: Recorded | None = None) -> Context:
+        return Context(
+            aws=self.aws,
+            secrets=self.secrets,
+            owners=self.owners,
+            desired=desired,
+            recorded=recorded or Recorded(),
+            previous_conditions=[],
+            mark_create_requested=lambda: self.marks.append("createRequested"),
+            now=lambda: "2026-11-27T10:00:00Z",
+        )
+
+
+def reasons(outcome: Outcome) -> list[str]:
+    return [event.reason for event in outcome.events]
+
+
+class TestLiveResource:
+    def test_a_new_resource_records_the_request_then_creates_once(self) -> None:
+        world = World()
+        outcome = reconcile(world.context())
+        assert world.marks == ["createRequested"]
+        assert world.aws.calls.count("CreateEventTracker") == 1
+        assert outcome.decision.phase == Phase.CREATING and outcome.status["createRequested"] is True
+        assert outcome.status["eventTrackerArn"] in world.aws.trackers
+        assert reasons(outcome) == ["Creating", "CreatedEventTracker"]
+
+    def test_an_active_tracker_gets_its_tags_and_secret(self) -> None:
+        world = World()
+        tracker = world.aws.add("ACTIVE", OURS)
+        outcome = reconcile(world.context(recorded=Recorded(arn=tracker.arn, phase="Creating", reason="Creating")))
+        assert outcome.decision.step == Step.SYNC and outcome.decision.phase == Phase.ACTIVE
+        assert world.secrets.written == {"storefront-tracking": tracker.tracking_id}
+        assert world.aws.trackers[tracker.arn].tags["team"] == "growth"
+        assert reasons(outcome) == ["Active", "TagsUpdated", "SecretWritten"]
+
+    def test_an_active_resource_in_line_writes_nothing_and_posts_nothing(self) -> None:
+        world = World()
+        tracker = world.aws.add("ACTIVE", {**OURS, **DESIRED.remote_tags})
+        world.secrets.written["storefront-tracking"] = tracker.tracking_id
+        outcome = reconcile(world.context(recorded=Recorded(arn=tracker.arn, phase="Active", reason="Active")))
+        assert world.aws.calls == ["DescribeEventTracker", "ListTagsForResource"]
+        assert outcome.events == [] and outcome.requeue is None
+
+    def test_a_tracker_deleted_out_of_band_is_recreated_with_one_warning(self) -> None:
+        world = World()
+        outcome = reconcile(world.context(recorded=Recorded(arn="arn:gone", phase="Active", reason="Active")))
+        assert outcome.decision.reason == "RemoteMissing"
+        assert world.aws.calls.count("CreateEventTracker") == 1
+        assert reasons(outcome).count("RemoteMissing") == 1
+        assert [e.type for e in outcome.events if e.reason == "RemoteMissing"] == ["Warning"]
+
+    def test_a_lost_arn_is_found_again_by_our_uid_tag(self) -> None:
+        world = World()
+        ours = world.aws.add("ACTIVE", OURS)
+        outcome = reconcile(world.context())
+        assert "CreateEventTracker" not in world.aws.calls
+        assert outcome.status["eventTrackerArn"] == ours.arn
+
+    def test_a_foreign_tracker_is_a_conflict_with_no_remote_change(self) -> None:
+        world = World()
+        world.aws.add("ACTIVE", {}, name="theirs")
+        outcome = reconcile(world.context())
+        assert outcome.decision.reason == "Conflict"
+        assert not {"CreateEventTracker", "TagResource"} & set(world.aws.calls)
+
+    def test_adoption_never_takes_a_tracker_another_live_resource_owns(self) -> None:
+        world = World(owners=FakeOwners(alive_uids={"uid-a"}))
+        theirs = world.aws.add(
+            "ACTIVE",
+            {
+                UID_TAG: "uid-a",
+                "personalize.operators.dev/namespace": "team-a",
+                "personalize.operators.dev/name": "shop",
+            },
+            name="shop",
+        )
+        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        assert outcome.decision.reason == "Conflict" and "team-a/shop" in outcome.decision.message
+        assert world.aws.trackers[theirs.arn].tags[UID_TAG] == "uid-a"
+        assert world.secrets.written == {}
+
+    def test_adoption_takes_a_tracker_whose_owner_is_gone(self) -> None:
+        world = World()
+        orphan = world.aws.add("ACTIVE", {UID_TAG: "uid-dead"}, name="old")
+        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        assert outcome.decision.step == Step.ADOPT
+        assert world.aws.trackers[orphan.arn].tags[UID_TAG] == "uid-1"
+        assert "CreateEventTracker" not in world.aws.calls
+
+    def test_paused_makes_no_call_and_writes_no_secret(self) -> None:
+        world = World()
+        tracker = world.aws.add("ACTIVE", OURS)
+        outcome = reconcile(
+            world.context(
+                desired=replace(DESIRED, paused=True, tags={"new": "tag"}),
+                recorded=Recorded(arn=tracker.arn, phase="Active", reason="Active"),
+            )
+        )
+        assert world.aws.calls == [] and world.secrets.written == {}
+        assert outcome.decision.reason == "Paused" and outcome.decision.phase == Phase.ACTIVE
+        assert reasons(outcome) == ["Paused"]
+
+    @pytest.mark.parametrize(
+        ("error", "reason", "phase"),
+        [
+            pytest.param(
+                AccessDenied("AccessDeniedException", "no", "CreateEventTracker"),
+                "AccessDenied",
+                Phase.PENDING,
+                id="access-denied",
+            ),
+            pytest.param(
+                Retryable("InternalFailure", "", "CreateEventTracker"), "AWSUnavailable", Phase.PENDING, id="5xx"
+            ),
+            pytest.param(
+                NotFound("ResourceNotFoundException", "no dg", "CreateEventTracker"),
+                "DatasetGroupNotFound",
+                Phase.PENDING,
+                id="dataset-group-missing",
+            ),
+        ],
+    )
+    def test_a_failed_create_is_explained_and_retried(self, error: AwsError, reason: str, phase: Phase) -> None:
+        world = World(aws=FakeTrackers(fail={"CreateEventTracker": error}))
+        outcome = reconcile(world.context())
+        assert (outcome.decision.reason, outcome.decision.phase) == (reason, phase)
+        assert outcome.requeue and "CannotCreateEventTracker" in reasons(outcome)
+        synced = next(c for c in outcome.status["conditions"] if c["type"] == "Synced")
+        assert synced["status"] == "False" and synced["reason"] == reason
+
+    def test_a_secret_that_belongs_to_someone_else_is_a_conflict(self) -> None:
+        world = World(secrets=FakeSecrets(conflict=True))
+        world.aws.add("ACTIVE", OURS)
+        outcome = reconcile(world.context())
+        assert (outcome.decision.phase, outcome.decision.reason) == (Phase.FAILED, "SecretConflict")
+
+    def test_a_secret_kubernetes_refuses_is_not_written(self) -> None:
+        world = World(secrets=FakeSecrets(broken=True))
+        world.aws.add("ACTIVE", OURS)
+        outcome = reconcile(world.context())
+        assert (outcome.decision.phase, outcome.decision.reason) == (Phase.PENDING, "SecretNotWritten")
+
+
+class TestDeletion:
+    def test_retain_releases_without_a_look_at_aws_beyond_untagging_once(self) -> None:
+        world = World()
+        tracker = world.aws.add("ACTIVE", {**OURS, "team": "growth"})
+        outcome = finalize(world.context(desired=replace(DESIRED, retain=True), recorded=Recorded(arn=tracker.arn)))
+        assert outcome.release
+        assert world.aws.calls == ["ListTagsForResource", "UntagResource"]
+        assert UID_TAG not in world.aws.trackers[tracker.arn].tags and tracker.arn in world.aws.trackers
+
+    def test_retain_releases_even_when_every_call_fails(self) -> None:
+        boom = Retryable("InternalFailure", "", "ListTagsForResource")
+        world = World(aws=FakeTrackers(fail={"ListTagsForResource": boom}))
+        outcome = finalize(world.context(desired=replace(DESIRED, retain=True), recorded=Recorded(arn="arn:x")))
+        assert outcome.release and "CannotReleaseEventTracker" in reasons(outcome)
+
+    def test_a_resource_that_never_asked_for_a_tracker_releases_with_no_call(self) -> None:
+        world = World(aws=FakeTrackers(fail={"ListEventTrackers": Retryable("InternalFailure", "", "List")}))
+        outcome = finalize(world.context())
+        assert outcome.release and world.aws.calls == []
+
+    def test_delete_policy_deletes_then_waits_until_gone(self) -> None:
+        world = World()
+        tracker = world.aws.add("ACTIVE", OURS)
+        first = finalize(world.context(recorded=Recorded(arn=tracker.arn)))
+        assert not first.release and world.aws.trackers[tracker.arn].status == "DELETE PENDING"
+        del world.aws.trackers[tracker.arn]
+        assert finalize(world.context(recorded=Recorded(arn=tracker.arn))).release
+
+    def test_a_create_requested_but_unrecorded_tracker_is_found_and_deleted(self) -> None:
+        world = World()
+        tracker = world.aws.add("ACTIVE", OURS)
+        outcome = finalize(world.context(recorded=Recorded(create_requested=True)))
+        assert not outcome.release and world.aws.trackers[tracker.arn].status == "DELETE PENDING"
+
+    def test_a_foreign_tracker_is_never_deleted(self) -> None:
+        world = World()
+        theirs = world.aws.add("ACTIVE", {UID_TAG: "someone"})
+        outcome = finalize(world.context(recorded=Recorded(create_requested=True)))
+        assert outcome.release and world.aws.trackers[theirs.arn].status == "ACTIVE"
+
+    def test_aws_errors_while_deleting_keep_the_finalizer_and_retry(self) -> None:
+        world = World(aws=FakeTrackers(fail={"DescribeEventTracker": AccessDenied("AccessDeniedException", "", "D")}))
+        outcome = finalize(world.context(recorded=Recorded(arn="arn:x")))
+        assert not outcome.release and outcome.decision.phase == Phase.DELETING and outcome.requeue
