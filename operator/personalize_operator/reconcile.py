@@ -30,6 +30,7 @@ from personalize_operator.decide import (
     is_owned,
     tag_changes,
 )
+from personalize_operator.kstatus import kstatus_conditions
 from personalize_operator.model import READY, SYNCED
 
 # Warning Event reasons, one per failing external action (crossplane-runtime style).
@@ -177,11 +178,12 @@ def _status(
         error or "",
         desired.generation,
     )
+    kstatus = kstatus_conditions(decision.phase, decision.reason, decision.message, desired.generation)
     status: dict[str, Any] = {
         "phase": str(decision.phase),
         "trackerName": desired.tracker_name,
         "observedGeneration": desired.generation,
-        "conditions": conditions.merge(ctx.previous_conditions, [ready, synced], conditions.now_rfc3339()),
+        "conditions": conditions.merge(ctx.previous_conditions, [ready, synced, *kstatus], conditions.now_rfc3339()),
         **_identity(tracker),
     }
     status["region"] = desired.region
