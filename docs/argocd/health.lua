@@ -10,8 +10,9 @@
 --   Progressing  no status yet; status older than the spec; phase Pending (the message says
 --                why: DatasetGroupNotFound, AccessDenied, ...), Creating or Deleting;
 --                metadata.deletionTimestamp set.
---   Degraded     phase Failed (Conflict, NameConflict, CreateFailed, InvalidSpec, SecretConflict):
---                a person has to act; the message is the Ready condition's "Reason: message".
+--   Degraded     phase Failed (Conflict, NameConflict, CreateFailed, InvalidSpec, SecretConflict)
+--                or the Stalled condition True: a person has to act; the message is the Ready
+--                condition's "Reason: message".
 local hs = {}
 
 local DIGITS = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" }
@@ -120,9 +121,10 @@ if observed == nil
   return hs
 end
 
-if phase == "Failed" then
+local stalled = find_condition(status, "Stalled")
+if phase == "Failed" or (stalled ~= nil and stalled.status == "True") then
   hs.status = "Degraded"
-  hs.message = explain(ready, "the operator reports phase Failed")
+  hs.message = explain(ready or stalled, "the operator reports phase Failed")
   return hs
 end
 
