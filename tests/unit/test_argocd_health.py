@@ -552,6 +552,20 @@ def test_a_wrong_expectation_in_health_test_yaml_fails_the_harness(gitops_check:
     assert [case.passed for case in cases] == [False] + [True] * (len(cases) - 1)
 
 
+def test_a_health_lua_using_string_format_fails_every_case_of_the_table_with_argocd_cm_libraries(
+    gitops_check: GitopsCheck, tmp_path: Path
+) -> None:
+    copy = tmp_path / "EventTracker"
+    shutil.copytree(UPSTREAM, copy)
+    (copy / "health.lua").write_text(
+        'return { status = "Healthy", message = string.format("generation %d", obj.metadata.generation) }\n'
+    )
+
+    cases = gitops_check.health_test(copy)
+
+    assert cases and all("with key 'format'" in case.error for case in cases)
+
+
 def test_the_upstream_test_table_covers_every_phase_and_reason_the_operator_decides() -> None:
     table = yaml.safe_load((UPSTREAM / "health_test.yaml").read_text())
     covered: set[tuple[str, str]] = set()
