@@ -78,7 +78,9 @@ func newState(openLibs bool) *lua.LState {
 	return l
 }
 
-// safeOs stands in for Argo CD's restricted os library: only time() and date().
+// safeOs stands in for Argo CD's restricted os library (util/lua/oslib_safe.go): the same two
+// names, time() and date(), with simplified results (no arguments honoured). Our health check
+// uses neither; they exist so a script sees the same names as in Argo CD.
 var safeOs = map[string]lua.LGFunction{
 	"time": func(l *lua.LState) int {
 		l.Push(lua.LNumber(time.Now().Unix()))
