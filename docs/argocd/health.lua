@@ -2,24 +2,40 @@
 --
 -- This file is the source; docs/argocd/argocd-cm.yaml embeds it and is generated from it
 -- (python docs/argocd/render_argocd_cm.py). tests/unit/test_argocd_health.py runs it.
--- Written for Lua 5.1 (Argo CD runs gopher-lua); every field may be missing.
+-- Written for Lua 5.1 as Argo CD runs it (gopher-lua) with only the package, base, table and a
+-- restricted os library: no `string`, no `math`, no string methods. Every field may be missing.
 --
 --   Healthy      Ready=True and the status is current: status.observedGeneration (and the
 --                Ready condition's observedGeneration, when set) equals metadata.generation.
 --   Progressing  no status yet; status older than the spec; phase Pending (the message says
 --                why: DatasetGroupNotFound, AccessDenied, ...), Creating or Deleting;
 --                metadata.deletionTimestamp set.
---   Degraded     phase Failed (Conflict, NameConflict, CreateFailed, InvalidSpec): a person
---                has to act; the message is the Ready condition's "Reason: message".
+--   Degraded     phase Failed (Conflict, NameConflict, CreateFailed, InvalidSpec, SecretConflict)
+--                or the Stalled condition True: a person has to act; the message is the Ready
+--                condition's "Reason: message".
 local hs = {}
 
--- A whole number as text ("3", never "3.0"), whatever number type the runtime uses.
+local DIGITS = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" }
+
+-- A whole number as text ("3", never "3.0"), whatever number type the runtime uses. Digit by
+-- digit, because Argo CD opens neither `string` nor `math` for argocd-cm health checks.
 local function int_text(value)
   local number = tonumber(value)
-  if number == nil then
-    return tostring(value)
+  if number == nil or number ~= number or number == number + 1 then
+    return tostring(value) -- not a number, NaN or infinite
   end
-  return string.format("%d", math.floor(number))
+  local sign = ""
+  if number < 0 then
+    sign, number = "-", -number
+  end
+  number = number - number % 1
+  local digits = {}
+  repeat
+    local digit = number % 10
+    table.insert(digits, 1, DIGITS[digit + 1])
+    number = (number - digit) / 10
+  until number < 1
+  return sign .. table.concat(digits)
 end
 
 -- The value when it is a non-empty string, else nil.
@@ -105,9 +121,10 @@ if observed == nil
   return hs
 end
 
-if phase == "Failed" then
+local stalled = find_condition(status, "Stalled")
+if phase == "Failed" or (stalled ~= nil and stalled.status == "True") then
   hs.status = "Degraded"
-  hs.message = explain(ready, "the operator reports phase Failed")
+  hs.message = explain(ready or stalled, "the operator reports phase Failed")
   return hs
 end
 

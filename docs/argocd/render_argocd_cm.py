@@ -1,7 +1,7 @@
-"""Render argocd-cm.yaml from health.lua, so the ConfigMap snippet never drifts from the tested Lua.
+"""Render argocd-cm.yaml and the upstream-layout copy from health.lua, so neither drifts from the tested Lua.
 
 Run `python docs/argocd/render_argocd_cm.py` after editing health.lua; the unit tests
-(tests/unit/test_argocd_health.py) fail while the two disagree.
+(tests/unit/test_argocd_health.py) fail while they disagree.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "health.lua"
 CONFIGMAP = HERE / "argocd-cm.yaml"
+# Argo CD's resource_customizations/<group>/<kind>/ layout, ready to propose upstream.
+UPSTREAM_LUA = HERE / "resource_customizations" / "personalize.operators.dev" / "EventTracker" / "health.lua"
 GROUP = "personalize.operators.dev"
 KIND = "EventTracker"
 KEY = f"resource.customizations.health.{GROUP}_{KIND}"
@@ -46,8 +48,11 @@ def render(lua: str) -> str:
 
 
 def main() -> int:
-    CONFIGMAP.write_text(render(LUA.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {CONFIGMAP}")
+    lua = LUA.read_text(encoding="utf-8")
+    CONFIGMAP.write_text(render(lua), encoding="utf-8")
+    UPSTREAM_LUA.parent.mkdir(parents=True, exist_ok=True)
+    UPSTREAM_LUA.write_text(lua, encoding="utf-8")
+    print(f"wrote {CONFIGMAP} and {UPSTREAM_LUA}")
     return 0
 
 

@@ -25,6 +25,7 @@ from personalize_operator.errors import (
     TooManyTags,
     reason_for,
 )
+from personalize_operator.kstatus import is_stalled
 from personalize_operator.model import OWNERSHIP_TAG_KEYS, RESERVED_TAG_PREFIX, Phase
 from personalize_operator.remote import (
     ACTIVE,
@@ -56,11 +57,6 @@ CANNOT_UPDATE = "CannotUpdateEventTracker"
 CANNOT_DELETE = "CannotDeleteEventTracker"
 CANNOT_RELEASE = "CannotReleaseEventTracker"
 CANNOT_WRITE_SECRET = "CannotWriteSecret"
-
-# Reasons that mean "a person must act": never a transient state (kstatus Stalled).
-STALLED_REASONS = frozenset(
-    {"Conflict", "NameConflict", "CreateFailed", "InvalidSpec", "TooManyTags", "SecretConflict", "Forbidden"}
-)
 
 
 class Step(StrEnum):
@@ -144,12 +140,7 @@ class Decision:
     @property
     def stalled(self) -> bool:
         """A person must act before anything changes (kstatus Stalled)."""
-        return self.reason in STALLED_REASONS
-
-    @property
-    def transitional(self) -> bool:
-        """Work is under way and will end by itself (kstatus Reconciling)."""
-        return not self.stalled and self.phase in {Phase.CREATING, Phase.DELETING, Phase.PENDING}
+        return is_stalled(self.phase, self.reason)
 
 
 @dataclass(frozen=True)

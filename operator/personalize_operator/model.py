@@ -307,7 +307,7 @@ class Condition(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    type: ConditionType = Field(description="Type of condition: Ready (the tracker is usable) or Synced.")
+    type: ConditionType = Field(description="Type of condition: Ready, Synced, Reconciling or Stalled.")
     status: ConditionStatus = Field(description="Status of the condition: True, False or Unknown.")
     observed_generation: int | None = Field(
         default=None,
@@ -374,7 +374,8 @@ class EventTrackerStatus(BaseModel):
         default_factory=list,
         description=(
             "Ready: the tracker is ACTIVE and its Secret written. Synced: the last reconcile succeeded (False with "
-            "the reason when it failed or is paused)."
+            "the reason when it failed or is paused). Reconciling: the operator is still working. Stalled: a person "
+            "must act (kstatus, docs/flux.md)."
         ),
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )

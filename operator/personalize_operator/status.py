@@ -13,6 +13,7 @@ from typing import Any
 
 from personalize_operator import conditions
 from personalize_operator.decide import Decision, Desired, Phase, Recorded, Step
+from personalize_operator.kstatus import kstatus_conditions
 from personalize_operator.model import READY, SYNCED
 from personalize_operator.remote import RemoteTracker
 
@@ -24,13 +25,18 @@ def identity(tracker: RemoteTracker | None) -> dict[str, Any]:
 
 
 def condition_list(decision: Decision, generation: int) -> list[dict[str, Any]]:
-    """Ready and Synced for this decision (without timestamps)."""
+    """Ready, Synced and kstatus's Reconciling and Stalled for this decision (without timestamps)."""
     ready = conditions.condition(READY, decision.phase == Phase.ACTIVE, decision.reason, decision.message, generation)
     if decision.synced:
         synced = conditions.condition(SYNCED, True, conditions.SYNC_OK, "", generation)
     else:
         synced = conditions.condition(SYNCED, False, decision.reason, decision.message, generation)
-    return [ready, synced]
+    deleting = decision.phase == Phase.DELETING
+    return [
+        ready,
+        synced,
+        *kstatus_conditions(decision.phase, decision.reason, decision.message, generation, deleting=deleting),
+    ]
 
 
 def render(

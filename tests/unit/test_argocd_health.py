@@ -1,15 +1,21 @@
-"""The Argo CD health check (docs/argocd/health.lua), run in a real Lua with lupa.
+"""The Argo CD health check (docs/argocd/health.lua), run as Argo CD runs it.
 
-Argo CD runs gopher-lua (Lua 5.1) and hands the script the live object as the global
-`obj`, decoded from JSON: objects become tables, arrays 1-based tables, numbers floats.
-The tests do the same under Lua 5.1 and 5.4 (so the script holds whatever the number
-type), and check that the argocd-cm snippet embeds exactly this Lua.
+Argo CD runs a health script in gopher-lua (Lua 5.1 in Go) and hands it the live object
+as the global `obj`: objects become tables, arrays 1-based tables, numbers floats. A
+script from argocd-cm gets only the package, base, table and a restricted os library
+(no `string`, no `math`); a built-in script from resource_customizations gets them all.
+gopher-lua, built from its Go module (tests/gitops/), is the authority and runs every
+case in both library sets; lupa's Lua 5.1 and 5.4 stay as a second opinion on portability.
+The tests also check that the argocd-cm snippet and the upstream-layout directory carry
+exactly this Lua, and that the directory passes its own health_test.yaml.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,29 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
-from personalize_operator import conditions
-from personalize_operator.aws import (
-    AccessDenied,
-    AlreadyExists,
-    InUse,
-    InvalidInput,
-    NotFound,
-    RemoteTracker,
-    Retryable,
-    Throttled,
-)
-from personalize_operator.decide import (
-    UID_TAG,
-    Decision,
-    Desired,
-    Observation,
-    Phase,
-    Recorded,
-    decide,
-    decide_deletion,
-    decide_error,
-)
-from personalize_operator.model import READY, SYNCED
+from personalize_operator.decide import Decision, Phase
+from support.gitops import GitopsCheck, ensure_gitops_check
+from support.statuses import DECISIONS, rendered_event_tracker
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGOCD = ROOT / "docs" / "argocd"
@@ -50,8 +36,10 @@ APPLICATION = ARGOCD / "application.yaml"
 CRD = ROOT / "crds" / "eventtrackers.personalize.operators.dev.yaml"
 HEALTH_KEY = "resource.customizations.health.personalize.operators.dev_EventTracker"
 
-# Argo CD's Lua VM opens base, package, table, string and math only.
-ARGOCD_SANDBOX = "io, os, debug, coroutine = nil, nil, nil, nil"
+UPSTREAM = ARGOCD / "resource_customizations" / "personalize.operators.dev" / "EventTracker"
+
+# lupa opens every library; take away what Argo CD does not open for argocd-cm scripts.
+ARGOCD_SANDBOX = "io, os, debug, coroutine, string, math = nil, nil, nil, nil, nil, nil"
 
 DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
 ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/0f3c5e7a"
@@ -61,14 +49,34 @@ SINCE = "2025-01-01T10:00:00Z"
 # --- running the Lua -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["lua51", "lua54"])
-def lua_module(request: pytest.FixtureRequest) -> ModuleType:
-    """One lupa runtime module per Lua version: 5.1 like Argo CD's gopher-lua, 5.4 for portability."""
-    return importlib.import_module(f"lupa.{request.param}")
+Engine = Callable[[dict[str, Any]], tuple[str, str]]
+
+
+@pytest.fixture(scope="session")
+def gitops_check() -> GitopsCheck:
+    return GitopsCheck(ensure_gitops_check())
+
+
+@pytest.fixture(scope="module", params=["gopher-lua-argocd-cm", "gopher-lua-built-in", "lupa-lua51", "lupa-lua54"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """health(obj) in one runtime: gopher-lua with argocd-cm's or built-in scripts' libraries, or lupa."""
+    name: str = request.param
+    if name.startswith("gopher-lua"):
+        check: GitopsCheck = request.getfixturevalue("gitops_check")
+        return lambda obj: gopher_health(check, obj, open_libs=name.endswith("built-in"))
+    lua_module = importlib.import_module(f"lupa.{name.removeprefix('lupa-')}")
+    return lambda obj: lupa_health(lua_module, obj)
+
+
+def gopher_health(check: GitopsCheck, obj: dict[str, Any], *, open_libs: bool) -> tuple[str, str]:
+    """(status, message) Argo CD computes; a script error fails the test with Argo CD's message."""
+    [result] = check.health(HEALTH_LUA, [obj], open_libs=open_libs)
+    assert "error" not in result, result["error"]
+    return result.get("status", ""), result.get("message", "")
 
 
 def to_lua(runtime: Any, value: Any) -> Any:
-    """JSON data as Argo CD hands it to Lua: tables for objects, 1-based arrays for lists, float numbers."""
+    """JSON data as tables for objects and 1-based arrays for lists; ints stay ints (Lua 5.4 integers)."""
     if isinstance(value, dict):
         table = runtime.table()
         for key, item in value.items():
@@ -77,12 +85,10 @@ def to_lua(runtime: Any, value: Any) -> Any:
         return table
     if isinstance(value, list):
         return runtime.table(*(to_lua(runtime, item) for item in value))
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
     return value
 
 
-def health(lua_module: ModuleType, obj: dict[str, Any]) -> tuple[str, str]:
+def lupa_health(lua_module: ModuleType, obj: dict[str, Any]) -> tuple[str, str]:
     """(hs.status, hs.message) the health check returns for `obj`, in a fresh runtime."""
     runtime = lua_module.LuaRuntime()
     runtime.execute(ARGOCD_SANDBOX)
@@ -137,6 +143,17 @@ def synced(*, generation: int = 1, error: str = "") -> dict[str, Any]:
     }
 
 
+def stalled(ok: bool, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "type": "Stalled",
+        "status": "True" if ok else "False",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": SINCE,
+        "observedGeneration": 1,
+    }
+
+
 def status(phase: str, *conds: dict[str, Any], observed: int = 1, **extra: Any) -> dict[str, Any]:
     return {
         "phase": phase,
@@ -168,6 +185,7 @@ CREATE_FAILED = (
     "the spec or set the annotation personalize.operators.dev/retry to a new value to delete it and try again"
 )
 DELETING = "event tracker storefront-clicks is DELETE IN_PROGRESS; checking again in 2s"
+FORBIDDEN = "the operator's role may not read Secrets in namespace shop"
 WAITING_FOR_GENERATION_1 = "waiting for the operator to observe generation 1"
 
 
@@ -206,9 +224,9 @@ WAITING_FOR_GENERATION_1 = "waiting for the operator to observe generation 1"
     ],
 )
 def test_a_tracker_being_set_up_is_progressing_and_says_why(
-    lua_module: ModuleType, obj: dict[str, Any], expected_message: str
+    engine: Engine, obj: dict[str, Any], expected_message: str
 ) -> None:
-    assert health(lua_module, obj) == ("Progressing", expected_message)
+    assert engine(obj) == ("Progressing", expected_message)
 
 
 @pytest.mark.parametrize(
@@ -242,9 +260,9 @@ def test_a_tracker_being_set_up_is_progressing_and_says_why(
     ],
 )
 def test_an_active_tracker_with_a_current_status_is_healthy(
-    lua_module: ModuleType, obj: dict[str, Any], expected_message: str
+    engine: Engine, obj: dict[str, Any], expected_message: str
 ) -> None:
-    assert health(lua_module, obj) == ("Healthy", expected_message)
+    assert engine(obj) == ("Healthy", expected_message)
 
 
 @pytest.mark.parametrize(
@@ -275,12 +293,24 @@ def test_an_active_tracker_with_a_current_status_is_healthy(
             "the operator reports phase Failed",
             id="no-conditions",
         ),
+        pytest.param(
+            event_tracker(
+                status("Pending", ready(False, "Forbidden", FORBIDDEN), stalled(True, "Forbidden", FORBIDDEN))
+            ),
+            f"Forbidden: {FORBIDDEN}",
+            id="stalled-in-another-phase",
+        ),
+        pytest.param(
+            event_tracker(status("Pending", stalled(True, "Forbidden", FORBIDDEN))),
+            f"Forbidden: {FORBIDDEN}",
+            id="stalled-without-ready-condition",
+        ),
     ],
 )
 def test_a_failed_tracker_is_degraded_with_the_reason_and_message(
-    lua_module: ModuleType, obj: dict[str, Any], expected_message: str
+    engine: Engine, obj: dict[str, Any], expected_message: str
 ) -> None:
-    assert health(lua_module, obj) == ("Degraded", expected_message)
+    assert engine(obj) == ("Degraded", expected_message)
 
 
 @pytest.mark.parametrize(
@@ -320,10 +350,8 @@ def test_a_failed_tracker_is_degraded_with_the_reason_and_message(
         ),
     ],
 )
-def test_a_tracker_being_deleted_is_progressing(
-    lua_module: ModuleType, obj: dict[str, Any], expected_message: str
-) -> None:
-    assert health(lua_module, obj) == ("Progressing", expected_message)
+def test_a_tracker_being_deleted_is_progressing(engine: Engine, obj: dict[str, Any], expected_message: str) -> None:
+    assert engine(obj) == ("Progressing", expected_message)
 
 
 @pytest.mark.parametrize(
@@ -350,9 +378,9 @@ def test_a_tracker_being_deleted_is_progressing(
     ],
 )
 def test_a_status_older_than_the_spec_is_progressing_until_the_operator_catches_up(
-    lua_module: ModuleType, obj: dict[str, Any]
+    engine: Engine, obj: dict[str, Any]
 ) -> None:
-    assert health(lua_module, obj) == ("Progressing", "waiting for the operator to observe generation 3")
+    assert engine(obj) == ("Progressing", "waiting for the operator to observe generation 3")
 
 
 @pytest.mark.parametrize(
@@ -392,106 +420,165 @@ def test_a_status_older_than_the_spec_is_progressing_until_the_operator_catches_
     ],
 )
 def test_missing_or_malformed_fields_never_break_the_check(
-    lua_module: ModuleType, obj: dict[str, Any], expected: tuple[str, str]
+    engine: Engine, obj: dict[str, Any], expected: tuple[str, str]
 ) -> None:
-    assert health(lua_module, obj) == expected
+    assert engine(obj) == expected
+
+
+def _generations(generation: Any, observed: Any, ready_observed: Any) -> dict[str, Any]:
+    tracker = event_tracker(
+        status("Active", ready(True, "Active", ACTIVE, generation=ready_observed), synced(), observed=observed)
+    )
+    tracker["metadata"]["generation"] = generation
+    return tracker
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        pytest.param(_generations(3, 3, 3), ("Healthy", f"Active: {ACTIVE}"), id="all-integers"),
+        pytest.param(_generations(3.0, 3.0, 3.0), ("Healthy", f"Active: {ACTIVE}"), id="all-floats"),
+        pytest.param(_generations(3, 3.0, 3), ("Healthy", f"Active: {ACTIVE}"), id="integer-and-float-agree"),
+        pytest.param(
+            _generations(4.0, 3, 3), ("Progressing", "waiting for the operator to observe generation 4"), id="float-4"
+        ),
+        pytest.param(
+            _generations(1234567890123, 3, 3),
+            ("Progressing", "waiting for the operator to observe generation 1234567890123"),
+            id="large-integer",
+        ),
+        pytest.param(
+            _generations(10.0, 3, 3),
+            ("Progressing", "waiting for the operator to observe generation 10"),
+            id="float-with-a-zero-digit",
+        ),
+        pytest.param(
+            _generations("7", 3, 3), ("Progressing", "waiting for the operator to observe generation 7"), id="string"
+        ),
+    ],
+)
+def test_generations_read_the_same_as_integers_floats_or_text(
+    engine: Engine, obj: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    assert engine(obj) == expected
 
 
 # --- the operator's own decisions, rendered as reconcile.py renders status --------------
 
 
-def _desired(**changes: Any) -> Desired:
-    base: dict[str, Any] = {
-        "uid": "uid-1",
-        "namespace": "shop",
-        "name": "storefront",
-        "generation": 2,
-        "tracker_name": "storefront-clicks",
-        "dataset_group_arn": DG,
-        "region": DG.split(":")[3],
-        "secret_name": "storefront-tracking",
-    }
-    return Desired(**(base | changes))
-
-
-def _remote(aws_status: str, *, uid: str = "uid-1") -> RemoteTracker:
-    return RemoteTracker(
-        arn=ARN, name="storefront-clicks", status=aws_status, dataset_group_arn=DG, tags={UID_TAG: uid}
-    )
-
-
-def _decisions() -> list[Any]:
-    desired = _desired()
-    fresh, active = Recorded(), Recorded(arn=ARN, phase="Active", observed_generation=2)
-    denied = AccessDenied("AccessDeniedException", "not authorized", "CreateEventTracker")
-    quota = Throttled("LimitExceededException", "too many trackers", "CreateEventTracker")
-    throttled = Retryable("ThrottlingException", "slow down", "DescribeEventTracker")
-    busy = InUse("ResourceInUseException", "busy", "DeleteEventTracker")
-    cases = [
-        ("create", decide(desired, fresh, Observation()), False),
-        ("remote-missing", decide(desired, active, Observation(lost=True)), False),
-        ("adopting", decide(_desired(adopt=True), fresh, Observation(foreign=_remote("ACTIVE", uid="x"))), False),
-        ("conflict", decide(desired, fresh, Observation(foreign=_remote("ACTIVE", uid="x"))), False),
-        ("creating", decide(desired, fresh, Observation(tracker=_remote("CREATE IN_PROGRESS"))), False),
-        ("active", decide(desired, active, Observation(tracker=_remote("ACTIVE"))), False),
-        ("create-failed", decide(desired, active, Observation(tracker=_remote("CREATE FAILED"))), False),
-        (
-            "retrying",
-            decide(_desired(retry_token="1"), active, Observation(tracker=_remote("CREATE FAILED"))),
-            False,
-        ),
-        ("remote-deleting", decide(desired, active, Observation(tracker=_remote("DELETE PENDING"))), False),
-        (
-            "dataset-group-not-found",
-            decide_error(NotFound("ResourceNotFoundException", "gone", "x"), desired, fresh),
-            False,
-        ),
-        ("access-denied-before-create", decide_error(denied, desired, fresh), False),
-        ("access-denied-while-active", decide_error(denied, desired, active), False),
-        ("limit-exceeded", decide_error(quota, desired, fresh), False),
-        ("aws-unavailable", decide_error(throttled, desired, active), False),
-        (
-            "name-conflict",
-            decide_error(AlreadyExists("ResourceAlreadyExistsException", "x", "y"), desired, fresh),
-            False,
-        ),
-        ("invalid-spec", decide_error(InvalidInput("InvalidInputException", "bad", "y"), desired, fresh), False),
-        ("delete", decide_deletion(desired, Observation(tracker=_remote("ACTIVE"))), True),
-        ("deleting", decide_deletion(desired, Observation(tracker=_remote("DELETE IN_PROGRESS"))), True),
-        ("waiting-for-creation", decide_deletion(desired, Observation(tracker=_remote("CREATE PENDING"))), True),
-        ("retained", decide_deletion(_desired(retain=True), Observation(tracker=_remote("ACTIVE"))), True),
-        ("deleted", decide_deletion(desired, Observation()), True),
-        ("delete-in-use", decide_error(busy, desired, active, deleting=True), True),
-    ]
-    return [pytest.param(decision, deleting, id=name) for name, decision, deleting in cases]
-
-
 EXPECTED_HEALTH = {Phase.ACTIVE: "Healthy", Phase.FAILED: "Degraded"}
 
 
-@pytest.mark.parametrize(("decision", "deleting"), _decisions())
+@pytest.mark.parametrize(
+    ("decision", "deleting"), [pytest.param(case.decision, case.deleting, id=case.name) for case in DECISIONS]
+)
 def test_every_operator_decision_gets_the_health_its_phase_implies_and_its_reason(
-    lua_module: ModuleType, decision: Decision, deleting: bool
+    engine: Engine, decision: Decision, deleting: bool
 ) -> None:
-    generation = 2
-    ready_condition = conditions.condition(
-        READY, decision.phase == Phase.ACTIVE, decision.reason, decision.message, generation
-    )
-    synced_condition = conditions.condition(SYNCED, True, conditions.SYNC_OK, "", generation)
-    obj = event_tracker(
-        {
-            "phase": str(decision.phase),
-            "observedGeneration": generation,
-            "conditions": conditions.merge([], [ready_condition, synced_condition], SINCE),
-        },
-        generation=generation,
-        deleting=deleting,
-    )
+    obj = rendered_event_tracker(decision, deleting=deleting)
 
-    assert health(lua_module, obj) == (
+    assert engine(obj) == (
         EXPECTED_HEALTH.get(decision.phase, "Progressing"),
         f"{decision.reason}: {decision.message}",
     )
+
+
+# --- the harness is Argo CD's environment, and the upstream-layout directory ------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "missing"),
+    [
+        pytest.param('string.format("%d", 3)', "format", id="string-library"),
+        pytest.param("math.floor(3.5)", "floor", id="math-library"),
+        pytest.param('("shop"):upper()', "upper", id="string-methods"),
+        pytest.param("os.exit(1)", "exit", id="os-global"),
+    ],
+)
+def test_a_script_using_a_library_argocd_cm_does_not_open_fails_in_the_harness(
+    gitops_check: GitopsCheck, tmp_path: Path, expression: str, missing: str
+) -> None:
+    script = tmp_path / "health.lua"
+    script.write_text(f'return {{ status = "Healthy", message = tostring({expression}) }}\n', encoding="utf-8")
+
+    [result] = gitops_check.health(script, [{"kind": "EventTracker"}])
+
+    assert f"with key '{missing}'" in result.get("error", ""), result
+
+
+def test_the_same_script_runs_with_every_library_open_as_for_built_in_scripts(
+    gitops_check: GitopsCheck, tmp_path: Path
+) -> None:
+    script = tmp_path / "health.lua"
+    script.write_text('return { status = "Healthy", message = string.format("%d", math.floor(3.5)) }\n')
+
+    assert gitops_check.health(script, [{"kind": "EventTracker"}], open_libs=True) == [
+        {"status": "Healthy", "message": "3"}
+    ]
+
+
+def test_an_unknown_health_status_reads_as_unknown_as_in_argo_cd(gitops_check: GitopsCheck, tmp_path: Path) -> None:
+    script = tmp_path / "health.lua"
+    script.write_text('return { status = "Fine" }\n', encoding="utf-8")
+
+    assert gitops_check.health(script, [{}]) == [
+        {"status": "Unknown", "message": "Lua returned an invalid health status"}
+    ]
+
+
+def test_the_upstream_directory_carries_exactly_health_lua() -> None:
+    assert (UPSTREAM / "health.lua").read_text(encoding="utf-8") == HEALTH_LUA.read_text(encoding="utf-8"), (
+        "run: python docs/argocd/render_argocd_cm.py"
+    )
+
+
+@pytest.mark.parametrize("open_libs", [False, True], ids=["argocd-cm-libraries", "built-in-libraries"])
+def test_the_upstream_directory_passes_its_own_health_test_yaml(gitops_check: GitopsCheck, open_libs: bool) -> None:
+    cases = gitops_check.health_test(UPSTREAM, open_libs=open_libs)
+
+    assert len(cases) == len(yaml.safe_load((UPSTREAM / "health_test.yaml").read_text())["tests"])
+    assert [case for case in cases if not case.passed] == []
+
+
+def test_a_wrong_expectation_in_health_test_yaml_fails_the_harness(gitops_check: GitopsCheck, tmp_path: Path) -> None:
+    copy = tmp_path / "EventTracker"
+    shutil.copytree(UPSTREAM, copy)
+    table = yaml.safe_load((copy / "health_test.yaml").read_text())
+    table["tests"][0]["healthStatus"]["message"] += " (edited)"
+    (copy / "health_test.yaml").write_text(yaml.safe_dump(table))
+
+    cases = gitops_check.health_test(copy)
+
+    assert [case.passed for case in cases] == [False] + [True] * (len(cases) - 1)
+
+
+def test_a_health_lua_using_string_format_fails_every_case_of_the_table_with_argocd_cm_libraries(
+    gitops_check: GitopsCheck, tmp_path: Path
+) -> None:
+    copy = tmp_path / "EventTracker"
+    shutil.copytree(UPSTREAM, copy)
+    (copy / "health.lua").write_text(
+        'return { status = "Healthy", message = string.format("generation %d", obj.metadata.generation) }\n'
+    )
+
+    cases = gitops_check.health_test(copy)
+
+    assert cases and all("with key 'format'" in case.error for case in cases)
+
+
+def test_the_upstream_test_table_covers_every_phase_and_reason_the_operator_decides() -> None:
+    table = yaml.safe_load((UPSTREAM / "health_test.yaml").read_text())
+    covered: set[tuple[str, str]] = set()
+    for test in table["tests"]:
+        tracker = yaml.safe_load((UPSTREAM / test["inputPath"]).read_text())
+        tracker_status = tracker.get("status") or {}
+        ready_reason = next(
+            (c.get("reason", "") for c in tracker_status.get("conditions", []) if c["type"] == "Ready"), ""
+        )
+        covered.add((tracker_status.get("phase", ""), ready_reason))
+
+    decided = {(str(case.decision.phase), case.decision.reason) for case in DECISIONS}
+    assert decided - covered == set()
 
 
 # --- the argocd-cm snippet and the example Application --------------------------------
