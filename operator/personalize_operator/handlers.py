@@ -26,13 +26,14 @@ from personalize_operator.aws import ClientPool
 from personalize_operator.kube import TrackerObjects
 from personalize_operator.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
 from personalize_operator.pacing import Attempts, next_delay
+from personalize_operator.resource import FINALIZER
 from personalize_operator.secretwatch import SecretWatch
 from personalize_operator.settings import OperatorSettings
 from personalize_operator.wakeups import Gates, Wakers, sleep
 
-FINALIZER = "personalize.operators.dev/finalizer"
 RESOURCE = (model.GROUP, model.VERSION, model.PLURAL)
 ERROR_PAUSE_SECONDS = 10.0  # after a pass that failed unexpectedly (for example the API server went away)
+FINALIZER_WAIT_SECONDS = 1.0  # kopf adds the finalizer in the same cycle that starts the daemon
 
 
 @kopf.on.startup()
@@ -118,7 +119,7 @@ async def keep_in_line(
     edges: runner.Edges = memo["edges"]
     uid, namespace, name = str(meta["uid"]), str(meta["namespace"]), str(meta["name"])
     wake = edges.wakers.register(uid)
-    attempts, rng = Attempts(), random.Random(uid)
+    attempts, rng, finalizer_waits = Attempts(), random.Random(uid), 0
     loop = asyncio.get_running_loop()
     try:
         while not stopped:
@@ -126,6 +127,11 @@ async def keep_in_line(
                 result = await loop.run_in_executor(
                     edges.executor, runner.live_pass, edges, namespace, name, uid, attempts.count
                 )
+            except runner.FinalizerMissing as waiting:
+                logger.debug(str(waiting))
+                await sleep(wake, stopped, min(30.0, FINALIZER_WAIT_SECONDS * 2**finalizer_waits))
+                finalizer_waits += 1
+                continue
             except Exception as error:  # the API server went away, a bug: explain, wait, and try again
                 logger.warning(f"pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
                 await sleep(wake, stopped, ERROR_PAUSE_SECONDS)

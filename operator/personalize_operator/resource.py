@@ -9,6 +9,8 @@ from personalize_operator import conditions
 from personalize_operator.decide import ADOPT_ANNOTATION, PAUSED_ANNOTATION, RETRY_ANNOTATION, Desired, Recorded
 from personalize_operator.model import READY, SECRET_SUFFIX, EventTrackerSpec
 
+FINALIZER = "personalize.operators.dev/finalizer"
+
 # The annotations whose change must wake the resource at once (spec changes bump metadata.generation).
 WATCHED_ANNOTATIONS = (ADOPT_ANNOTATION, RETRY_ANNOTATION, PAUSED_ANNOTATION)
 
@@ -78,6 +80,11 @@ def recorded_from(body: Mapping[str, Any]) -> Recorded:
         secret_name=status.get("secretName") or "",
         create_requested=bool(status.get("createRequested")),
     )
+
+
+def has_finalizer(body: Mapping[str, Any]) -> bool:
+    """Nothing may be created in AWS before the finalizer guarantees it is cleaned up again."""
+    return FINALIZER in ((body.get("metadata") or {}).get("finalizers") or [])
 
 
 def previous_conditions(body: Mapping[str, Any]) -> list[dict[str, Any]]:

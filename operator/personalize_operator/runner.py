@@ -49,6 +49,10 @@ class PassResult:
     outcome: reconcile.Outcome
 
 
+class FinalizerMissing(Exception):
+    """kopf has not (yet) added our finalizer: no pass may act, or a tracker could outlive its resource."""
+
+
 class Unreachable:
     """Trackers whose every call fails with the error met building the client (e.g. a region botocore refuses)."""
 
@@ -113,6 +117,8 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> 
         body = edges.objects.read(namespace, name)
         if body is None or is_deleting(body) or _meta(body).get("uid") != uid:
             return None
+        if not resource.has_finalizer(body):
+            raise FinalizerMissing(f"waiting for the finalizer {resource.FINALIZER} before acting")
         try:
             desired = resource.desired_from(body)
         except pydantic.ValidationError as error:
@@ -138,4 +144,4 @@ def deletion_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int)
         return PassResult(body=body, outcome=outcome)
 
 
-__all__ = ["Edges", "PassResult", "RemoteTracker", "deletion_pass", "is_deleting", "live_pass"]
+__all__ = ["Edges", "FinalizerMissing", "PassResult", "RemoteTracker", "deletion_pass", "is_deleting", "live_pass"]

@@ -62,6 +62,8 @@ class SecretWatch:
 
     def start(self) -> None:
         scopes: list[str | None] = list(exact_namespaces(self._patterns) or [None])
+        where = ", ".join(s or "all namespaces" for s in scopes)
+        log.info("watching the operator's Secrets (%s) in %s", SECRET_SELECTOR, where)
         for scope in scopes:
             thread = threading.Thread(
                 target=self._run, args=(scope,), name=f"secret-watch-{scope or 'all'}", daemon=True

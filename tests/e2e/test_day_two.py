@@ -138,6 +138,29 @@ class TestDriftAtResync:
         print(f"tags put back {time.monotonic() - started:.1f}s after the change in AWS")
 
 
+class TestSecretWatchOff:
+    """secretWatch.enabled=false (no list/watch on Secrets): the Secret heals at the next resync instead."""
+
+    @pytest.fixture
+    def solo_env(self) -> dict[str, str]:
+        return {"PERSONALIZE_OPERATOR_RESYNC_SECONDS": "15", "PERSONALIZE_OPERATOR_SECRET_WATCH": "false"}
+
+    def test_a_deleted_secret_comes_back_at_the_resync(self, solo: Solo) -> None:
+        group = new_dataset_group(solo.emulator)
+        solo.trackers.create(manifest("unwatched", group))
+        solo.trackers.wait_phase("unwatched", "Active", timeout=60)
+        before = secret_digest(solo.trackers, "unwatched-tracking")
+        solo.trackers.core.delete_namespaced_secret("unwatched-tracking", solo.namespace)
+        started = time.monotonic()
+        wait_for(
+            lambda: secret_digest(solo.trackers, "unwatched-tracking") == before,
+            timeout=DRIFT_SECONDS,
+            what="Secret recreated at the resync",
+        )
+        print(f"Secret recreated {time.monotonic() - started:.1f}s after its deletion (no watch, resync 15s)")
+        assert "watching the operator's Secrets" not in solo.operator.output()
+
+
 ERROR_FAULTS = [
     pytest.param("AccessDeniedException", 403, "AccessDenied", id="access-denied"),
     pytest.param("ExpiredTokenException", 400, "CredentialsExpired", id="expired-token"),
