@@ -34,8 +34,11 @@ INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
 def is_query_request(method: str, path: str, headers: dict[str, str]) -> bool:
     """A Query-protocol call: form-encoded POST / without X-Amz-Target (which JSON protocols carry)."""
     content_type = headers.get("content-type", "")
-    return method == "POST" and path == "/" and "x-amz-target" not in headers and content_type.startswith(
-        FORM_CONTENT_TYPE
+    return (
+        method == "POST"
+        and path == "/"
+        and "x-amz-target" not in headers
+        and content_type.startswith(FORM_CONTENT_TYPE)
     )
 
 
@@ -81,7 +84,8 @@ def error_xml(error: errors.ApiError, request_id: str) -> bytes:
 
 
 def _xml(status: int, body: bytes, request_id: str) -> Response:
-    return Response(status=status, body=body, headers={"Content-Type": XML_CONTENT_TYPE, "x-amzn-RequestId": request_id})
+    headers = {"Content-Type": XML_CONTENT_TYPE, "x-amzn-RequestId": request_id}
+    return Response(status=status, body=body, headers=headers)
 
 
 def handle(
