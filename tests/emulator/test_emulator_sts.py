@@ -64,9 +64,7 @@ def test_reset_accepts_every_access_key_again(make_client: ClientFactory, emulat
     assert emulator.admin.refuse_credentials([]) == []
 
 
-def test_other_access_keys_stay_accepted_while_one_is_refused(
-    make_client: ClientFactory, emulator: Emulator
-) -> None:
+def test_other_access_keys_stay_accepted_while_one_is_refused(make_client: ClientFactory, emulator: Emulator) -> None:
     emulator.admin.refuse_credentials(["AKIAREFUSED"])
     assert make_client("sts").get_caller_identity()["Account"] == "123456789012"
 
