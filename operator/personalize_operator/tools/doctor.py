@@ -20,6 +20,7 @@ from personalize_operator import crd
 from personalize_operator.tools import crd_drift
 from personalize_operator.tools.permissions import OPERATOR_PERMISSIONS, Permission
 
+NOT_CHECKED = "not checked: the cluster is not reachable"
 KUBE_TIMEOUT = 10  # seconds per API server request
 REFUSED_CREDENTIAL_CODES = frozenset(
     {
@@ -71,10 +72,13 @@ def kube_client(kubeconfig: str | None, context: str | None) -> Any:
 
     try:
         return config.new_client_from_config(config_file=kubeconfig, context=context)
-    except config.ConfigException:
+    except config.ConfigException as error:
         if kubeconfig:
             raise
-        config.load_incluster_config()
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            raise config.ConfigException(f"{error}; and not running in a pod (no in-cluster config)") from None
         from kubernetes import client
 
         return client.ApiClient()
@@ -252,8 +256,11 @@ def run_checks(
         return check_cluster(api)
 
     checks += _guarded("kubeconfig", connect, "check KUBECONFIG / --kubeconfig and that the API server is up")
-    if checks[-1].ok:
+    cluster_ok = checks[-1].ok
+    if cluster_ok:
         checks += _guarded("CRD", lambda: check_crd(api), "check the API server")
+    else:
+        checks.append(Check("CRD", False, NOT_CHECKED, "fix the kubeconfig check first"))
     session = boto3.session.Session()
     region = region or session.region_name
     if not region:
@@ -263,6 +270,8 @@ def run_checks(
         checks += _guarded(
             f"ListEventTrackers in {region}", lambda: check_list_permitted(session, region), "check network access"
         )
-    if api is not None and checks[0].ok:
+    if cluster_ok:
         checks += _guarded("RBAC", lambda: check_rbac(api, namespaces, service_account), "check the API server")
+    else:
+        checks.append(Check("RBAC", False, NOT_CHECKED, "fix the kubeconfig check first"))
     return checks
