@@ -57,6 +57,7 @@ def test_a_tracker_whose_owner_is_gone_is_adopted_without_the_ownership_tags() -
     found = plan([Candidate(tracker("a", tags={**OWNED, "team": "x"}))], namespace=None, deletion_policy="Retain")
     (document,) = found.manifests
     assert document.body["spec"]["tags"] == [{"tagKey": "team", "tagValue": "x"}]
+    assert "its ownership tags name EventTracker shop/clicks, which no longer exists" in document.comments
 
 
 def test_a_tracker_not_active_is_skipped_with_its_status_and_failure_reason() -> None:

@@ -109,7 +109,17 @@ def check_crd(api: Any) -> Check:
                 "kubectl apply --server-side -f crds/ (or install the Helm chart, which carries it)",
             )
         raise
-    drift = crd_drift.drift(json.loads(raw.data), crd.render_crd())
+    installed = json.loads(raw.data)
+    conditions = {c.get("type"): c for c in installed.get("status", {}).get("conditions", [])}
+    established = conditions.get("Established", {})
+    if established.get("status") != "True":
+        return Check(
+            "CRD",
+            False,
+            f"{name} is not Established: {established.get('message') or 'no condition yet'}",
+            f"kubectl describe crd {name}",
+        )
+    drift = crd_drift.drift(installed, crd.render_crd())
     if drift:
         more = len(drift) - crd_drift.MAX_LINES
         shown = drift[: crd_drift.MAX_LINES] + ([f"... {more} more"] if more > 0 else [])

@@ -119,6 +119,9 @@ def plan(candidates: Iterable[Candidate], *, namespace: str | None, deletion_pol
             result.skipped.append(Skipped(tracker.arn, tracker.name, "; ".join(refused.problems)))
             continue
         comments = [f"{tracker.arn}: adopted as it is (same ARN and trackingId, no CreateEventTracker)"]
+        if UID_TAG in tracker.tags:
+            former = f"{tracker.tags.get(NAMESPACE_TAG, '?')}/{tracker.tags.get(NAME_TAG, '?')}"
+            comments.append(f"its ownership tags name EventTracker {former}, which no longer exists")
         _, dropped = user_tags(tracker.tags)
         if dropped:
             comments.append(f"tags left out (reserved): {', '.join(dropped)}")
