@@ -166,7 +166,7 @@ class TestImport:
         owned_group = new_dataset_group(emulator, "owned")
         solo.trackers.create(manifest("owned", owned_group))
         solo.trackers.wait_phase("owned", "Active", timeout=90)
-        emulator.admin.fail_creation(reason="dataset group broken", name_pattern="broken-.*")
+        emulator.admin.fail_creation(reason="dataset group broken", name_pattern="broken-.*", kind="event-tracker")
         personalize.create_event_tracker(name="broken-one", datasetGroupArn=new_dataset_group(emulator, "broken"))
         existing = {}
         for index, name in enumerate(["Storefront_Clicks", "checkout", "searchEvents"]):
