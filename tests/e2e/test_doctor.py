@@ -126,6 +126,6 @@ def test_doctor_fails_naming_each_rule_a_service_account_without_bindings_lacks(
 
     assert code == exits.REFUSED
     assert [name for name, check in checks.items() if not check["ok"]] == list(RBAC_CHECKS)
-    assert "ServiceAccount default/nobody may not get in default, create in default" in str(
+    assert "ServiceAccount default/nobody may not get, create, update, delete in default" in str(
         checks["RBAC secrets"]["detail"]
     )

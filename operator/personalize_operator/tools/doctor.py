@@ -166,19 +166,18 @@ def check_rbac(api: Any, namespaces: Sequence[str], service_account: str | None)
     scopes = list(namespaces) or [""]
     checks = []
     for permission in OPERATOR_PERMISSIONS:
-        denied = [
-            f"{verb}" + (f" in {namespace}" if namespace else " (all namespaces)")
-            for namespace in scopes
-            for verb in permission.verbs
-            if not _review(api, permission, verb, namespace, service_account)
-        ]
+        denied = []
+        for namespace in scopes:
+            verbs = [v for v in permission.verbs if not _review(api, permission, v, namespace, service_account)]
+            if verbs:
+                denied.append(f"{', '.join(verbs)} " + (f"in {namespace}" if namespace else "in all namespaces"))
         name = f"RBAC {permission.kind}"
         if denied:
             checks.append(
                 Check(
                     name,
                     False,
-                    f"{who} may not {', '.join(denied)} ({permission.why})",
+                    f"{who} may not {'; '.join(denied)} ({permission.why})",
                     "install with the Helm chart, or bind a Role with the chart's rules (docs/install.md)",
                 )
             )
