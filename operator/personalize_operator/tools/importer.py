@@ -154,7 +154,7 @@ def describe_all(client: TrackerClient, arns: Sequence[str], stderr: TextIO | No
         unit="tracker",
         file=stderr or sys.stderr,
         disable=len(arns) <= PROGRESS_THRESHOLD,
-        leave=False,
+        leave=True,
     )
     for arn in bar:
         tracker = client.describe(arn, with_tags=True)
