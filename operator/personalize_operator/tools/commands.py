@@ -9,7 +9,6 @@ lines on stderr and exits 1; usage errors exit 2 (argparse's code).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -183,7 +182,7 @@ def _doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.service_account and "/" not in args.service_account:
         raise exits.UsageError(f"--service-account takes NS/NAME, not {args.service_account!r}")
     checks = doctor.run_checks(
-        kubeconfig=args.kubeconfig or os.environ.get("KUBECONFIG") or None,
+        kubeconfig=args.kubeconfig,
         context=args.context,
         region=args.region,
         namespaces=args.namespaces,
