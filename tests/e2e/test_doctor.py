@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from local_cluster.cluster import ControlPlane
+from local_cluster.cluster import ControlPlane, ControlPlaneError
 from personalize_emulator.testing import Emulator, running_emulator
 from personalize_operator import crd
 from personalize_operator.tools import exits
@@ -34,10 +34,31 @@ RBAC_CHECKS = (
 )
 
 
+PORT_RACE = "address already in use"
+
+
+def _start_plane(tmp_path_factory: pytest.TempPathFactory, attempts: int = 3) -> ControlPlane:
+    """A started control plane; a port taken between free_port() and bind (other processes) is tried again."""
+    for attempt in range(1, attempts + 1):
+        plane = ControlPlane(workdir=tmp_path_factory.mktemp("doctor-plane"))
+        try:
+            plane.start()
+        except ControlPlaneError:
+            logs = " ".join(log.read_text(errors="replace") for log in plane.log_dir.glob("*.log"))
+            if PORT_RACE not in logs or attempt == attempts:
+                raise
+            continue
+        return plane
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="module")
 def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with ControlPlane(workdir=tmp_path_factory.mktemp("doctor-plane")) as plane:
+    plane = _start_plane(tmp_path_factory)
+    try:
         yield plane.kubeconfig
+    finally:
+        plane.stop()
 
 
 @pytest.fixture(scope="module")
