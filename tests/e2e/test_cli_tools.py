@@ -247,3 +247,11 @@ class TestImport:
         assert "6/6" in every.stderr
         assert [doc["spec"]["name"] for doc in yaml.safe_load_all(one.stdout) if doc] == ["many2"]
         assert "describing event trackers" not in one.stderr
+
+    def test_import_with_refused_credentials_exits_1_naming_the_refusal(self) -> None:
+        with running_emulator(transition_delay=0) as emulator:
+            emulator.admin.refuse_credentials(["test"])
+            refused = personalize_operator("import", "--region", "us-east-1", env=aws_env(emulator))
+
+        assert (refused.returncode, refused.stdout) == (exits.REFUSED, "")
+        assert "ListEventTrackers: UnrecognizedClientException" in refused.stderr

@@ -138,11 +138,8 @@ def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         arns = importer.list_arns(client, args.dataset_group_arn)
         trackers = importer.describe_all(client, arns, err)
-    except AwsError as error:
+    except AwsError as error:  # credentials refused, access denied, unreachable after retries
         err.write(f"personalize-operator import: {error}\n")
-        return exits.REFUSED
-    except Exception as error:  # botocore's own (credentials, endpoint) before our translation
-        err.write(f"personalize-operator import: {type(error).__name__}: {error}\n")
         return exits.REFUSED
     needs_owners = any(importer.UID_TAG in tracker.tags for tracker in trackers)
     owners, unknown = _owners(args.kubeconfig) if needs_owners else (lambda tracker: None, None)
@@ -165,15 +162,18 @@ def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _owners(kubeconfig: str | None) -> tuple[Callable[..., Any] | None, str | None]:
     """The ownership lookup, or why the cluster could not be asked."""
-    from kubernetes import client
+    import urllib3
+    from kubernetes import client, config
+    from kubernetes.client.rest import ApiException
 
     from personalize_operator.tools import doctor, importer
 
     try:
         api = doctor.kube_client(kubeconfig, None)
         return importer.cluster_owners(client.CustomObjectsApi(api)), None
-    except Exception as error:
-        return None, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    except (config.ConfigException, ApiException, OSError, urllib3.exceptions.HTTPError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return None, f"{type(error).__name__}: {first_line}"
 
 
 def _doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from personalize_operator import model
-from personalize_operator.aws import RemoteTracker, TrackerClient
+from personalize_operator.aws import RemoteTracker, TrackerClient, translate
 from personalize_operator.tools.exits import RefusedInput
 from personalize_operator.tools.manifest import dns_name, validate
 from personalize_operator.tools.output import Document
@@ -134,12 +134,17 @@ def plan(candidates: Iterable[Candidate], *, namespace: str | None, deletion_pol
 
 def list_arns(client: TrackerClient, dataset_group_arns: Sequence[str]) -> list[str]:
     """ARNs of the region's trackers (ListEventTrackers), all of them or those of the given dataset groups."""
+    import botocore.exceptions
+
     paginator = client.client.get_paginator("list_event_trackers")
     scopes: list[dict[str, str]] = [{"datasetGroupArn": arn} for arn in dataset_group_arns] or [{}]
     arns: list[str] = []
-    for scope in scopes:
-        for page in paginator.paginate(**scope):
-            arns += [summary["eventTrackerArn"] for summary in page.get("eventTrackers", [])]
+    try:
+        for scope in scopes:
+            for page in paginator.paginate(**scope):
+                arns += [summary["eventTrackerArn"] for summary in page.get("eventTrackers", [])]
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        raise translate(error, "ListEventTrackers") from error
     return list(dict.fromkeys(arns))
 
 
