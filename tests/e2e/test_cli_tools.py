@@ -158,6 +158,22 @@ class TestManifest:
         assert words in server.stderr
         assert "spec.tags[0].tagKey" in server.stderr
 
+    def test_an_invalid_resource_name_gets_the_api_servers_own_words(
+        self, kubeconfig: Path, crd: str, namespace: str
+    ) -> None:
+        refused = personalize_operator(
+            "manifest", "--cli-input-json", "-", "--name", "Bad_Name", stdin=json.dumps(SEED_INPUT)
+        )
+        words = refused.stderr.strip().removeprefix("personalize-operator manifest: ")
+
+        body = manifest("Bad_Name", SEED_INPUT["datasetGroupArn"], name="x")
+        body["metadata"]["namespace"] = namespace
+        server = kubectl(kubeconfig, "apply", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump(body), check=False)
+
+        assert refused.returncode == exits.REFUSED
+        assert words.startswith('metadata.name: Invalid value: "Bad_Name"')
+        assert words in server.stderr
+
 
 class TestImport:
     """Acceptance 3: five trackers in AWS, three adoptable; applying the output adopts them without a create."""

@@ -110,7 +110,7 @@ def test_malformed_input_exits_1_naming_the_field(given: Any, named: str) -> Non
 def test_an_invalid_resource_name_from_the_command_line_is_refused_in_the_api_servers_words() -> None:
     code, _, err = run(["manifest", "--cli-input-json", "-", "--name", "Bad_Name"], stdin=json.dumps(SEED))
     assert code == exits.REFUSED
-    assert "metadata.name: Invalid value: 'Bad_Name': a lowercase RFC 1123 subdomain must match" in err
+    assert 'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of' in err
 
 
 def test_a_source_without_file_scheme_is_a_usage_error() -> None:
@@ -168,3 +168,9 @@ def test_skeleton_with_placeholders_filled_passes_the_model() -> None:
     body = yaml.safe_load(fill(skeleton.render("yaml"), SKELETON_VALUES))
     assert not [leaf for leaf in leaves(body) if "<" in str(leaf)]
     model.EventTracker.model_validate(body)
+
+
+def test_an_invalid_namespace_is_refused_in_the_api_servers_words() -> None:
+    code, _, err = run(["manifest", "--cli-input-json", "-", "--namespace", "Shop.EU"], stdin=json.dumps(SEED))
+    assert code == exits.REFUSED
+    assert 'metadata.namespace: Invalid value: "Shop.EU": a lowercase RFC 1123 label must consist of' in err

@@ -20,12 +20,27 @@ from typing import Any, TextIO
 import pydantic
 
 from personalize_operator import constraints, model
+from personalize_operator.constraints import StringConstraint
 from personalize_operator.tools import cli_shape, problems
 from personalize_operator.tools.exits import RefusedInput, UsageError
 
 FILE_PREFIX = "file://"
 STDIN = "-"
 CLI_INPUT_JSON = "cli-input-json"
+# Namespaces are RFC 1123 labels; the messages are k8s.io/apimachinery's, word for word.
+DNS1123_LABEL = StringConstraint(
+    shape="DNS1123Label", min_length=1, max_length=63, java_pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+)
+SUBDOMAIN_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "
+    "and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+LABEL_MESSAGE = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end "
+    "with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 
@@ -75,18 +90,12 @@ def dns_name(aws_name: str) -> str:
 
 
 def _metadata_problems(options: Options, metadata_name: str) -> list[str]:
-    """The API server's own checks of metadata, which the CRD schema cannot express."""
+    """The API server's own checks of metadata (apimachinery's messages), which the CRD schema cannot express."""
     found = []
-    problem = constraints.DNS1123_SUBDOMAIN.problem(metadata_name)
-    if problem:
-        found.append(f"metadata.name: Invalid value: {metadata_name!r}: a lowercase RFC 1123 subdomain {problem}")
-    if options.namespace is not None:
-        label = constraints.DNS1123_SUBDOMAIN.problem(options.namespace)
-        if label or len(options.namespace) > 63 or "." in options.namespace:
-            found.append(
-                f"metadata.namespace: Invalid value: {options.namespace!r}: a lowercase RFC 1123 label must consist "
-                "of lower case alphanumeric characters or '-', at most 63 characters"
-            )
+    if constraints.DNS1123_SUBDOMAIN.problem(metadata_name):
+        found.append(f'metadata.name: Invalid value: "{metadata_name}": {SUBDOMAIN_MESSAGE}')
+    if options.namespace is not None and DNS1123_LABEL.problem(options.namespace):
+        found.append(f'metadata.namespace: Invalid value: "{options.namespace}": {LABEL_MESSAGE}')
     return found
 
 
