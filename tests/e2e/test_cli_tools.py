@@ -110,12 +110,18 @@ class TestManifest:
         pytest.param("{'name': 'x'}", "cli-input-json: invalid JSON", id="bad-json"),
         pytest.param({**SEED_INPUT, "eventTrackerName": "x"}, "eventTrackerName: unknown parameter", id="unknown-key"),
         pytest.param({"name": "x"}, "datasetGroupArn: missing required parameter", id="missing-arn"),
-        pytest.param({**SEED_INPUT, "name": "my.tracker"}, "spec.name: must match", id="bad-name"),
-        pytest.param({**SEED_INPUT, "name": "n" * 64}, "spec.name: String should have at most 63", id="long-name"),
+        pytest.param(
+            {**SEED_INPUT, "name": "my.tracker"},
+            'spec.name: Invalid value: "my.tracker": spec.name in body should match',
+            id="bad-name",
+        ),
+        pytest.param(
+            {**SEED_INPUT, "name": "n" * 64}, "spec.name: Too long: may not be more than 63 bytes", id="long-name"
+        ),
         pytest.param({**SEED_INPUT, "datasetGroupArn": "not-an-arn"}, "spec.datasetGroupArn:", id="bad-arn"),
         pytest.param(
             {**SEED_INPUT, "tags": tags(TOO_MANY_TAGS)},
-            f"spec.tags: List should have at most {model.MAX_USER_TAGS} items",
+            f"spec.tags: Too many: {TOO_MANY_TAGS}: must have at most {model.MAX_USER_TAGS} items",
             id="51-tags-or-one-over-the-crd-limit",
         ),
         pytest.param(
@@ -139,24 +145,44 @@ class TestManifest:
         assert (refused.returncode, refused.stdout) == (exits.REFUSED, "")
         assert f"personalize-operator manifest: {named}" in refused.stderr
 
-    @pytest.mark.parametrize(
-        "tag_key",
-        [pytest.param(f"{model.GROUP}/uid", id="reserved-prefix"), pytest.param("aws:stack", id="aws-prefix")],
-    )
-    def test_a_refused_tag_key_gets_the_same_words_from_manifest_and_the_api_server(
-        self, kubeconfig: Path, crd: str, namespace: str, tag_key: str
-    ) -> None:
-        given = {**SEED_INPUT, "tags": [{"tagKey": tag_key, "tagValue": "x"}]}
-        refused = personalize_operator("manifest", "--cli-input-json", "-", stdin=json.dumps(given))
-        words = refused.stderr.strip().split("spec.tags[0].tagKey: ", 1)[1]
+    SAME_WORDS: list[Any] = [
+        pytest.param({"name": "my.tracker"}, id="name-pattern"),
+        pytest.param({"name": "n" * 64}, id="name-too-long"),
+        pytest.param({"name": ""}, id="name-empty"),
+        pytest.param({"datasetGroupArn": "arn:aws:s3:::bucket"}, id="arn-pattern"),
+        pytest.param(
+            {"datasetGroupArn": "arn:aws:personalize:us-west-2:123456789012:solution/x"}, id="not-a-dataset-group"
+        ),
+        pytest.param({"tags": tags(TOO_MANY_TAGS)}, id="too-many-tags"),
+        pytest.param({"tags": [{"tagKey": f"{model.GROUP}/uid", "tagValue": "x"}]}, id="reserved-tag-prefix"),
+        pytest.param({"tags": [{"tagKey": "aws:stack", "tagValue": "x"}]}, id="aws-tag-prefix"),
+        pytest.param({"tags": [{"tagKey": "bad*key", "tagValue": "x"}]}, id="tag-key-pattern"),
+    ]
 
-        body = manifest("words", SEED_INPUT["datasetGroupArn"], tags=given["tags"])
+    @pytest.mark.parametrize("change", SAME_WORDS)
+    def test_what_manifest_refuses_the_api_server_refuses_in_the_same_words(
+        self, kubeconfig: Path, crd: str, namespace: str, change: dict[str, Any]
+    ) -> None:
+        given = {**SEED_INPUT, **change}
+        refused = personalize_operator("manifest", "--cli-input-json", "-", stdin=json.dumps(given))
+        lines = [line.removeprefix("personalize-operator manifest: ") for line in refused.stderr.splitlines()]
+
+        body = manifest(
+            "words",
+            given["datasetGroupArn"],
+            name=given["name"],
+            **({"tags": given["tags"]} if "tags" in given else {}),
+        )
         body["metadata"]["namespace"] = namespace
         server = kubectl(kubeconfig, "apply", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump(body), check=False)
 
+        assert refused.returncode == exits.REFUSED
         assert server.returncode != 0
-        assert words in server.stderr
-        assert "spec.tags[0].tagKey" in server.stderr
+        assert lines
+        for line in lines:
+            path, _, words = line.partition(": ")
+            assert path in server.stderr, server.stderr
+            assert words in server.stderr, server.stderr
 
     def test_an_invalid_resource_name_gets_the_api_servers_own_words(
         self, kubeconfig: Path, crd: str, namespace: str

@@ -70,8 +70,12 @@ MALFORMED: list[Any] = [
     pytest.param("[]", "cli-input-json: must be a JSON object", id="not-an-object"),
     pytest.param({**SEED, "trackerName": "x"}, "trackerName: unknown parameter in input", id="unknown-key"),
     pytest.param({"name": "x"}, "datasetGroupArn: missing required parameter", id="missing-arn"),
-    pytest.param({**SEED, "name": "my.tracker"}, "spec.name: must match", id="bad-name"),
-    pytest.param({**SEED, "name": "x" * 64}, "spec.name: String should have at most 63", id="long-name"),
+    pytest.param(
+        {**SEED, "name": "my.tracker"},
+        'spec.name: Invalid value: "my.tracker": spec.name in body should match',
+        id="bad-name",
+    ),
+    pytest.param({**SEED, "name": "x" * 64}, "spec.name: Too long: may not be more than 63 bytes", id="long-name"),
     pytest.param({**SEED, "datasetGroupArn": "arn:aws:s3:::bucket"}, "spec.datasetGroupArn:", id="bad-arn"),
     pytest.param(
         {**SEED, "datasetGroupArn": "arn:aws:personalize:us-west-2:123456789012:solution/x"},
@@ -80,7 +84,7 @@ MALFORMED: list[Any] = [
     ),
     pytest.param(
         {**SEED, "tags": tags(model.MAX_USER_TAGS + 1)},
-        f"spec.tags: List should have at most {model.MAX_USER_TAGS}",
+        f"spec.tags: Too many: {model.MAX_USER_TAGS + 1}: must have at most {model.MAX_USER_TAGS} items",
         id="too-many-tags",
     ),
     pytest.param(
