@@ -6,12 +6,13 @@ import copy
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from personalize_operator import crd
 from personalize_operator.tools.crd_drift import drift
 from personalize_operator.tools.doctor import Check, render_text
-from personalize_operator.tools.permissions import OPERATOR_PERMISSIONS
+from personalize_operator.tools.permissions import needed
 
 HELPERS = Path(__file__).resolve().parents[2] / "charts" / "personalize-operator" / "templates" / "_helpers.tpl"
 
@@ -50,9 +51,23 @@ def test_the_report_has_an_ok_or_fail_line_per_check_and_a_hint_for_failures() -
     ]
 
 
-def test_the_permissions_doctor_checks_are_the_helm_charts_rules() -> None:
+def _chart_rules(*, secret_watch: bool) -> list[tuple[str, str, str]]:
+    """(group, resource, verb) of the chart's rules, its `if secretWatch.enabled` part kept or dropped."""
     block = re.search(r'define "personalize-operator.rules" -}}\n(.*?)\{\{- end }}', HELPERS.read_text(), re.S)
     assert block is not None
-    rules = yaml.safe_load(block.group(1))
-    chart = sorted((g, r, tuple(rule["verbs"])) for rule in rules for g in rule["apiGroups"] for r in rule["resources"])
-    assert chart == sorted((p.group, p.resource, p.verbs) for p in OPERATOR_PERMISSIONS)
+    text = re.sub(
+        r"\{\{ if \.Values\.secretWatch\.enabled }}(.*?)\{\{ end }}",
+        lambda m: m.group(1) if secret_watch else "",
+        block.group(1),
+    )
+    assert "{{" not in text, "a template construct this test does not know"
+    rules = yaml.safe_load(text)
+    return sorted(
+        (g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]
+    )
+
+
+@pytest.mark.parametrize("secret_watch", [False, True])
+def test_the_permissions_doctor_checks_are_the_helm_charts_rules(secret_watch: bool) -> None:
+    ours = sorted((p.group, p.resource, v) for p in needed(secret_watch=secret_watch) for v in p.verbs)
+    assert ours == _chart_rules(secret_watch=secret_watch)

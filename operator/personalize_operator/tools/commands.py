@@ -106,6 +106,11 @@ def register(commands: Any) -> None:
     doctor.add_argument(
         "--service-account", metavar="NS/NAME", help="check RBAC for this ServiceAccount instead of yourself"
     )
+    doctor.add_argument(
+        "--secret-watch",
+        action="store_true",
+        help="also check list and watch on Secrets (the chart's secretWatch.enabled)",
+    )
     doctor.add_argument("-o", "--output", choices=["text", "json"], default="text", help="report format")
 
 
@@ -187,6 +192,7 @@ def _doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         region=args.region,
         namespaces=args.namespaces,
         service_account=args.service_account,
+        secret_watch=args.secret_watch,
     )
     out.write(doctor.render_json(checks) if args.output == "json" else doctor.render_text(checks))
     return exits.OK if all(check.ok for check in checks) else exits.REFUSED

@@ -18,7 +18,7 @@ from typing import Any
 
 from personalize_operator import crd
 from personalize_operator.tools import crd_drift
-from personalize_operator.tools.permissions import OPERATOR_PERMISSIONS, Permission
+from personalize_operator.tools.permissions import Permission, needed
 
 NOT_CHECKED = "not checked: the cluster is not reachable"
 KUBE_TIMEOUT = 10  # seconds per API server request
@@ -160,18 +160,20 @@ def _review(api: Any, permission: Permission, verb: str, namespace: str, service
     return bool(answer.status.allowed)
 
 
-def check_rbac(api: Any, namespaces: Sequence[str], service_account: str | None) -> list[Check]:
+def check_rbac(
+    api: Any, namespaces: Sequence[str], service_account: str | None, *, secret_watch: bool = False
+) -> list[Check]:
     """One check per rule of the chart: every verb, in every namespace (or cluster-wide)."""
     who = f"ServiceAccount {service_account}" if service_account else "the current identity"
     scopes = list(namespaces) or [""]
     checks = []
-    for permission in OPERATOR_PERMISSIONS:
+    for permission in needed(secret_watch=secret_watch):
         denied = []
         for namespace in scopes:
             verbs = [v for v in permission.verbs if not _review(api, permission, v, namespace, service_account)]
             if verbs:
                 denied.append(f"{', '.join(verbs)} " + (f"in {namespace}" if namespace else "in all namespaces"))
-        name = f"RBAC {permission.kind}"
+        name = f"RBAC {permission.kind}" + (" (secret watch)" if permission.verbs == ("list", "watch") else "")
         if denied:
             checks.append(
                 Check(
@@ -253,6 +255,7 @@ def run_checks(
     region: str | None,
     namespaces: Sequence[str],
     service_account: str | None,
+    secret_watch: bool = False,
 ) -> list[Check]:
     import boto3
 
@@ -280,7 +283,11 @@ def run_checks(
             f"ListEventTrackers in {region}", lambda: check_list_permitted(session, region), "check network access"
         )
     if cluster_ok:
-        checks += _guarded("RBAC", lambda: check_rbac(api, namespaces, service_account), "check the API server")
+        checks += _guarded(
+            "RBAC",
+            lambda: check_rbac(api, namespaces, service_account, secret_watch=secret_watch),
+            "check the API server",
+        )
     else:
         checks.append(Check("RBAC", False, NOT_CHECKED, "fix the kubeconfig check first"))
     return checks

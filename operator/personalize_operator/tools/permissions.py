@@ -25,8 +25,17 @@ class Permission:
 
 
 OPERATOR_PERMISSIONS = (
-    Permission(model.GROUP, model.PLURAL, ("list", "watch", "patch"), "watch EventTrackers, set the finalizer"),
+    Permission(
+        model.GROUP, model.PLURAL, ("get", "list", "watch", "patch"), "watch and read EventTrackers, set the finalizer"
+    ),
     Permission(model.GROUP, f"{model.PLURAL}/status", ("patch",), "write status"),
     Permission("", "events", ("create",), "report phase changes and errors as Events"),
     Permission("", "secrets", ("get", "create", "update", "delete"), "write the trackingId Secret"),
 )
+# With secretWatch.enabled (PERSONALIZE_OPERATOR_SECRET_WATCH) the operator also lists and watches Secrets.
+SECRET_WATCH_PERMISSION = Permission("", "secrets", ("list", "watch"), "repair deleted or edited Secrets at once")
+
+
+def needed(*, secret_watch: bool) -> tuple[Permission, ...]:
+    """The rules the operator needs, with or without the Secret watch."""
+    return (*OPERATOR_PERMISSIONS, SECRET_WATCH_PERMISSION) if secret_watch else OPERATOR_PERMISSIONS
