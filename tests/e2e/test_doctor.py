@@ -149,3 +149,11 @@ def test_doctor_fails_naming_each_rule_a_service_account_without_bindings_lacks(
     assert "ServiceAccount default/nobody may not get, create, update, delete in default" in str(
         checks["RBAC secrets"]["detail"]
     )
+
+
+def test_doctor_checks_list_and_watch_on_secrets_with_the_secret_watch(installed: Path, own_emulator: Emulator) -> None:
+    code, checks, _ = doctor(installed, own_emulator, "--secret-watch")
+
+    assert code == exits.OK
+    assert checks["RBAC secrets (secret watch)"]["ok"]
+    assert "may list, watch" in str(checks["RBAC secrets (secret watch)"]["detail"])
