@@ -21,6 +21,8 @@ Plain JSON over HTTP, unauthenticated, never faulted:
     POST   /_emulator/failures               {"reason", "namePattern"?, "arn"?, "kind"?} -> the rule
     DELETE /_emulator/failures               remove every planned failure
     POST   /_emulator/delete                 {"arn"}: delete a resource out of band
+    GET    /_emulator/credentials            {"refused": [access key ids]}
+    POST   /_emulator/credentials            {"refused": [...]}: answer these keys as invalid (all protocols)
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def _reset(service: Service, _: dict[str, Any]) -> dict[str, Any]:
     service.faults.clear()
     service.faults.seed(service.store.config.seed)
     service.calls.reset()
+    service.refused.clear()
     return {"ok": True}
 
 
@@ -140,6 +143,13 @@ def _delete(service: Service, body: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _refuse_credentials(service: Service, body: dict[str, Any]) -> dict[str, Any]:
+    refused = body["refused"]
+    if not isinstance(refused, list) or not all(isinstance(key, str) for key in refused):
+        raise AdminError("refused must be a list of access key ids")
+    return {"refused": service.refused.refuse(refused)}
+
+
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/health"): lambda service, _: {"ok": True},
     ("GET", "/state"): _state,
@@ -160,6 +170,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/failures"): _plan_failure,
     ("DELETE", "/failures"): _clear_failures,
     ("POST", "/delete"): _delete,
+    ("GET", "/credentials"): lambda service, _: {"refused": service.refused.listed()},
+    ("POST", "/credentials"): _refuse_credentials,
 }
 
 

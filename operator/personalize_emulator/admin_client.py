@@ -166,6 +166,13 @@ class EmulatorAdmin:
         """Make a resource vanish at once, as if deleted from the console."""
         self._call("POST", "/delete", {"arn": arn})
 
+    def refuse_credentials(self, access_key_ids: Iterable[str]) -> list[str]:
+        """Answer requests signed with these access key ids as invalid credentials (replaces the list)."""
+        return list(self._call("POST", "/credentials", {"refused": list(access_key_ids)})["refused"])
+
+    def accept_all_credentials(self) -> None:
+        self.refuse_credentials(())
+
     # -- transport --------------------------------------------------------------------
 
     def _object(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

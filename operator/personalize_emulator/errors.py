@@ -73,3 +73,8 @@ def incomplete_signature(message: str) -> ApiError:
 
 def invalid_signature(message: str) -> ApiError:
     return ApiError("InvalidSignatureException", message, status=403)
+
+
+def unrecognized_client() -> ApiError:
+    """An access key AWS does not know (the emulator's refused credentials): Personalize's answer."""
+    return ApiError("UnrecognizedClientException", "The security token included in the request is invalid.")

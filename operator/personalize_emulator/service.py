@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from botocore.model import OperationModel
 
-from personalize_emulator import errors, model, operations, protocol, validation
+from personalize_emulator import errors, model, operations, protocol, sts, validation
 from personalize_emulator.clock import Clock
 from personalize_emulator.config import EmulatorConfig
+from personalize_emulator.credentials import RefusedCredentials
 from personalize_emulator.faults import FaultInjector, FaultKind
 from personalize_emulator.protocol import Protocol, Response
 from personalize_emulator.state import Caller, Store
@@ -60,11 +61,20 @@ class Service:
         self.store = Store(config, clock=clock)
         self.faults = FaultInjector(config.seed)
         self.calls = CallCounter()
+        self.refused = RefusedCredentials()
         self._personalize = {name: self.models.operation(name) for name in operations.PERSONALIZE}
         self._events = {name: self.models.events.operation_model(name) for name in operations.PERSONALIZE_EVENTS}
         validation.precompile([*self._personalize.values(), *self._events.values()])
 
     def handle(self, request: Request) -> Response:
+        if sts.is_query_request(request.method, request.path, request.headers):
+            return sts.handle(
+                headers=request.headers,
+                body=request.body,
+                account_id=self.store.config.account_id,
+                refused=self.refused,
+                count=self.calls.add,
+            )
         if request.method == "POST" and request.path == "/" and "x-amz-target" in request.headers:
             return self._json(request)
         events_operation = self.models.events_route(request.method, request.path)
@@ -99,6 +109,8 @@ class Service:
 
     def _caller(self, request: Request) -> Caller:
         scope = protocol.parse_scope(request.headers, service=self.models.signing_name)
+        if self.refused.is_refused(scope.access_key):
+            raise errors.unrecognized_client()
         return Caller(account_id=self.store.config.account_id, region=scope.region)
 
     def _call(

@@ -73,6 +73,7 @@ def aws_environment(endpoint: str, *, region: str = DEFAULT_REGION) -> dict[str,
     return {
         "AWS_ENDPOINT_URL_PERSONALIZE": endpoint,
         "AWS_ENDPOINT_URL_PERSONALIZE_EVENTS": endpoint,
+        "AWS_ENDPOINT_URL_STS": endpoint,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": region,

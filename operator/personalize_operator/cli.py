@@ -11,6 +11,7 @@ import prometheus_client
 import pydantic
 
 from personalize_operator.settings import LogFormat, OperatorSettings
+from personalize_operator.tools import commands as tool_commands
 
 ENV_PREFIX = "PERSONALIZE_OPERATOR_"
 QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "kubernetes", "s3transfer")
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.add_argument("--log-format", choices=[f.value for f in LogFormat])
+    tool_commands.register(commands)
     return parser
 
 
@@ -79,6 +81,8 @@ def run(settings: OperatorSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in tool_commands.NAMES:
+        return tool_commands.dispatch(args)
     if args.command == "run":
         settings = load_settings(
             {

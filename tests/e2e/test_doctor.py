@@ -1,0 +1,159 @@
+"""`personalize-operator doctor` against a real API server and the emulator: it passes, and names what is broken.
+
+Runs on a control plane of its own, because removing the CRD would take every
+other test's EventTrackers with it, and on an emulator of its own, because
+refusing the credentials would stop the shared operator. (So these tests start
+the local control plane even when PERSONALIZE_TEST_KUBECONFIG names a cluster.)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from local_cluster.cluster import ControlPlane, ControlPlaneError
+from personalize_emulator.testing import Emulator, running_emulator
+from personalize_operator import crd
+from personalize_operator.tools import exits
+from support.cli import personalize_operator
+from support.kube import CRD_NAME, install_crd
+from support.trackers import REPO, kubectl
+
+CHECKS = ("kubeconfig", "CRD", "AWS identity", "ListEventTrackers in us-east-1")
+RBAC_CHECKS = (
+    "RBAC eventtrackers.personalize.operators.dev",
+    "RBAC eventtrackers/status.personalize.operators.dev",
+    "RBAC events",
+    "RBAC secrets",
+)
+
+
+PORT_RACE = "address already in use"
+
+
+def _start_plane(tmp_path_factory: pytest.TempPathFactory, attempts: int = 3) -> ControlPlane:
+    """A started control plane; a port taken between free_port() and bind (other processes) is tried again."""
+    for attempt in range(1, attempts + 1):
+        plane = ControlPlane(workdir=tmp_path_factory.mktemp("doctor-plane"))
+        try:
+            plane.start()
+        except ControlPlaneError:
+            logs = " ".join(log.read_text(errors="replace") for log in plane.log_dir.glob("*.log"))
+            if PORT_RACE not in logs or attempt == attempts:
+                raise
+            continue
+        return plane
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    plane = _start_plane(tmp_path_factory)
+    try:
+        yield plane.kubeconfig
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="module")
+def own_emulator() -> Iterator[Emulator]:
+    with running_emulator(transition_delay=0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def installed(own_cluster: Path, own_emulator: Emulator) -> Path:
+    """The CRD as this operator renders it, and credentials the emulator accepts."""
+    install_crd(own_cluster, REPO / "crds")
+    own_emulator.admin.accept_all_credentials()
+    return own_cluster
+
+
+def doctor(kubeconfig: Path, emulator: Emulator, *args: str) -> tuple[int, dict[str, dict[str, object]], str]:
+    env = {
+        **emulator.env(),
+        "KUBECONFIG": str(kubeconfig),
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    done = personalize_operator("doctor", "--region", "us-east-1", "-o", "json", *args, env=env)
+    checks = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
+    text = personalize_operator("doctor", "--region", "us-east-1", *args, env=env).stdout
+    return done.returncode, checks, text
+
+
+def test_doctor_passes_with_the_crd_installed_and_the_emulator_reachable(
+    installed: Path, own_emulator: Emulator
+) -> None:
+    code, checks, text = doctor(installed, own_emulator)
+    assert code == exits.OK, text
+    assert tuple(checks) == CHECKS + RBAC_CHECKS
+    assert all(check["ok"] for check in checks.values())
+    assert "identical to what this operator renders" in checks["CRD"]["detail"]
+    assert "account 123456789012" in checks["AWS identity"]["detail"]
+    assert text.splitlines()[-1] == f"{len(checks)} of {len(checks)} checks passed"
+
+
+def test_doctor_fails_naming_the_crd_when_it_is_removed(installed: Path, own_emulator: Emulator) -> None:
+    kubectl(installed, "delete", "crd", CRD_NAME, "--wait=true")
+
+    code, checks, text = doctor(installed, own_emulator)
+
+    assert code == exits.REFUSED
+    assert [name for name, check in checks.items() if not check["ok"]] == ["CRD"]
+    assert f"FAIL CRD: CustomResourceDefinition {CRD_NAME} is not installed" in text
+
+
+def test_doctor_names_the_schema_drift_of_an_older_crd(installed: Path, own_emulator: Emulator) -> None:
+    older = copy.deepcopy(crd.render_crd())
+    spec_schema = older["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec_schema["properties"]["tags"]["maxItems"] = 50
+    kubectl(installed, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=yaml.safe_dump(older))
+
+    code, checks, _ = doctor(installed, own_emulator)
+
+    assert code == exits.REFUSED
+    assert not checks["CRD"]["ok"]
+    assert "openAPIV3Schema.properties.spec.properties.tags.maxItems: cluster has 50" in str(checks["CRD"]["detail"])
+
+
+def test_doctor_fails_naming_the_aws_identity_when_credentials_are_refused(
+    installed: Path, own_emulator: Emulator
+) -> None:
+    own_emulator.admin.refuse_credentials(["test"])
+
+    code, checks, text = doctor(installed, own_emulator)
+
+    assert code == exits.REFUSED
+    assert [name for name, check in checks.items() if not check["ok"]] == [
+        "AWS identity",
+        "ListEventTrackers in us-east-1",
+    ]
+    assert "FAIL AWS identity: AWS credentials refused by STS GetCallerIdentity (InvalidClientTokenId" in text
+    assert "UnrecognizedClientException" in str(checks["ListEventTrackers in us-east-1"]["detail"])
+
+
+def test_doctor_fails_naming_each_rule_a_service_account_without_bindings_lacks(
+    installed: Path, own_emulator: Emulator
+) -> None:
+    code, checks, _ = doctor(installed, own_emulator, "--service-account", "default/nobody", "-n", "default")
+
+    assert code == exits.REFUSED
+    assert [name for name, check in checks.items() if not check["ok"]] == list(RBAC_CHECKS)
+    assert "ServiceAccount default/nobody may not get, create, update, delete in default" in str(
+        checks["RBAC secrets"]["detail"]
+    )
+
+
+def test_doctor_checks_list_and_watch_on_secrets_with_the_secret_watch(installed: Path, own_emulator: Emulator) -> None:
+    code, checks, _ = doctor(installed, own_emulator, "--secret-watch")
+
+    assert code == exits.OK
+    assert checks["RBAC secrets (secret watch)"]["ok"]
+    assert "may list, watch" in str(checks["RBAC secrets (secret watch)"]["detail"])
