@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 LOCAL ?= .local
 
-.PHONY: help venv binaries test unit cluster demo crds lint format clean
+.PHONY: help venv binaries test unit cluster demo crds lint format clean bench
 
 help:
 	@echo "make demo     local control plane + emulator + operator + a sample tracker reaching Active"
@@ -17,6 +17,7 @@ help:
 	@echo "make crds     regenerate crds/ from the pydantic model"
 	@echo "make image    the container image with podman (docs/image.md)"
 	@echo "make lint     ruff"
+	@echo "make bench    benchmarks that print figures (idle cost of the resync, ...)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +52,9 @@ lint: venv
 format: venv
 	$(VENV)/bin/ruff format operator tests bench
 	$(VENV)/bin/ruff check --fix operator tests bench
+
+bench: binaries
+	$(PY) bench/idle_cost.py
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache

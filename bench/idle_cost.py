@@ -79,9 +79,9 @@ def main() -> int:
         "default_resync_seconds": default_resync,
         "calls_per_resource_per_hour_at_default": round(per_resync * 3600 / default_resync, 1),
     }
-    print(f"{'trackers':<40}{args.trackers}")
-    print(f"{'calls in the window, by operation':<40}{calls}")
-    print(f"{'calls per resource per resync':<40}{per_resync:.2f}")
+    print(f"{'trackers':<48}{args.trackers}")
+    print(f"{'calls in the window, by operation':<48}{calls}")
+    print(f"{'calls per resource per resync':<48}{per_resync:.2f}")
     print(
         f"{'calls per resource per hour (resync ' + str(int(default_resync)) + ' s)':<40}"
         f"{per_resync * 3600 / default_resync:.1f}"
