@@ -21,6 +21,11 @@ UID_TAG = "personalize.operators.dev/uid"
 QUICK_DELETE_SECONDS = 10
 
 
+def unique(stem: str) -> str:
+    """AWS names are unique per account and region, and the shared emulator keeps retained trackers."""
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
+
+
 def digest(value: str | bytes) -> str:
     return hashlib.sha256(value.encode() if isinstance(value, str) else value).hexdigest()[:16]
 
@@ -39,14 +44,14 @@ def team_b(custom: client.CustomObjectsApi, core: client.CoreV1Api, operator: ob
 def test_adopt_cannot_take_a_tracker_another_live_resource_owns(
     trackers: Trackers, team_b: Trackers, emulator: Emulator, dataset_group: str
 ) -> None:
-    trackers.create(manifest("shop", dataset_group))
+    trackers.create(manifest("shop", dataset_group, name=unique("shop")))
     arn = trackers.wait_phase("shop", "Active", timeout=60)["eventTrackerArn"]
     shop_secret = trackers.secret("shop-tracking")
     assert shop_secret is not None
     shop_digest = digest(shop_secret.data["trackingId"])
     tags_before = remote_tags(emulator, arn)
 
-    grab = manifest("grab", dataset_group, name=f"grab-{uuid.uuid4().hex[:6]}")
+    grab = manifest("grab", dataset_group, name=unique("grab"))
     grab["metadata"]["annotations"] = ADOPT
     team_b.create(grab)
     team_b.wait_phase("grab", "Failed", reason="Conflict", timeout=60)
@@ -68,7 +73,7 @@ def test_adopt_cannot_take_a_tracker_another_live_resource_owns(
 def test_retain_is_released_at_once_even_when_every_aws_call_fails(
     trackers: Trackers, emulator: Emulator, dataset_group: str
 ) -> None:
-    trackers.create(manifest("kept", dataset_group, deletionPolicy="Retain"))
+    trackers.create(manifest("kept", dataset_group, name=unique("kept"), deletionPolicy="Retain"))
     arn = trackers.wait_phase("kept", "Active", timeout=60)["eventTrackerArn"]
     emulator.admin.internal_failure()  # every Personalize call answers 500
     started = time.monotonic()
@@ -82,7 +87,7 @@ def test_retain_is_released_at_once_even_when_every_aws_call_fails(
 def test_a_resource_whose_dataset_group_never_existed_is_deleted_at_once(
     trackers: Trackers, emulator: Emulator
 ) -> None:
-    trackers.create(manifest("orphan", dataset_group_arn(f"never-{uuid.uuid4().hex[:6]}")))
+    trackers.create(manifest("orphan", dataset_group_arn(unique("never")), name=unique("orphan")))
     trackers.wait_phase("orphan", "Pending", reason="DatasetGroupNotFound", timeout=60)
     started = time.monotonic()
     trackers.delete("orphan")
