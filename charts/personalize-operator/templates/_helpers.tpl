@@ -100,3 +100,23 @@ customresourcedefinitions or namespaces.
   resources: ["secrets"]
   verbs: ["get", "create", "update", "delete"{{ if .Values.secretWatch.enabled }}, "list", "watch"{{ end }}]
 {{- end }}
+
+{{/*
+Namespaces mode only, in each watched namespace's Role: the operator keeps a
+finalizer (personalize.operators.dev/rbac-guard) on this Role and its RoleBinding
+while EventTrackers exist in the namespace, so deleting the namespace cannot take
+its permissions away before it has deleted their AWS trackers; it removes the
+finalizer when the last EventTracker is gone (or when it stops during an
+uninstall). Only these two objects, by name: get to read their finalizers, patch
+to change them. RBAC refuses a patch that adds rules the operator does not hold.
+*/}}
+{{- define "personalize-operator.guardRules" -}}
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles"]
+  resourceNames: [{{ include "personalize-operator.fullname" . | quote }}]
+  verbs: ["get", "patch"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["rolebindings"]
+  resourceNames: [{{ include "personalize-operator.fullname" . | quote }}]
+  verbs: ["get", "patch"]
+{{- end }}

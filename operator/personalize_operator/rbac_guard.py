@@ -1,0 +1,227 @@
+"""Namespaced installs: the operator's Role and RoleBinding outlive the namespace's EventTrackers.
+
+Why: deleting a namespace deletes everything in it at once, including the Role
+and RoleBinding that let the operator act there, while the EventTrackers wait
+on the operator's finalizer to delete their AWS trackers. Without those
+permissions the operator can neither see nor finish them and the namespace
+stays Terminating for ever. The namespace controller orders nothing but pods
+first, so the operator puts a finalizer of its own on both objects while any
+EventTracker exists in the namespace and removes it once the last one is gone.
+A Role or RoleBinding that is being deleted still grants: the authorizer reads
+them until they are really gone.
+
+Stopping is the other way out: when the operator stops while its RoleBinding is
+being deleted and some EventTracker there is not (a `helm uninstall`, not a
+namespace deletion, which marks every EventTracker), it lets go, so an
+uninstall never leaves RBAC objects stuck. Enabled by the chart in namespaces
+mode through PERSONALIZE_OPERATOR_RBAC_GUARD (the objects' name); off otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import kopf
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from personalize_operator import model
+
+ENV = "PERSONALIZE_OPERATOR_RBAC_GUARD"
+FINALIZER = f"{model.GROUP}/rbac-guard"
+KINDS = ("roles", "rolebindings")
+REQUEST_TIMEOUT = (5.0, 30.0)
+ATTEMPTS = 3
+_GLOB = frozenset("*?[]!")
+
+logger = logging.getLogger(__name__)
+
+
+class Change(StrEnum):
+    ADD = "add"
+    REMOVE = "remove"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True)
+class Trackers:
+    """The EventTrackers of one namespace: all of them, and those not being deleted."""
+
+    total: int
+    live: int
+
+
+def decide(*, has_finalizer: bool, deleting: bool, trackers: Trackers, stopping: bool = False) -> Change:
+    """The finalizer wanted on one guarded object (pure).
+
+    Running: present exactly while EventTrackers exist (none can be added to an object being deleted).
+    Stopping: kept so a restart stays protected, except when no EventTracker is left or the object is being
+    deleted while some EventTracker is not (an uninstall: nobody would ever remove it).
+    """
+    if stopping:
+        release = trackers.total == 0 or (deleting and trackers.live > 0)
+        return Change.REMOVE if has_finalizer and release else Change.KEEP
+    if trackers.total > 0:
+        return Change.ADD if not (has_finalizer or deleting) else Change.KEEP
+    return Change.REMOVE if has_finalizer else Change.KEEP
+
+
+def finalizer_patch(finalizers: list[str], resource_version: str, change: Change) -> list[dict[str, Any]]:
+    """A JSON patch adding or removing our finalizer, applied only to the version read (pure)."""
+    kept = [name for name in finalizers if name != FINALIZER]
+    wanted = [*kept, FINALIZER] if change == Change.ADD else kept
+    return [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
+        {"op": "add", "path": "/metadata/finalizers", "value": wanted},
+    ]
+
+
+class Guard:
+    """Keeps the finalizer on one namespace's Role and RoleBinding in line with its EventTrackers."""
+
+    def __init__(self, name: str, rbac: client.RbacAuthorizationV1Api, custom: client.CustomObjectsApi) -> None:
+        self.name = name
+        self._rbac = rbac
+        self._custom = custom
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    def _read(self, kind: str, namespace: str) -> Any:
+        readers: Mapping[str, Callable[..., Any]] = {
+            "roles": self._rbac.read_namespaced_role,
+            "rolebindings": self._rbac.read_namespaced_role_binding,
+        }
+        return readers[kind](self.name, namespace, _request_timeout=REQUEST_TIMEOUT)
+
+    def _patch(self, kind: str, namespace: str, body: list[dict[str, Any]]) -> None:
+        patchers: Mapping[str, Callable[..., Any]] = {
+            "roles": self._rbac.patch_namespaced_role,
+            "rolebindings": self._rbac.patch_namespaced_role_binding,
+        }
+        patchers[kind](self.name, namespace, body, _request_timeout=REQUEST_TIMEOUT)
+
+    def _trackers(self, namespace: str) -> Trackers:
+        items = self._custom.list_namespaced_custom_object(
+            model.GROUP, model.VERSION, namespace, model.PLURAL, _request_timeout=REQUEST_TIMEOUT
+        )["items"]
+        live = [item for item in items if not item["metadata"].get("deletionTimestamp")]
+        return Trackers(total=len(items), live=len(live))
+
+    def _sync_one(self, kind: str, namespace: str, trackers: Trackers, stopping: bool) -> bool:
+        """One object; True when it is in line (or absent), False when a concurrent write kept winning."""
+        for _ in range(ATTEMPTS):
+            try:
+                current = self._read(kind, namespace)
+            except ApiException as error:
+                if error.status == 404:
+                    logger.debug("RBAC guard: %s %s/%s does not exist", kind, namespace, self.name)
+                    return True
+                raise
+            meta = current.metadata
+            finalizers = list(meta.finalizers or [])
+            change = decide(
+                has_finalizer=FINALIZER in finalizers,
+                deleting=meta.deletion_timestamp is not None,
+                trackers=trackers,
+                stopping=stopping,
+            )
+            if change == Change.KEEP:
+                return True
+            try:
+                self._patch(kind, namespace, finalizer_patch(finalizers, meta.resource_version, change))
+            except ApiException as error:
+                if error.status in (404, 409, 422):  # gone, or changed since read (the test op failed): read again
+                    continue
+                raise
+            logger.info("RBAC guard: %s finalizer %s %s/%s", change, kind, namespace, self.name)
+            return True
+        return False
+
+    def sync(self, namespace: str, *, stopping: bool = False) -> bool:
+        """Bring both objects in line; False (logged, never raised) when the API refused or did not answer."""
+        with self._locks[namespace]:
+            try:
+                trackers = self._trackers(namespace)
+                return all([self._sync_one(kind, namespace, trackers, stopping) for kind in KINDS])
+            except ApiException as error:
+                logger.error(
+                    "RBAC guard: Kubernetes API answered %s %s for %s/%s",
+                    error.status,
+                    str(error.reason or "").strip(),
+                    namespace,
+                    self.name,
+                )
+            except urllib3.exceptions.HTTPError as error:
+                logger.error(
+                    "RBAC guard: no answer from the Kubernetes API for %s (%s)", namespace, type(error).__name__
+                )
+            return False
+
+
+@dataclass
+class _State:
+    guard: Guard | None = None
+    namespaces: tuple[str, ...] = ()
+    seen: defaultdict[str, set[str]] | None = None
+    dirty: set[str] | None = None
+
+
+_STATE = _State()
+
+
+def guarded_namespaces(setting: str | None, namespaces: list[str]) -> tuple[str, ...]:
+    """Where the guard runs: only with a name to guard and exact namespaces (a namespaced install) (pure)."""
+    if not setting or not namespaces or any(_GLOB & set(namespace) for namespace in namespaces):
+        return ()
+    return tuple(namespaces)
+
+
+@kopf.on.startup()
+def start_guard(memo: kopf.Memo, **_: Any) -> None:
+    """Enable the guard for a namespaced install and bring every watched namespace in line once."""
+    settings = memo.get("settings")
+    namespaces = guarded_namespaces(os.environ.get(ENV, "").strip(), list(getattr(settings, "namespaces", []) or []))
+    if not namespaces:
+        return
+    config.load_config()
+    _STATE.guard = Guard(os.environ[ENV].strip(), client.RbacAuthorizationV1Api(), client.CustomObjectsApi())
+    _STATE.namespaces, _STATE.seen, _STATE.dirty = namespaces, defaultdict(set), set()
+    for namespace in namespaces:
+        if not _STATE.guard.sync(namespace):
+            _STATE.dirty.add(namespace)
+    logger.info("RBAC guard on for Role/RoleBinding %s in %s", _STATE.guard.name, ", ".join(namespaces))
+
+
+@kopf.on.event(model.GROUP, model.VERSION, model.PLURAL)
+def follow_trackers(event: Mapping[str, Any], namespace: str | None, name: str | None, **_: Any) -> None:
+    """An EventTracker appeared or vanished (or the last sync failed): look at its namespace again."""
+    guard, seen, dirty = _STATE.guard, _STATE.seen, _STATE.dirty
+    if guard is None or seen is None or dirty is None or namespace not in _STATE.namespaces or not name:
+        return
+    vanished = event.get("type") == "DELETED"
+    changed = vanished or name not in seen[namespace]
+    if vanished:
+        seen[namespace].discard(name)
+    else:
+        seen[namespace].add(name)
+    if changed or namespace in dirty:
+        if guard.sync(namespace):
+            dirty.discard(namespace)
+        else:
+            dirty.add(namespace)
+
+
+@kopf.on.cleanup()
+def release_on_stop(**_: Any) -> None:
+    """Stopping: let go where nobody else would (see decide)."""
+    if _STATE.guard is None:
+        return
+    for namespace in _STATE.namespaces:
+        _STATE.guard.sync(namespace, stopping=True)
