@@ -14,13 +14,12 @@ Stopping is the other way out: when the operator stops while its RoleBinding is
 being deleted and some EventTracker there is not (a `helm uninstall`, not a
 namespace deletion, which marks every EventTracker), it lets go, so an
 uninstall never leaves RBAC objects stuck. Enabled by the chart in namespaces
-mode through PERSONALIZE_OPERATOR_RBAC_GUARD (the objects' name); off otherwise.
+mode through PERSONALIZE_OPERATOR_RBAC_GUARD (settings.rbac_guard: the objects' name); off otherwise.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -34,8 +33,8 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from personalize_operator import model
+from personalize_operator.settings import OperatorSettings
 
-ENV = "PERSONALIZE_OPERATOR_RBAC_GUARD"
 FINALIZER = f"{model.GROUP}/rbac-guard"
 KINDS = ("roles", "rolebindings")
 REQUEST_TIMEOUT = (5.0, 30.0)
@@ -186,12 +185,12 @@ def guarded_namespaces(setting: str | None, namespaces: list[str]) -> tuple[str,
 @kopf.on.startup()
 def start_guard(memo: kopf.Memo, **_: Any) -> None:
     """Enable the guard for a namespaced install and bring every watched namespace in line once."""
-    settings = memo.get("settings")
-    namespaces = guarded_namespaces(os.environ.get(ENV, "").strip(), list(getattr(settings, "namespaces", []) or []))
+    settings: OperatorSettings = memo.get("settings") or OperatorSettings()
+    namespaces = guarded_namespaces(settings.rbac_guard, settings.namespaces)
     if not namespaces:
         return
     config.load_config()
-    _STATE.guard = Guard(os.environ[ENV].strip(), client.RbacAuthorizationV1Api(), client.CustomObjectsApi())
+    _STATE.guard = Guard(settings.rbac_guard, client.RbacAuthorizationV1Api(), client.CustomObjectsApi())
     _STATE.namespaces, _STATE.seen, _STATE.dirty = namespaces, defaultdict(set), set()
     for namespace in namespaces:
         if not _STATE.guard.sync(namespace):

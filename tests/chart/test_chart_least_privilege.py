@@ -29,7 +29,7 @@ from kubernetes.client.rest import ApiException
 from local_cluster.identity import service_account_kubeconfig
 from personalize_emulator.testing import Emulator
 from support import chart
-from support.chart import Helm
+from support.chart import GUARD_FINALIZER, Helm
 from support.kube import CRD_NAME
 from support.operator_process import OperatorProcess
 from support.solo import new_dataset_group
@@ -352,6 +352,12 @@ NEEDS = [
     pytest.param("secrets", "create", "secret", "", id="secrets-create"),
     pytest.param("secrets", "update", "repair", "", id="secrets-update"),
     pytest.param("secrets", "delete", "rename", "", id="secrets-delete"),
+    # The RBAC guard (namespaces mode): without these a namespace deletion can hang (test_chart_namespace_deletion).
+    *[
+        pytest.param(kind, verb, "guard", r"RBAC guard: Kubernetes API answered 403", id=f"{kind}-{verb}")
+        for kind in ("roles", "rolebindings")
+        for verb in ("get", "patch")
+    ],
 ]
 
 
@@ -368,6 +374,7 @@ class Trimmed:
     namespace: str
     trackers: Trackers
     operator: OperatorProcess
+    objects: list[dict[str, Any]]
 
 
 @pytest.fixture
@@ -387,14 +394,16 @@ def trimmed_identity(
     def start(resource: str, verb: str) -> Trimmed:
         namespace = chart.new_namespace(core, "needs")
         objects = helm.objects("needs", namespace, {"watch": {"mode": "namespaces", "namespaces": [namespace]}})
-        rules = without(chart.one(objects, "Role")["rules"], resource, verb)
+        role = chart.one(objects, "Role")
+        rules = without(role["rules"], resource, verb)
+        name = role["metadata"]["name"]  # the chart's name: the RBAC guard protects exactly that Role and binding
         rbac = client.RbacAuthorizationV1Api(api_client)
-        rbac.create_namespaced_role(namespace, {"metadata": {"name": "operator"}, "rules": rules})
+        rbac.create_namespaced_role(namespace, {"metadata": {"name": name}, "rules": rules})
         rbac.create_namespaced_role_binding(
             namespace,
             {
-                "metadata": {"name": "operator"},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "operator"},
+                "metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                 "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": namespace}],
             },
         )
@@ -406,7 +415,7 @@ def trimmed_identity(
             namespaces=[namespace],
             extra_env={**chart.operator_settings_env(objects), "PERSONALIZE_OPERATOR_LOG_FORMAT": "text"},
         ).start()
-        made.append(Trimmed(namespace, Trackers(custom=custom, core=core, namespace=namespace), operator))
+        made.append(Trimmed(namespace, Trackers(custom=custom, core=core, namespace=namespace), operator, objects))
         return made[-1]
 
     yield start
@@ -417,6 +426,14 @@ def trimmed_identity(
 
 class TestEveryRuleIsNeeded:
     """Without any one of the chart's rules the operator visibly fails: none of them is spare."""
+
+    def test_every_granted_verb_has_a_scenario_here(self, helm: Helm) -> None:
+        objects = helm.objects("needs", "ops", {"watch": {"mode": "namespaces", "namespaces": ["shop"]}})
+        granted = {
+            (r, v) for rule in chart.one(objects, "Role")["rules"] for r in rule["resources"] for v in rule["verbs"]
+        }
+        covered = {(param.values[0], param.values[1]) for param in NEEDS}
+        assert granted == covered
 
     @pytest.mark.parametrize(("resource", "verb", "scenario", "symptom"), NEEDS)
     def test_dropping_one_rule_breaks_the_lifecycle(
@@ -460,6 +477,13 @@ class TestEveryRuleIsNeeded:
             trackers.patch("storefront", {"spec": {"secretName": "storefront-moved"}})
             trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
             assert trackers.secret("storefront-tracking") is not None
+        elif scenario == "guard":  # the tracker works, but its namespace's RBAC is left unprotected
+            trackers.wait_phase("storefront", "Active")
+            wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} {resource}")
+            rbac = client.RbacAuthorizationV1Api(core.api_client)
+            read = rbac.read_namespaced_role if resource == "roles" else rbac.read_namespaced_role_binding
+            name = chart.one(chart.operator_rbac(box.objects), "Role")["metadata"]["name"]
+            assert GUARD_FINALIZER not in (read(name, box.namespace).metadata.finalizers or [])
         else:
             raise AssertionError(f"unknown scenario {scenario}")
         message = trackers.condition("storefront", "Ready").get("message", "")

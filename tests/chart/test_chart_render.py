@@ -40,6 +40,16 @@ RULES_WITHOUT_SECRET_WATCH = [
     *EXPECTED_RULES[:3],
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete"]},
 ]
+# Namespaces mode only: the RBAC guard (rbac_guard.py) reads and patches the finalizers of these two objects.
+GUARD_RULES = [
+    {
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": [kind],
+        "resourceNames": ["personalize-operator"],
+        "verbs": ["get", "patch"],
+    }
+    for kind in ("roles", "rolebindings")
+]
 
 
 def render(helm: Helm, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -164,6 +174,8 @@ class TestDeployment:
         settings = OperatorSettings()
         assert settings.scanning is False, "the chart grants no list/watch on CRDs or namespaces"
         assert (settings.log_level, settings.log_format, settings.max_workers) == ("INFO", "json", 20)
+        assert settings.rbac_guard == "personalize-operator", "namespaces mode guards its Role and RoleBinding"
+        assert "PERSONALIZE_OPERATOR_RBAC_GUARD" not in chart.operator_settings_env(render(helm, CLUSTER))
 
     def test_metrics_off_disables_the_server_and_on_adds_port_and_service(self, helm: Helm) -> None:
         off = render(helm, CLUSTER)
@@ -223,7 +235,7 @@ class TestRbacRendering:
         roles, bindings = chart.of_kind(rbac, "Role"), chart.of_kind(rbac, "RoleBinding")
         assert [r["metadata"]["namespace"] for r in roles] == ["shop", "search"]
         assert [b["metadata"]["namespace"] for b in bindings] == ["shop", "search"]
-        assert all(role["rules"] == EXPECTED_RULES for role in roles)
+        assert all(role["rules"] == EXPECTED_RULES + GUARD_RULES for role in roles)
         assert all(
             b["subjects"] == [{"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}]
             for b in bindings
