@@ -1,20 +1,24 @@
-"""Namespaced installs: the operator's Role and RoleBinding outlive the namespace's EventTrackers.
+"""Namespaced installs: the operator's RoleBinding outlives the namespace's EventTrackers.
 
-Why: deleting a namespace deletes everything in it at once, including the Role
-and RoleBinding that let the operator act there, while the EventTrackers wait
-on the operator's finalizer to delete their AWS trackers. Without those
-permissions the operator can neither see nor finish them and the namespace
-stays Terminating for ever. The namespace controller orders nothing but pods
-first, so the operator puts a finalizer of its own on both objects while any
-EventTracker exists in the namespace and removes it once the last one is gone.
-A Role or RoleBinding that is being deleted still grants: the authorizer reads
-them until they are really gone.
+Why: deleting a namespace deletes everything in it at once, including the
+RoleBinding that gives the operator its permissions there (the chart binds one
+ClusterRole per watched namespace), while the EventTrackers wait on the
+operator's finalizer to delete their AWS trackers. Without that binding the
+operator can neither see nor finish them and the namespace stays Terminating
+for ever. The namespace controller orders nothing but pods first, so the
+operator puts a finalizer of its own on the RoleBinding while any EventTracker
+exists in the namespace and removes it once the last one is gone. A RoleBinding
+that is being deleted still grants (the authorizer reads it until it is really
+gone), and the ClusterRole it names is not in the namespace. One guarded object
+is the point: releasing it is the operator's last act there, authorized by the
+object itself.
 
-Stopping is the other way out: when the operator stops while its RoleBinding is
-being deleted and some EventTracker there is not (a `helm uninstall`, not a
-namespace deletion, which marks every EventTracker), it lets go, so an
-uninstall never leaves RBAC objects stuck. Enabled by the chart in namespaces
-mode through PERSONALIZE_OPERATOR_RBAC_GUARD (settings.rbac_guard: the objects' name); off otherwise.
+Stopping is the other way out: when the operator stops while its RoleBinding
+is being deleted and some EventTracker there is not (the namespace was dropped
+from watch.namespaces by a `helm upgrade`, not deleted: a namespace deletion
+marks every EventTracker), it lets go. Enabled by the chart in namespaces mode
+through PERSONALIZE_OPERATOR_RBAC_GUARD (settings.rbac_guard: the RoleBinding's
+name); off otherwise.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -36,7 +40,6 @@ from personalize_operator import model
 from personalize_operator.settings import OperatorSettings
 
 FINALIZER = f"{model.GROUP}/rbac-guard"
-KINDS = ("roles", "rolebindings")
 REQUEST_TIMEOUT = (5.0, 30.0)
 ATTEMPTS = 3
 _GLOB = frozenset("*?[]!")
@@ -59,11 +62,11 @@ class Trackers:
 
 
 def decide(*, has_finalizer: bool, deleting: bool, trackers: Trackers, stopping: bool = False) -> Change:
-    """The finalizer wanted on one guarded object (pure).
+    """The finalizer wanted on the RoleBinding (pure).
 
     Running: present exactly while EventTrackers exist (none can be added to an object being deleted).
-    Stopping: kept so a restart stays protected, except when no EventTracker is left or the object is being
-    deleted while some EventTracker is not (an uninstall: nobody would ever remove it).
+    Stopping: kept so a restart stays protected, except when no EventTracker is left or the binding is being
+    deleted while some EventTracker is not (its namespace left the watch list: nobody would ever remove it).
     """
     if stopping:
         release = trackers.total == 0 or (deleting and trackers.live > 0)
@@ -84,27 +87,13 @@ def finalizer_patch(finalizers: list[str], resource_version: str, change: Change
 
 
 class Guard:
-    """Keeps the finalizer on one namespace's Role and RoleBinding in line with its EventTrackers."""
+    """Keeps the finalizer on one namespace's RoleBinding in line with its EventTrackers."""
 
     def __init__(self, name: str, rbac: client.RbacAuthorizationV1Api, custom: client.CustomObjectsApi) -> None:
         self.name = name
         self._rbac = rbac
         self._custom = custom
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-
-    def _read(self, kind: str, namespace: str) -> Any:
-        readers: Mapping[str, Callable[..., Any]] = {
-            "roles": self._rbac.read_namespaced_role,
-            "rolebindings": self._rbac.read_namespaced_role_binding,
-        }
-        return readers[kind](self.name, namespace, _request_timeout=REQUEST_TIMEOUT)
-
-    def _patch(self, kind: str, namespace: str, body: list[dict[str, Any]]) -> None:
-        patchers: Mapping[str, Callable[..., Any]] = {
-            "roles": self._rbac.patch_namespaced_role,
-            "rolebindings": self._rbac.patch_namespaced_role_binding,
-        }
-        patchers[kind](self.name, namespace, body, _request_timeout=REQUEST_TIMEOUT)
 
     def _trackers(self, namespace: str) -> Trackers:
         items = self._custom.list_namespaced_custom_object(
@@ -113,17 +102,19 @@ class Guard:
         live = [item for item in items if not item["metadata"].get("deletionTimestamp")]
         return Trackers(total=len(items), live=len(live))
 
-    def _sync_one(self, kind: str, namespace: str, trackers: Trackers, stopping: bool) -> bool:
-        """One object; True when it is in line (or absent), False when a concurrent write kept winning."""
+    def _sync_binding(self, namespace: str, trackers: Trackers, stopping: bool) -> bool:
+        """True when the RoleBinding is in line (or absent), False when a concurrent write kept winning."""
         for _ in range(ATTEMPTS):
             try:
-                current = self._read(kind, namespace)
+                binding = self._rbac.read_namespaced_role_binding(
+                    self.name, namespace, _request_timeout=REQUEST_TIMEOUT
+                )
             except ApiException as error:
                 if error.status == 404:
-                    logger.debug("RBAC guard: %s %s/%s does not exist", kind, namespace, self.name)
+                    logger.debug("RBAC guard: no RoleBinding %s/%s", namespace, self.name)
                     return True
                 raise
-            meta = current.metadata
+            meta = binding.metadata
             finalizers = list(meta.finalizers or [])
             change = decide(
                 has_finalizer=FINALIZER in finalizers,
@@ -133,29 +124,26 @@ class Guard:
             )
             if change == Change.KEEP:
                 return True
+            patch = finalizer_patch(finalizers, meta.resource_version, change)
             try:
-                self._patch(kind, namespace, finalizer_patch(finalizers, meta.resource_version, change))
+                self._rbac.patch_namespaced_role_binding(self.name, namespace, patch, _request_timeout=REQUEST_TIMEOUT)
             except ApiException as error:
                 if error.status in (404, 409, 422):  # gone, or changed since read (the test op failed): read again
                     continue
                 raise
-            logger.info("RBAC guard: %s finalizer %s %s/%s", change, kind, namespace, self.name)
+            logger.info("RBAC guard: %s finalizer on RoleBinding %s/%s", change, namespace, self.name)
             return True
         return False
 
     def sync(self, namespace: str, *, stopping: bool = False) -> bool:
-        """Bring both objects in line; False (logged, never raised) when the API refused or did not answer."""
+        """Bring the RoleBinding in line; False (logged, never raised) when the API refused or did not answer."""
         with self._locks[namespace]:
             try:
-                trackers = self._trackers(namespace)
-                return all([self._sync_one(kind, namespace, trackers, stopping) for kind in KINDS])
+                return self._sync_binding(namespace, self._trackers(namespace), stopping)
             except ApiException as error:
+                reason = str(error.reason or "").strip()
                 logger.error(
-                    "RBAC guard: Kubernetes API answered %s %s for %s/%s",
-                    error.status,
-                    str(error.reason or "").strip(),
-                    namespace,
-                    self.name,
+                    "RBAC guard: Kubernetes API answered %s %s for %s/%s", error.status, reason, namespace, self.name
                 )
             except urllib3.exceptions.HTTPError as error:
                 logger.error(
@@ -195,7 +183,7 @@ def start_guard(memo: kopf.Memo, **_: Any) -> None:
     for namespace in namespaces:
         if not _STATE.guard.sync(namespace):
             _STATE.dirty.add(namespace)
-    logger.info("RBAC guard on for Role/RoleBinding %s in %s", _STATE.guard.name, ", ".join(namespaces))
+    logger.info("RBAC guard on for RoleBinding %s in %s", _STATE.guard.name, ", ".join(namespaces))
 
 
 @kopf.on.event(model.GROUP, model.VERSION, model.PLURAL)

@@ -189,6 +189,12 @@ def _pod() -> client.V1Pod:
 Attempt = Callable[[Installation], object]
 
 REFUSED_IN_EVERY_MODE: dict[str, Attempt] = {
+    "read-another-rolebinding": lambda i: client.RbacAuthorizationV1Api(i.api).read_namespaced_role_binding(
+        "someone-else", i.tracker_namespace
+    ),
+    "patch-another-rolebinding": lambda i: client.RbacAuthorizationV1Api(i.api).patch_namespaced_role_binding(
+        "someone-else", i.tracker_namespace, {"metadata": {"finalizers": None}}
+    ),
     "get-a-pod": lambda i: i.core.read_namespaced_pod("intruder", i.tracker_namespace),
     "list-pods": lambda i: i.core.list_namespaced_pod(i.tracker_namespace),
     "list-pods-in-all-namespaces": lambda i: i.core.list_pod_for_all_namespaces(),
@@ -354,8 +360,9 @@ NEEDS = [
     pytest.param("secrets", "delete", "rename", "", id="secrets-delete"),
     # The RBAC guard (namespaces mode): without these a namespace deletion can hang (test_chart_namespace_deletion).
     *[
-        pytest.param(kind, verb, "guard", r"RBAC guard: Kubernetes API answered 403", id=f"{kind}-{verb}")
-        for kind in ("roles", "rolebindings")
+        pytest.param(
+            "rolebindings", verb, "guard", r"RBAC guard: Kubernetes API answered 403", id=f"rolebindings-{verb}"
+        )
         for verb in ("get", "patch")
     ],
 ]
@@ -388,15 +395,15 @@ def trimmed_identity(
     api_client: client.ApiClient,
     tmp_path: Path,
 ) -> Iterator[Callable[[str, str], Trimmed]]:
-    """Start the operator, as in namespaces mode, with the chart's Role minus one verb."""
+    """Start the operator, as in namespaces mode, with the chart's rules minus one verb (in a Role of that name)."""
     made: list[Trimmed] = []
 
     def start(resource: str, verb: str) -> Trimmed:
         namespace = chart.new_namespace(core, "needs")
         objects = helm.objects("needs", namespace, {"watch": {"mode": "namespaces", "namespaces": [namespace]}})
-        role = chart.one(objects, "Role")
+        role = chart.one(chart.operator_rbac(objects), "ClusterRole")
         rules = without(role["rules"], resource, verb)
-        name = role["metadata"]["name"]  # the chart's name: the RBAC guard protects exactly that Role and binding
+        name = role["metadata"]["name"]  # the chart's name: the RBAC guard protects exactly that RoleBinding
         rbac = client.RbacAuthorizationV1Api(api_client)
         rbac.create_namespaced_role(namespace, {"metadata": {"name": name}, "rules": rules})
         rbac.create_namespaced_role_binding(
@@ -430,7 +437,10 @@ class TestEveryRuleIsNeeded:
     def test_every_granted_verb_has_a_scenario_here(self, helm: Helm) -> None:
         objects = helm.objects("needs", "ops", {"watch": {"mode": "namespaces", "namespaces": ["shop"]}})
         granted = {
-            (r, v) for rule in chart.one(objects, "Role")["rules"] for r in rule["resources"] for v in rule["verbs"]
+            (r, v)
+            for rule in chart.one(chart.operator_rbac(objects), "ClusterRole")["rules"]
+            for r in rule["resources"]
+            for v in rule["verbs"]
         }
         covered = {(param.values[0], param.values[1]) for param in NEEDS}
         assert granted == covered
@@ -480,10 +490,9 @@ class TestEveryRuleIsNeeded:
         elif scenario == "guard":  # the tracker works, but its namespace's RBAC is left unprotected
             trackers.wait_phase("storefront", "Active")
             wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} {resource}")
-            rbac = client.RbacAuthorizationV1Api(core.api_client)
-            read = rbac.read_namespaced_role if resource == "roles" else rbac.read_namespaced_role_binding
-            name = chart.one(chart.operator_rbac(box.objects), "Role")["metadata"]["name"]
-            assert GUARD_FINALIZER not in (read(name, box.namespace).metadata.finalizers or [])
+            name = chart.one(chart.operator_rbac(box.objects), "ClusterRole")["metadata"]["name"]
+            binding = client.RbacAuthorizationV1Api(core.api_client).read_namespaced_role_binding(name, box.namespace)
+            assert GUARD_FINALIZER not in (binding.metadata.finalizers or [])
         else:
             raise AssertionError(f"unknown scenario {scenario}")
         message = trackers.condition("storefront", "Ready").get("message", "")

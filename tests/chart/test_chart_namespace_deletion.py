@@ -2,11 +2,11 @@
 
 The chart is really installed in namespaces mode and the operator runs with a
 token of the chart's ServiceAccount (as in test_chart_least_privilege.py), so
-its only permissions in the watched namespace are the chart's Role and
-RoleBinding, which the namespace controller deletes with everything else.
+its only permission in the watched namespace is the chart's RoleBinding (to
+its ClusterRole), which the namespace controller deletes with everything else.
 Protects docs/install.md "Deleting a watched namespace": the operator keeps
-them (rbac_guard.py) until the last EventTracker is gone, and lets go when it
-stops during an uninstall.
+its RoleBinding (rbac_guard.py) until the last EventTracker is gone, and lets
+go when it stops after its namespace left the watch list.
 """
 
 from __future__ import annotations
@@ -54,19 +54,15 @@ class Namespaced:
             extra_env=chart.operator_settings_env(self.objects),
         )
 
-    def guarded(self) -> dict[str, list[str]]:
-        """Finalizers of the chart's Role and RoleBinding in the watched namespace (absent objects: no entry)."""
-        found = {}
-        for kind, read in (
-            ("Role", self.rbac.read_namespaced_role),
-            ("RoleBinding", self.rbac.read_namespaced_role_binding),
-        ):
-            try:
-                found[kind] = list(read(self.fullname, self.watched).metadata.finalizers or [])
-            except ApiException as error:
-                if error.status != 404:
-                    raise
-        return found
+    def guarded(self) -> list[str] | None:
+        """Finalizers of the chart's RoleBinding in the watched namespace; None once it is gone."""
+        try:
+            binding = self.rbac.read_namespaced_role_binding(self.fullname, self.watched)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return list(binding.metadata.finalizers or [])
 
 
 @pytest.fixture
@@ -91,7 +87,7 @@ def namespaced(
             release=release,
             release_namespace=release_namespace,
             watched=watched,
-            fullname=chart.one(objects, "Role")["metadata"]["name"],
+            fullname=chart.one(chart.operator_rbac(objects), "ClusterRole")["metadata"]["name"],
             objects=objects,
             identity=identity,
             rbac=client.RbacAuthorizationV1Api(api_client),
@@ -135,9 +131,9 @@ class TestDeletingAWatchedNamespace:
         try:
             arns = active_trackers(trackers, chart_emulator, 3)
             wait_for(
-                lambda: all(FINALIZER in found for found in namespaced.guarded().values()),
+                lambda: FINALIZER in (namespaced.guarded() or []),
                 timeout=30,
-                what="Role and RoleBinding guarded while EventTrackers exist",
+                what="RoleBinding guarded while EventTrackers exist",
             )
 
             started = time.monotonic()
@@ -165,24 +161,20 @@ class TestDeletingAWatchedNamespace:
         operator = namespaced.operator(chart_emulator, tmp_path / "operator.log").start()
         try:
             active_trackers(trackers, chart_emulator, 1)
-            wait_for(lambda: FINALIZER in namespaced.guarded().get("RoleBinding", []), timeout=30, what="guarded")
+            wait_for(lambda: FINALIZER in (namespaced.guarded() or []), timeout=30, what="guarded")
 
             trackers.delete("storefront-0")
             trackers.wait_gone("storefront-0", timeout=60)
 
-            wait_for(
-                lambda: not any(FINALIZER in found for found in namespaced.guarded().values()),
-                timeout=30,
-                what="guard released with no EventTracker left",
-            )
+            wait_for(lambda: namespaced.guarded() == [], timeout=30, what="guard released with no EventTracker left")
         finally:
             operator.stop()
 
 
-class TestUninstall:
-    """helm uninstall never leaves the operator's Role or RoleBinding stuck, even with EventTrackers left."""
+class TestUninstallAndUpgrade:
+    """Neither helm uninstall (in the documented order) nor dropping a namespace leaves a RoleBinding stuck."""
 
-    def test_uninstall_with_live_trackers_releases_the_rbac_when_the_operator_stops(
+    def test_uninstall_after_the_trackers_are_deleted_leaves_nothing(
         self,
         namespaced: Namespaced,
         helm: Helm,
@@ -194,14 +186,43 @@ class TestUninstall:
         trackers = Trackers(custom=custom, core=core, namespace=namespaced.watched)
         operator = namespaced.operator(chart_emulator, tmp_path / "operator.log").start()
         try:
-            (arn,) = active_trackers(trackers, chart_emulator, 1)
-            wait_for(lambda: FINALIZER in namespaced.guarded().get("RoleBinding", []), timeout=30, what="guarded")
+            active_trackers(trackers, chart_emulator, 1)
+            wait_for(lambda: FINALIZER in (namespaced.guarded() or []), timeout=30, what="guarded")
+            trackers.delete("storefront-0")
+            trackers.wait_gone("storefront-0", timeout=60)
 
             helm.uninstall(namespaced.release, namespaced.release_namespace)
-            operator.stop()  # in a cluster: the Deployment's pod gets SIGTERM as the uninstall deletes it
 
-            wait_for(lambda: namespaced.guarded() == {}, timeout=30, what="Role and RoleBinding gone after uninstall")
-            assert trackers.exists("storefront-0"), "uninstall never deletes EventTrackers"
+            wait_for(lambda: namespaced.guarded() is None, timeout=15, what="RoleBinding gone after uninstall")
         finally:
             operator.stop()
-            chart_emulator.admin.delete_out_of_band(arn)
+
+    def test_dropping_a_namespace_with_live_trackers_releases_its_binding_when_the_operator_restarts(
+        self,
+        namespaced: Namespaced,
+        helm: Helm,
+        chart_emulator: Emulator,
+        core: client.CoreV1Api,
+        custom: client.CustomObjectsApi,
+        tmp_path: Path,
+    ) -> None:
+        trackers = Trackers(custom=custom, core=core, namespace=namespaced.watched)
+        other = chart.new_namespace(core, "nsdel-other")
+        operator = namespaced.operator(chart_emulator, tmp_path / "operator.log").start()
+        arn = None
+        try:
+            (arn,) = active_trackers(trackers, chart_emulator, 1)
+            wait_for(lambda: FINALIZER in (namespaced.guarded() or []), timeout=30, what="guarded")
+
+            values = {"watch": {"mode": "namespaces", "namespaces": [other]}}
+            helm.upgrade(namespaced.release, namespaced.release_namespace, values)
+            assert FINALIZER in (namespaced.guarded() or []), "kept while the old operator still runs"
+            operator.stop()  # in a cluster: the upgrade changes the pod's args, so the old pod gets SIGTERM
+
+            wait_for(lambda: namespaced.guarded() is None, timeout=15, what="dropped namespace's RoleBinding gone")
+            assert trackers.exists("storefront-0"), "an unwatched EventTracker is left alone"
+        finally:
+            operator.stop()
+            if arn is not None:
+                chart_emulator.admin.delete_out_of_band(arn)
+            chart.delete_namespaces(core, custom, other)

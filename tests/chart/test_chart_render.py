@@ -40,15 +40,14 @@ RULES_WITHOUT_SECRET_WATCH = [
     *EXPECTED_RULES[:3],
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete"]},
 ]
-# Namespaces mode only: the RBAC guard (rbac_guard.py) reads and patches the finalizers of these two objects.
+# Namespaces mode only: the RBAC guard (rbac_guard.py) reads and patches the finalizers of its RoleBinding.
 GUARD_RULES = [
     {
         "apiGroups": ["rbac.authorization.k8s.io"],
-        "resources": [kind],
+        "resources": ["rolebindings"],
         "resourceNames": ["personalize-operator"],
         "verbs": ["get", "patch"],
     }
-    for kind in ("roles", "rolebindings")
 ]
 
 
@@ -229,19 +228,24 @@ class TestRbacRendering:
             {"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}
         ]
 
-    def test_namespaces_mode_is_a_role_and_binding_per_namespace_and_nothing_cluster_scoped(self, helm: Helm) -> None:
+    def test_namespaces_mode_binds_one_cluster_role_only_in_each_namespace(self, helm: Helm) -> None:
+        """A ClusterRole bound by RoleBindings grants only in those namespaces, and survives their deletion."""
         objects = render(helm, NAMESPACES)
         rbac = chart.operator_rbac(objects)
-        roles, bindings = chart.of_kind(rbac, "Role"), chart.of_kind(rbac, "RoleBinding")
-        assert [r["metadata"]["namespace"] for r in roles] == ["shop", "search"]
+        assert sorted(obj["kind"] for obj in rbac) == ["ClusterRole", "RoleBinding", "RoleBinding"]
+        assert chart.one(rbac, "ClusterRole")["rules"] == EXPECTED_RULES + GUARD_RULES
+        bindings = chart.of_kind(rbac, "RoleBinding")
         assert [b["metadata"]["namespace"] for b in bindings] == ["shop", "search"]
-        assert all(role["rules"] == EXPECTED_RULES + GUARD_RULES for role in roles)
+        assert all(
+            b["roleRef"]
+            == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "personalize-operator"}
+            for b in bindings
+        )
         assert all(
             b["subjects"] == [{"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}]
             for b in bindings
         )
         assert chart.of_kind(objects, "ClusterRoleBinding") == []
-        assert all(chart.is_aggregate(obj) for obj in chart.of_kind(objects, "ClusterRole"))
 
     def test_aggregated_roles_are_for_people_and_can_be_turned_off(self, helm: Helm) -> None:
         people = [obj for obj in chart.of_kind(render(helm, NAMESPACES), "ClusterRole") if chart.is_aggregate(obj)]

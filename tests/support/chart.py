@@ -167,22 +167,16 @@ def abandon_trackers(custom: client.CustomObjectsApi, namespace: str) -> None:
 
 def release_rbac_guard(rbac: client.RbacAuthorizationV1Api, namespace: str) -> None:
     """Drop the operator's RBAC guard finalizer (rbac_guard.py), so a namespace can go without an operator."""
-    kinds = (
-        (rbac.list_namespaced_role, rbac.patch_namespaced_role),
-        (rbac.list_namespaced_role_binding, rbac.patch_namespaced_role_binding),
-    )
-    for list_objects, patch in kinds:
-        for obj in list_objects(namespace).items:
-            finalizers = obj.metadata.finalizers or []
-            if GUARD_FINALIZER in finalizers:
-                kept = [name for name in finalizers if name != GUARD_FINALIZER]
-                try:
-                    patch(
-                        obj.metadata.name, namespace, [{"op": "replace", "path": "/metadata/finalizers", "value": kept}]
-                    )
-                except ApiException as error:
-                    if error.status != 404:
-                        raise
+    for binding in rbac.list_namespaced_role_binding(namespace).items:
+        finalizers = binding.metadata.finalizers or []
+        if GUARD_FINALIZER in finalizers:
+            kept = [name for name in finalizers if name != GUARD_FINALIZER]
+            body = [{"op": "replace", "path": "/metadata/finalizers", "value": kept}]
+            try:
+                rbac.patch_namespaced_role_binding(binding.metadata.name, namespace, body)
+            except ApiException as error:
+                if error.status != 404:
+                    raise
 
 
 def delete_namespaces(core: client.CoreV1Api, custom: client.CustomObjectsApi, *names: str) -> None:

@@ -35,7 +35,7 @@ def test_while_running_the_finalizer_follows_the_trackers(
     [
         pytest.param(False, LIVE, Change.KEEP, id="restart-stays-protected"),
         pytest.param(True, ALL_DELETING, Change.KEEP, id="namespace-deletion-the-next-operator-finishes"),
-        pytest.param(True, LIVE, Change.REMOVE, id="uninstall-with-live-trackers-lets-go"),
+        pytest.param(True, LIVE, Change.REMOVE, id="namespace-unwatched-with-live-trackers-lets-go"),
         pytest.param(False, NONE, Change.REMOVE, id="nothing-left-to-guard"),
     ],
 )

@@ -72,8 +72,8 @@ app.kubernetes.io/part-of: personalize-operator
 {{- end }}
 
 {{/*
-The operator's permissions, the same in both modes (a ClusterRole, or a Role per
-watched namespace). Each rule is proven needed by tests/chart/test_chart_least_privilege.py:
+The operator's permissions, the same in both modes (one ClusterRole, bound
+cluster-wide or by a RoleBinding per watched namespace). Each rule is proven needed by tests/chart/test_chart_least_privilege.py:
 without it the lifecycle breaks. The operator runs with kopf scanning off
 (PERSONALIZE_OPERATOR_SCANNING=false), so it needs no list/watch on
 customresourcedefinitions or namespaces.
@@ -102,19 +102,14 @@ customresourcedefinitions or namespaces.
 {{- end }}
 
 {{/*
-Namespaces mode only, in each watched namespace's Role: the operator keeps a
-finalizer (personalize.operators.dev/rbac-guard) on this Role and its RoleBinding
-while EventTrackers exist in the namespace, so deleting the namespace cannot take
-its permissions away before it has deleted their AWS trackers; it removes the
-finalizer when the last EventTracker is gone (or when it stops during an
-uninstall). Only these two objects, by name: get to read their finalizers, patch
-to change them. RBAC refuses a patch that adds rules the operator does not hold.
+Namespaces mode only: the operator keeps a finalizer (personalize.operators.dev/rbac-guard)
+on its RoleBinding in each watched namespace while EventTrackers exist there, so
+deleting the namespace cannot take its permissions away before it has deleted their
+AWS trackers; it removes the finalizer when the last EventTracker is gone (or when it
+stops during an uninstall). Only that RoleBinding, by name: get to read its
+finalizers, patch to change them.
 */}}
 {{- define "personalize-operator.guardRules" -}}
-- apiGroups: ["rbac.authorization.k8s.io"]
-  resources: ["roles"]
-  resourceNames: [{{ include "personalize-operator.fullname" . | quote }}]
-  verbs: ["get", "patch"]
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["rolebindings"]
   resourceNames: [{{ include "personalize-operator.fullname" . | quote }}]
