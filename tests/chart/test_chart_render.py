@@ -247,6 +247,14 @@ class TestRbacRendering:
         )
         assert chart.of_kind(objects, "ClusterRoleBinding") == []
 
+    def test_without_the_namespace_deletion_guard_namespaces_mode_is_roles_only(self, helm: Helm) -> None:
+        objects = render(helm, {**NAMESPACES, "rbac": {"namespaceDeletionGuard": False}})
+        rbac = chart.operator_rbac(objects)
+        assert sorted(obj["kind"] for obj in rbac) == ["Role", "Role", "RoleBinding", "RoleBinding"]
+        assert all(role["rules"] == EXPECTED_RULES for role in chart.of_kind(rbac, "Role"))
+        assert all(b["roleRef"]["kind"] == "Role" for b in chart.of_kind(rbac, "RoleBinding"))
+        assert "PERSONALIZE_OPERATOR_RBAC_GUARD" not in chart.operator_settings_env(objects)
+
     def test_aggregated_roles_are_for_people_and_can_be_turned_off(self, helm: Helm) -> None:
         people = [obj for obj in chart.of_kind(render(helm, NAMESPACES), "ClusterRole") if chart.is_aggregate(obj)]
         assert sorted(obj["metadata"]["name"] for obj in people) == [

@@ -109,6 +109,11 @@ AWS trackers; it removes the finalizer when the last EventTracker is gone (or wh
 stops during an uninstall). Only that RoleBinding, by name: get to read its
 finalizers, patch to change them.
 */}}
+{{/* "true" when the operator guards its RoleBinding in each watched namespace, else empty. */}}
+{{- define "personalize-operator.guarded" -}}
+{{- if and .Values.rbac.create (eq .Values.watch.mode "namespaces") .Values.rbac.namespaceDeletionGuard }}true{{ end }}
+{{- end }}
+
 {{- define "personalize-operator.guardRules" -}}
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["rolebindings"]
