@@ -201,7 +201,7 @@ def apply(core: client.CoreV1Api, wanted: dict[str, Any], owner: Owner) -> bool:
 
     Raises SecretConflict (not ours) or SecretError (the API failed or kept racing us).
     """
-    namespace, name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
+    name = wanted["metadata"]["name"]
     for _ in range(CONFLICT_RETRIES):
         written = _write_once(core, wanted, owner)
         if written is not None:
