@@ -27,7 +27,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -153,14 +153,16 @@ class Guard:
 
 
 @dataclass
-class _State:
-    guard: Guard | None = None
-    namespaces: tuple[str, ...] = ()
-    seen: defaultdict[str, set[str]] | None = None
-    dirty: set[str] | None = None
+class Watched:
+    """The guard's running state, kept in kopf's memo: which EventTrackers each namespace has shown us."""
+
+    guard: Guard
+    namespaces: tuple[str, ...]
+    seen: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    dirty: set[str] = field(default_factory=set)
 
 
-_STATE = _State()
+MEMO_KEY = "rbac_guard"
 
 
 def guarded_namespaces(setting: str | None, namespaces: list[str]) -> tuple[str, ...]:
@@ -178,37 +180,41 @@ def start_guard(memo: kopf.Memo, **_: Any) -> None:
     if not namespaces:
         return
     config.load_config()
-    _STATE.guard = Guard(settings.rbac_guard, client.RbacAuthorizationV1Api(), client.CustomObjectsApi())
-    _STATE.namespaces, _STATE.seen, _STATE.dirty = namespaces, defaultdict(set), set()
+    guard = Guard(settings.rbac_guard, client.RbacAuthorizationV1Api(), client.CustomObjectsApi())
+    watched = Watched(guard=guard, namespaces=namespaces)
     for namespace in namespaces:
-        if not _STATE.guard.sync(namespace):
-            _STATE.dirty.add(namespace)
-    logger.info("RBAC guard on for RoleBinding %s in %s", _STATE.guard.name, ", ".join(namespaces))
+        if not guard.sync(namespace):
+            watched.dirty.add(namespace)
+    memo[MEMO_KEY] = watched
+    logger.info("RBAC guard on for RoleBinding %s in %s", guard.name, ", ".join(namespaces))
 
 
 @kopf.on.event(model.GROUP, model.VERSION, model.PLURAL)
-def follow_trackers(event: Mapping[str, Any], namespace: str | None, name: str | None, **_: Any) -> None:
+def follow_trackers(
+    event: Mapping[str, Any], namespace: str | None, name: str | None, memo: kopf.Memo, **_: Any
+) -> None:
     """An EventTracker appeared or vanished (or the last sync failed): look at its namespace again."""
-    guard, seen, dirty = _STATE.guard, _STATE.seen, _STATE.dirty
-    if guard is None or seen is None or dirty is None or namespace not in _STATE.namespaces or not name:
+    watched: Watched | None = memo.get(MEMO_KEY)
+    if watched is None or namespace not in watched.namespaces or not name:
         return
     vanished = event.get("type") == "DELETED"
-    changed = vanished or name not in seen[namespace]
+    changed = vanished or name not in watched.seen[namespace]
     if vanished:
-        seen[namespace].discard(name)
+        watched.seen[namespace].discard(name)
     else:
-        seen[namespace].add(name)
-    if changed or namespace in dirty:
-        if guard.sync(namespace):
-            dirty.discard(namespace)
+        watched.seen[namespace].add(name)
+    if changed or namespace in watched.dirty:
+        if watched.guard.sync(namespace):
+            watched.dirty.discard(namespace)
         else:
-            dirty.add(namespace)
+            watched.dirty.add(namespace)
 
 
 @kopf.on.cleanup()
-def release_on_stop(**_: Any) -> None:
+def release_on_stop(memo: kopf.Memo, **_: Any) -> None:
     """Stopping: let go where nobody else would (see decide)."""
-    if _STATE.guard is None:
+    watched: Watched | None = memo.get(MEMO_KEY)
+    if watched is None:
         return
-    for namespace in _STATE.namespaces:
-        _STATE.guard.sync(namespace, stopping=True)
+    for namespace in watched.namespaces:
+        watched.guard.sync(namespace, stopping=True)
