@@ -161,6 +161,26 @@ TAGS = _list(_create_input().members["tags"])
 TAG_KEY = _string(_create_input().members["tags"].member.members["tagKey"])
 TAG_VALUE = _string(_create_input().members["tags"].member.members["tagValue"])
 
+# Amazon Personalize allows at most 50 tags per resource ("Tagging Amazon Personalize resources", tag
+# restrictions); botocore's Tags list allows 200 per request, so the per-resource limit is not in the model.
+TAGS_PER_RESOURCE_MAX = 50
+
+
+@functools.cache
+def partition_region_patterns() -> dict[str, str]:
+    """Partition id -> its region pattern (RE2 body, unanchored), from botocore's partitions data.
+
+    botocore writes `\\w` (Unicode-aware in Python, ASCII in Go); every real region is lower-case
+    letters and digits, so it becomes [a-z0-9] and both engines agree.
+    """
+    data = botocore.session.get_session().get_data("partitions")
+    patterns = {}
+    for partition in data["partitions"]:
+        body = partition["regionRegex"].removeprefix("^").removesuffix("$")
+        patterns[partition["id"]] = body.replace("\\w", "[a-z0-9]").replace("\\-", "-")
+    return patterns
+
+
 # Kubernetes' own rules (k8s.io/apimachinery): Secret names, and metav1.Condition's fields.
 DNS1123_SUBDOMAIN_MAX = 253
 DNS1123_SUBDOMAIN = StringConstraint(

@@ -22,6 +22,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from personalize_operator import model, resource, runner
+from personalize_operator import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
 from personalize_operator.aws import ClientPool
 from personalize_operator.kube import TrackerObjects
 from personalize_operator.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError

@@ -35,17 +35,27 @@ CONDITION_TYPES = (READY, SYNCED)
 RESERVED_TAG_PREFIX = f"{GROUP}/"
 # Tags the operator puts on every tracker it creates, to find it again after a crash.
 OWNERSHIP_TAG_KEYS = (f"{RESERVED_TAG_PREFIX}uid", f"{RESERVED_TAG_PREFIX}namespace", f"{RESERVED_TAG_PREFIX}name")
-MAX_USER_TAGS = (constraints.TAGS.max_items or 200) - len(OWNERSHIP_TAG_KEYS)
+# AWS counts our ownership tags against its per-resource limit; more user tags would fail TooManyTags for ever.
+MAX_USER_TAGS = min(constraints.TAGS.max_items or 200, constraints.TAGS_PER_RESOURCE_MAX) - len(OWNERSHIP_TAG_KEYS)
 AWS_TAG_PREFIX = "aws:"
 SECRET_SUFFIX = "-tracking"
 MAX_DEFAULTED_NAME = constraints.DNS1123_SUBDOMAIN_MAX - len(SECRET_SUFFIX)
 
-# The dataset group ARN shape we parse region and account from (stricter than botocore's generic Arn).
+
+def _partition_and_region() -> str:
+    """`PARTITION:personalize:REGION` alternatives, each partition with its own region shape (botocore's data)."""
+    pairs = sorted(constraints.partition_region_patterns().items())
+    return "(" + "|".join(f"{partition}:personalize:{region}" for partition, region in pairs) + ")"
+
+
+# The dataset group ARN shape we parse region and account from (stricter than botocore's generic Arn): the
+# region must be of a real AWS region's shape in that partition, so `us-east-` or `-` is refused at apply
+# time instead of failing inside botocore on every pass.
 DATASET_GROUP_ARN_SHAPE = StringConstraint(
     shape="DatasetGroupArn",
     min_length=None,
     max_length=None,
-    java_pattern=r"arn:[a-z0-9-]+:personalize:[a-z0-9-]+:[0-9]{12}:dataset-group/.+",
+    java_pattern=rf"arn:{_partition_and_region()}:[0-9]{{12}}:dataset-group/.+",
 )
 
 # Messages the API server returns; tests and users match on them, so they are constants.
@@ -53,7 +63,8 @@ NAME_IMMUTABLE = "spec.name is immutable"
 NAME_PRESENCE_IMMUTABLE = "spec.name is immutable: it may be added or removed only with the value of metadata.name"
 DATASET_GROUP_ARN_IMMUTABLE = "spec.datasetGroupArn is immutable"
 DATASET_GROUP_ARN_INVALID = (
-    "spec.datasetGroupArn must be a dataset group ARN: arn:PARTITION:personalize:REGION:ACCOUNT:dataset-group/NAME"
+    "spec.datasetGroupArn must be a dataset group ARN: arn:PARTITION:personalize:REGION:ACCOUNT:dataset-group/NAME "
+    "with REGION an AWS region of that partition (such as us-east-1) and ACCOUNT 12 digits"
 )
 RESERVED_TAG_KEY = f"tag keys starting with {RESERVED_TAG_PREFIX} are reserved for the operator"
 AWS_TAG_KEY = f"tag keys starting with {AWS_TAG_PREFIX} are reserved for AWS"
@@ -224,8 +235,9 @@ class EventTrackerSpec(BaseModel):
         alias="datasetGroupArn",
         description=(
             "ARN of the dataset group that receives the events, "
-            "arn:PARTITION:personalize:REGION:ACCOUNT:dataset-group/NAME; the tracker is created in that "
-            "region and account. A dataset group holds at most one event tracker. Immutable."
+            "arn:PARTITION:personalize:REGION:ACCOUNT:dataset-group/NAME, REGION an AWS region of that "
+            "partition; the tracker is created in that region and account. A dataset group holds at most one "
+            "event tracker. Immutable."
         ),
         json_schema_extra={
             "x-kubernetes-validations": [
@@ -240,7 +252,8 @@ class EventTrackerSpec(BaseModel):
         max_length=MAX_USER_TAGS,
         description=(
             f"Tags applied to the event tracker in AWS, unique by tagKey. Changed in place. At most {MAX_USER_TAGS}: "
-            f"AWS allows {constraints.TAGS.max_items} and the operator adds {len(OWNERSHIP_TAG_KEYS)} ownership tags."
+            f"Amazon Personalize allows {constraints.TAGS_PER_RESOURCE_MAX} tags per resource and the operator adds "
+            f"{len(OWNERSHIP_TAG_KEYS)} ownership tags."
         ),
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["tagKey"]},
     )

@@ -63,6 +63,14 @@ class OperatorSettings(BaseSettings):
             "is repaired in seconds. Needs list/watch on secrets; false: Secrets heal at the next resync."
         ),
     )
+    rbac_guard: str = Field(
+        "",
+        description=(
+            "Name of the operator's Role and RoleBinding in each watched namespace (the Helm chart sets it in"
+            " namespaces mode): the operator keeps a finalizer on both while EventTrackers exist there, so deleting"
+            " the namespace cannot take its permissions away before their trackers are deleted. Empty: off."
+        ),
+    )
     watch_server_timeout: int = Field(
         270, ge=10, description="Seconds the API server keeps a watch open before kopf reconnects."
     )

@@ -1,7 +1,8 @@
 """`helm install`, `helm upgrade` and `helm uninstall` against the real API server.
 
 Protects the upgrade and uninstall sections of docs/install.md: an upgrade
-that switches the watch mode swaps the ClusterRole for per-namespace Roles;
+that switches the watch mode swaps the ClusterRoleBinding for per-namespace
+RoleBindings;
 uninstall removes the operator's objects but never the CRD (Helm does not
 delete crds/), so EventTrackers survive it.
 """
@@ -59,8 +60,8 @@ class TestInstallUpgradeUninstall:
             notes = helm.upgrade(release, release_namespace, namespaces)
             assert f"watches EventTrackers only in: {watched}" in notes
             assert gone(lambda: rbac.read_cluster_role_binding(fullname))
-            assert gone(lambda: rbac.read_cluster_role(fullname))
-            assert rbac.read_namespaced_role_binding(fullname, watched).role_ref.name == fullname
+            role_ref = rbac.read_namespaced_role_binding(fullname, watched).role_ref
+            assert (role_ref.kind, role_ref.name) == ("ClusterRole", fullname)
             args = apps.read_namespaced_deployment(fullname, release_namespace).spec.template.spec.containers[0].args
             assert f"--namespace={watched}" in args
 
@@ -69,7 +70,7 @@ class TestInstallUpgradeUninstall:
             helm.uninstall(release, release_namespace)
 
             assert gone(lambda: rbac.read_namespaced_role_binding(fullname, watched))
-            assert gone(lambda: rbac.read_namespaced_role(fullname, watched))
+            assert gone(lambda: rbac.read_cluster_role(fullname))
             assert gone(lambda: apps.read_namespaced_deployment(fullname, release_namespace))
             assert gone(lambda: core.read_namespaced_service_account(fullname, release_namespace))
             assert extensions.read_custom_resource_definition(CRD_NAME).metadata.name == CRD_NAME

@@ -29,7 +29,7 @@ from kubernetes.client.rest import ApiException
 from local_cluster.identity import service_account_kubeconfig
 from personalize_emulator.testing import Emulator
 from support import chart
-from support.chart import Helm
+from support.chart import GUARD_FINALIZER, Helm
 from support.kube import CRD_NAME
 from support.operator_process import OperatorProcess
 from support.solo import new_dataset_group
@@ -189,6 +189,12 @@ def _pod() -> client.V1Pod:
 Attempt = Callable[[Installation], object]
 
 REFUSED_IN_EVERY_MODE: dict[str, Attempt] = {
+    "read-another-rolebinding": lambda i: client.RbacAuthorizationV1Api(i.api).read_namespaced_role_binding(
+        "someone-else", i.tracker_namespace
+    ),
+    "patch-another-rolebinding": lambda i: client.RbacAuthorizationV1Api(i.api).patch_namespaced_role_binding(
+        "someone-else", i.tracker_namespace, {"metadata": {"finalizers": None}}
+    ),
     "get-a-pod": lambda i: i.core.read_namespaced_pod("intruder", i.tracker_namespace),
     "list-pods": lambda i: i.core.list_namespaced_pod(i.tracker_namespace),
     "list-pods-in-all-namespaces": lambda i: i.core.list_pod_for_all_namespaces(),
@@ -352,6 +358,13 @@ NEEDS = [
     pytest.param("secrets", "create", "secret", "", id="secrets-create"),
     pytest.param("secrets", "update", "repair", "", id="secrets-update"),
     pytest.param("secrets", "delete", "rename", "", id="secrets-delete"),
+    # The RBAC guard (namespaces mode): without these a namespace deletion can hang (test_chart_namespace_deletion).
+    *[
+        pytest.param(
+            "rolebindings", verb, "guard", r"RBAC guard: Kubernetes API answered 403", id=f"rolebindings-{verb}"
+        )
+        for verb in ("get", "patch")
+    ],
 ]
 
 
@@ -368,6 +381,7 @@ class Trimmed:
     namespace: str
     trackers: Trackers
     operator: OperatorProcess
+    objects: list[dict[str, Any]]
 
 
 @pytest.fixture
@@ -381,20 +395,22 @@ def trimmed_identity(
     api_client: client.ApiClient,
     tmp_path: Path,
 ) -> Iterator[Callable[[str, str], Trimmed]]:
-    """Start the operator, as in namespaces mode, with the chart's Role minus one verb."""
+    """Start the operator, as in namespaces mode, with the chart's rules minus one verb (in a Role of that name)."""
     made: list[Trimmed] = []
 
     def start(resource: str, verb: str) -> Trimmed:
         namespace = chart.new_namespace(core, "needs")
         objects = helm.objects("needs", namespace, {"watch": {"mode": "namespaces", "namespaces": [namespace]}})
-        rules = without(chart.one(objects, "Role")["rules"], resource, verb)
+        role = chart.one(chart.operator_rbac(objects), "ClusterRole")
+        rules = without(role["rules"], resource, verb)
+        name = role["metadata"]["name"]  # the chart's name: the RBAC guard protects exactly that RoleBinding
         rbac = client.RbacAuthorizationV1Api(api_client)
-        rbac.create_namespaced_role(namespace, {"metadata": {"name": "operator"}, "rules": rules})
+        rbac.create_namespaced_role(namespace, {"metadata": {"name": name}, "rules": rules})
         rbac.create_namespaced_role_binding(
             namespace,
             {
-                "metadata": {"name": "operator"},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "operator"},
+                "metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                 "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": namespace}],
             },
         )
@@ -406,7 +422,7 @@ def trimmed_identity(
             namespaces=[namespace],
             extra_env={**chart.operator_settings_env(objects), "PERSONALIZE_OPERATOR_LOG_FORMAT": "text"},
         ).start()
-        made.append(Trimmed(namespace, Trackers(custom=custom, core=core, namespace=namespace), operator))
+        made.append(Trimmed(namespace, Trackers(custom=custom, core=core, namespace=namespace), operator, objects))
         return made[-1]
 
     yield start
@@ -417,6 +433,17 @@ def trimmed_identity(
 
 class TestEveryRuleIsNeeded:
     """Without any one of the chart's rules the operator visibly fails: none of them is spare."""
+
+    def test_every_granted_verb_has_a_scenario_here(self, helm: Helm) -> None:
+        objects = helm.objects("needs", "ops", {"watch": {"mode": "namespaces", "namespaces": ["shop"]}})
+        granted = {
+            (r, v)
+            for rule in chart.one(chart.operator_rbac(objects), "ClusterRole")["rules"]
+            for r in rule["resources"]
+            for v in rule["verbs"]
+        }
+        covered = {(param.values[0], param.values[1]) for param in NEEDS}
+        assert granted == covered
 
     @pytest.mark.parametrize(("resource", "verb", "scenario", "symptom"), NEEDS)
     def test_dropping_one_rule_breaks_the_lifecycle(
@@ -460,6 +487,12 @@ class TestEveryRuleIsNeeded:
             trackers.patch("storefront", {"spec": {"secretName": "storefront-moved"}})
             trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
             assert trackers.secret("storefront-tracking") is not None
+        elif scenario == "guard":  # the tracker works, but its namespace's RBAC is left unprotected
+            trackers.wait_phase("storefront", "Active")
+            wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} {resource}")
+            name = chart.one(chart.operator_rbac(box.objects), "ClusterRole")["metadata"]["name"]
+            binding = client.RbacAuthorizationV1Api(core.api_client).read_namespaced_role_binding(name, box.namespace)
+            assert GUARD_FINALIZER not in (binding.metadata.finalizers or [])
         else:
             raise AssertionError(f"unknown scenario {scenario}")
         message = trackers.condition("storefront", "Ready").get("message", "")

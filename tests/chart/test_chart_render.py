@@ -40,6 +40,15 @@ RULES_WITHOUT_SECRET_WATCH = [
     *EXPECTED_RULES[:3],
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete"]},
 ]
+# Namespaces mode only: the RBAC guard (rbac_guard.py) reads and patches the finalizers of its RoleBinding.
+GUARD_RULES = [
+    {
+        "apiGroups": ["rbac.authorization.k8s.io"],
+        "resources": ["rolebindings"],
+        "resourceNames": ["personalize-operator"],
+        "verbs": ["get", "patch"],
+    }
+]
 
 
 def render(helm: Helm, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -164,6 +173,8 @@ class TestDeployment:
         settings = OperatorSettings()
         assert settings.scanning is False, "the chart grants no list/watch on CRDs or namespaces"
         assert (settings.log_level, settings.log_format, settings.max_workers) == ("INFO", "json", 20)
+        assert settings.rbac_guard == "personalize-operator", "namespaces mode guards its Role and RoleBinding"
+        assert "PERSONALIZE_OPERATOR_RBAC_GUARD" not in chart.operator_settings_env(render(helm, CLUSTER))
 
     def test_metrics_off_disables_the_server_and_on_adds_port_and_service(self, helm: Helm) -> None:
         off = render(helm, CLUSTER)
@@ -217,19 +228,32 @@ class TestRbacRendering:
             {"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}
         ]
 
-    def test_namespaces_mode_is_a_role_and_binding_per_namespace_and_nothing_cluster_scoped(self, helm: Helm) -> None:
+    def test_namespaces_mode_binds_one_cluster_role_only_in_each_namespace(self, helm: Helm) -> None:
+        """A ClusterRole bound by RoleBindings grants only in those namespaces, and survives their deletion."""
         objects = render(helm, NAMESPACES)
         rbac = chart.operator_rbac(objects)
-        roles, bindings = chart.of_kind(rbac, "Role"), chart.of_kind(rbac, "RoleBinding")
-        assert [r["metadata"]["namespace"] for r in roles] == ["shop", "search"]
+        assert sorted(obj["kind"] for obj in rbac) == ["ClusterRole", "RoleBinding", "RoleBinding"]
+        assert chart.one(rbac, "ClusterRole")["rules"] == EXPECTED_RULES + GUARD_RULES
+        bindings = chart.of_kind(rbac, "RoleBinding")
         assert [b["metadata"]["namespace"] for b in bindings] == ["shop", "search"]
-        assert all(role["rules"] == EXPECTED_RULES for role in roles)
+        assert all(
+            b["roleRef"]
+            == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "personalize-operator"}
+            for b in bindings
+        )
         assert all(
             b["subjects"] == [{"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}]
             for b in bindings
         )
         assert chart.of_kind(objects, "ClusterRoleBinding") == []
-        assert all(chart.is_aggregate(obj) for obj in chart.of_kind(objects, "ClusterRole"))
+
+    def test_without_the_namespace_deletion_guard_namespaces_mode_is_roles_only(self, helm: Helm) -> None:
+        objects = render(helm, {**NAMESPACES, "rbac": {"namespaceDeletionGuard": False}})
+        rbac = chart.operator_rbac(objects)
+        assert sorted(obj["kind"] for obj in rbac) == ["Role", "Role", "RoleBinding", "RoleBinding"]
+        assert all(role["rules"] == EXPECTED_RULES for role in chart.of_kind(rbac, "Role"))
+        assert all(b["roleRef"]["kind"] == "Role" for b in chart.of_kind(rbac, "RoleBinding"))
+        assert "PERSONALIZE_OPERATOR_RBAC_GUARD" not in chart.operator_settings_env(objects)
 
     def test_aggregated_roles_are_for_people_and_can_be_turned_off(self, helm: Helm) -> None:
         people = [obj for obj in chart.of_kind(render(helm, NAMESPACES), "ClusterRole") if chart.is_aggregate(obj)]
@@ -238,7 +262,7 @@ class TestRbacRendering:
             "personalize-operator-view",
         ]
         off = render(helm, {**NAMESPACES, "rbac": {"aggregateToDefaultRoles": False}})
-        assert chart.of_kind(off, "ClusterRole") == []
+        assert [obj for obj in chart.of_kind(off, "ClusterRole") if chart.is_aggregate(obj)] == []
 
     def test_secret_watch_off_drops_list_and_watch_on_secrets_and_tells_the_operator(self, helm: Helm) -> None:
         objects = render(helm, {**NAMESPACES, "secretWatch": {"enabled": False}})

@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 
 from personalize_emulator.testing import Emulator
+from personalize_operator import secrets
 from support.operator_process import OperatorProcess
 from support.trackers import Trackers, kubectl, manifest
 from support.wait import stays, wait_for
@@ -68,7 +69,9 @@ class TestCreate:
         assert secret.metadata.labels == {
             "app.kubernetes.io/managed-by": "personalize-operator",
             "personalize.operators.dev/event-tracker": "storefront",
+            "personalize.operators.dev/owner-uid": trackers.get("storefront")["metadata"]["uid"],
         }
+        assert secret.metadata.annotations["personalize.operators.dev/data-hash"] == secrets.data_hash(secret.data)
 
         def phase_events() -> set[str]:
             reasons = {reason for _, reason, _ in trackers.events("storefront")}

@@ -6,13 +6,15 @@ operator or AWS, and the user reads the reason in kubectl's output.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from support.trackers import kubectl, manifest
+from personalize_operator import secrets
+from support.trackers import Trackers, kubectl, manifest
 
 DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/shop"
 
@@ -37,7 +39,15 @@ INVALID = [
         "Duplicate value",
         id="duplicate-tag-keys",
     ),
-    pytest.param(manifest("a", DG, tags=tags(201)), "must have at most 197 items", id="over-200-tags"),
+    pytest.param(manifest("a", DG, tags=tags(48)), "must have at most 47 items", id="48-tags-over-50-with-ownership"),
+    *[
+        pytest.param(
+            manifest("a", f"arn:aws:personalize:{region}:123456789012:dataset-group/shop"),
+            "REGION an AWS region of that partition",
+            id=f"region-{region}",
+        )
+        for region in ("us-east-", "-", "-us-east-1", "123")
+    ],
     pytest.param(
         manifest("a", DG, tags=[{"tagKey": "personalize.operators.dev/uid", "tagValue": "x"}]),
         "reserved for the operator",
@@ -56,6 +66,16 @@ def test_invalid_manifest_is_refused_at_apply_time(
     code, output = apply(kubeconfig, namespace, body)
     assert code != 0, output
     assert message in output, output
+
+
+def test_47_tags_and_every_partitions_region_shape_are_accepted(kubeconfig: Path, crd: str, namespace: str) -> None:
+    for name, arn in [
+        ("gov", "arn:aws-us-gov:personalize:us-gov-west-1:123456789012:dataset-group/shop"),
+        ("china", "arn:aws-cn:personalize:cn-northwest-1:123456789012:dataset-group/shop"),
+        ("tagged", DG),
+    ]:
+        code, output = apply(kubeconfig, namespace, manifest(name, arn, tags=tags(47), deletionPolicy="Retain"))
+        assert code == 0, output
 
 
 def test_metadata_name_with_a_dot_is_fine_with_an_explicit_spec_name(
@@ -88,3 +108,19 @@ def test_kubectl_explain_documents_every_spec_field(kubeconfig: Path, crd: str) 
         assert field in explained
     described = kubectl(kubeconfig, "explain", "eventtracker.spec.datasetGroupArn").stdout
     assert "DESCRIPTION" in described and "dataset group" in described.lower()
+
+
+def test_a_200_character_metadata_name_becomes_active_with_its_secret(trackers: Trackers, dataset_group: str) -> None:
+    """Every metadata.name the API server accepts works: no label value derived from it exceeds 63 characters."""
+    long_name = ("a" * 99) + "." + ("b" * 100)
+    assert len(long_name) == 200
+
+    trackers.create(manifest(long_name, dataset_group, name=f"long-{uuid.uuid4().hex[:8]}"))
+    trackers.wait_phase(long_name, "Active", timeout=60)
+
+    secret = trackers.secret(f"{long_name}-tracking")
+    assert secret is not None and set(secret.data) == {"trackingId", "eventTrackerArn"}
+    assert secret.metadata.labels[secrets.OWNER_UID_LABEL] == trackers.get(long_name)["metadata"]["uid"]
+    assert all(len(value) <= 63 for value in secret.metadata.labels.values())
+    trackers.delete(long_name)
+    trackers.wait_gone(long_name, timeout=60)

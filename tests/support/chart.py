@@ -21,6 +21,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from personalize_operator.rbac_guard import FINALIZER as GUARD_FINALIZER
 from support.kube import create_namespace, delete_namespace
 from support.trackers import GROUP, PLURAL, REPO, VERSION
 from support.wait import wait_for
@@ -164,7 +165,23 @@ def abandon_trackers(custom: client.CustomObjectsApi, namespace: str) -> None:
     )
 
 
+def release_rbac_guard(rbac: client.RbacAuthorizationV1Api, namespace: str) -> None:
+    """Drop the operator's RBAC guard finalizer (rbac_guard.py), so a namespace can go without an operator."""
+    for binding in rbac.list_namespaced_role_binding(namespace).items:
+        finalizers = binding.metadata.finalizers or []
+        if GUARD_FINALIZER in finalizers:
+            kept = [name for name in finalizers if name != GUARD_FINALIZER]
+            body = [{"op": "replace", "path": "/metadata/finalizers", "value": kept}]
+            try:
+                rbac.patch_namespaced_role_binding(binding.metadata.name, namespace, body)
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+
+
 def delete_namespaces(core: client.CoreV1Api, custom: client.CustomObjectsApi, *names: str) -> None:
+    rbac = client.RbacAuthorizationV1Api(core.api_client)
     for name in names:
         abandon_trackers(custom, name)
+        release_rbac_guard(rbac, name)
         delete_namespace(core, name)

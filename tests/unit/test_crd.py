@@ -172,13 +172,14 @@ class TestSpecValidation:
         assert node.get("maxLength") == constraint.max_length
         assert node["pattern"] == constraint.pattern
 
-    def test_tags_are_a_list_map_keyed_by_tag_key_with_botocore_limits(self, spec_schema: dict[str, Any]) -> None:
+    def test_tags_are_a_list_map_keyed_by_tag_key_with_the_per_resource_limit_minus_ownership_tags(
+        self, spec_schema: dict[str, Any]
+    ) -> None:
         tags = spec_schema["properties"]["tags"]
         assert tags["x-kubernetes-list-type"] == "map"
         assert tags["x-kubernetes-list-map-keys"] == ["tagKey"]
-        assert (
-            tags["maxItems"] == model.MAX_USER_TAGS == constraints.TAGS.max_items - len(model.OWNERSHIP_TAG_KEYS) == 197
-        )
+        assert tags["maxItems"] == model.MAX_USER_TAGS == constraints.TAGS_PER_RESOURCE_MAX - 3 == 47
+        assert "50 tags per resource" in tags["description"] and "3 ownership tags" in tags["description"]
         item = tags["items"]
         assert item["required"] == ["tagKey", "tagValue"]
         for field, constraint in (("tagKey", constraints.TAG_KEY), ("tagValue", constraints.TAG_VALUE)):
@@ -218,6 +219,12 @@ class TestCelRules:
         assert arn_rules["spec.datasetGroupArn is immutable"] == "self == oldSelf"
         assert model.DATASET_GROUP_ARN_SHAPE.pattern is not None
         assert model.DATASET_GROUP_ARN_SHAPE.pattern in arn_rules[model.DATASET_GROUP_ARN_INVALID]
+
+    def test_every_partition_botocore_knows_is_in_the_arn_rule_with_its_own_regions(self) -> None:
+        pattern = model.DATASET_GROUP_ARN_SHAPE.pattern or ""
+        for partition, regions in constraints.partition_region_patterns().items():
+            assert f"{partition}:personalize:{regions}".replace("\\d", "[0-9]") in pattern
+            assert "\\w" not in regions, "Go's \\w is ASCII, Python's is Unicode: spelled out as [a-z0-9]"
 
     def test_reserved_tag_prefixes_are_refused(self, spec_schema: dict[str, Any]) -> None:
         tag_key = spec_schema["properties"]["tags"]["items"]["properties"]["tagKey"]

@@ -17,12 +17,30 @@ from typing import Any
 import botocore.session
 import pytest
 
+from personalize_operator import model
+
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "docs" / "iam-policy.json"
 AWS_MODULE = ROOT / "operator" / "personalize_operator" / "aws.py"
 
-EVENT_TRACKERS = "arn:aws:personalize:*:*:event-tracker/*"
-DATASET_GROUPS = "arn:aws:personalize:*:*:dataset-group/*"
+EVENT_TRACKERS = "arn:*:personalize:*:*:event-tracker/*"
+DATASET_GROUPS = "arn:*:personalize:*:*:dataset-group/*"
+OWNERSHIP_TAG = model.OWNERSHIP_TAG_KEYS[0]  # personalize.operators.dev/uid, on every tracker the operator owns
+REQUEST_CARRIES_OWNERSHIP = {"Null": {f"aws:RequestTag/{OWNERSHIP_TAG}": "false"}}
+RESOURCE_CARRIES_OWNERSHIP = {"Null": {f"aws:ResourceTag/{OWNERSHIP_TAG}": "false"}}
+
+# Service Authorization Reference, "Actions defined by Amazon Personalize" (condition keys column) plus
+# the eventTracker resource type's aws:ResourceTag/${TagKey}: the keys IAM evaluates for each action.
+# A key outside this table never matches, so a condition on it would silently deny (or, negated, allow).
+CONDITION_KEYS_BY_ACTION = {
+    "personalize:CreateEventTracker": {"aws:RequestTag/", "aws:TagKeys", "aws:ResourceTag/"},
+    "personalize:TagResource": {"aws:RequestTag/", "aws:TagKeys", "aws:ResourceTag/"},
+    "personalize:UntagResource": {"aws:TagKeys", "aws:ResourceTag/"},
+    "personalize:DeleteEventTracker": {"aws:ResourceTag/"},
+    "personalize:DescribeEventTracker": {"aws:ResourceTag/"},
+    "personalize:ListTagsForResource": {"aws:ResourceTag/"},
+    "personalize:ListEventTrackers": set(),
+}
 
 # Service Authorization Reference, "Actions defined by Amazon Personalize": the resource
 # types each action authorizes on. CreateEventTracker requires both datasetGroup* and
@@ -126,3 +144,61 @@ def test_only_list_event_trackers_needs_every_resource(statements: list[dict[str
     everywhere = {action for action, resources in granted(statements).items() if "*" in resources}
 
     assert everywhere == {"personalize:ListEventTrackers"}
+
+
+def statements_granting(statements: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+    return [statement for statement in statements if action in as_list(statement["Action"])]
+
+
+def condition_keys(statement: dict[str, Any]) -> set[str]:
+    """Condition keys of a statement, with the tag key cut off (aws:RequestTag/x -> aws:RequestTag/)."""
+    keys = {key for operator in statement.get("Condition", {}).values() for key in operator}
+    return {key.split("/", 1)[0] + "/" if "/" in key else key for key in keys}
+
+
+def test_the_partition_is_never_hard_coded(statements: list[dict[str, Any]]) -> None:
+    resources = [resource for statement in statements for resource in as_list(statement["Resource"])]
+
+    assert all(resource == "*" or resource.startswith("arn:*:personalize:") for resource in resources), resources
+
+
+def test_create_is_allowed_only_with_the_ownership_tag_in_the_request(statements: list[dict[str, Any]]) -> None:
+    granting = statements_granting(statements, "personalize:CreateEventTracker")
+
+    assert granting and all(statement.get("Condition") == REQUEST_CARRIES_OWNERSHIP for statement in granting)
+
+
+@pytest.mark.parametrize("action", ["personalize:DeleteEventTracker", "personalize:UntagResource"])
+def test_delete_and_untag_are_allowed_only_on_trackers_carrying_the_ownership_tag(
+    statements: list[dict[str, Any]], action: str
+) -> None:
+    granting = statements_granting(statements, action)
+
+    assert granting and all(statement.get("Condition") == RESOURCE_CARRIES_OWNERSHIP for statement in granting)
+
+
+def test_tagging_needs_the_ownership_tag_on_the_tracker_or_in_the_request(statements: list[dict[str, Any]]) -> None:
+    """Create-with-tags is authorized as TagResource too, on a tracker that has no tags yet: hence the second way."""
+    conditions = [
+        statement.get("Condition") for statement in statements_granting(statements, "personalize:TagResource")
+    ]
+
+    assert sorted(map(json.dumps, conditions)) == sorted(
+        map(json.dumps, [RESOURCE_CARRIES_OWNERSHIP, REQUEST_CARRIES_OWNERSHIP])
+    )
+
+
+def test_every_condition_key_is_one_the_reference_lists_for_each_action_of_its_statement(
+    statements: list[dict[str, Any]],
+) -> None:
+    for statement in statements:
+        for action in as_list(statement["Action"]):
+            unsupported = condition_keys(statement) - CONDITION_KEYS_BY_ACTION[action]
+            assert not unsupported, f"{statement['Sid']}: {action} does not support {unsupported}"
+
+
+def test_the_ownership_tag_in_the_policy_is_the_one_the_operator_writes(policy: dict[str, Any]) -> None:
+    text = json.dumps(policy)
+
+    assert set(re.findall(r"aws:(?:Request|Resource)Tag/([^\"]+)", text)) == {OWNERSHIP_TAG}
+    assert OWNERSHIP_TAG in model.OWNERSHIP_TAG_KEYS

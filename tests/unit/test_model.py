@@ -155,6 +155,19 @@ ACCEPTED = [
     pytest.param(spec(name="1st"), id="name-starts-with-digit"),
     pytest.param(spec(datasetGroupArn=DG + "x" * (256 - len(DG))), id="arn-256-chars"),
     pytest.param(spec(tags=[]), id="no-tags"),
+    *[
+        pytest.param(
+            spec(datasetGroupArn=f"arn:{partition}:personalize:{region}:123456789012:dataset-group/x"), id=region
+        )
+        for partition, region in [
+            ("aws", "us-east-1"),
+            ("aws", "ap-southeast-5"),
+            ("aws", "mx-central-1"),
+            ("aws-cn", "cn-northwest-1"),
+            ("aws-us-gov", "us-gov-east-1"),
+            ("aws-iso-b", "us-isob-east-1"),
+        ]
+    ],
     pytest.param(spec(tags=tags(*[(f"k{i}", "v") for i in range(model.MAX_USER_TAGS)])), id="max-user-tags"),
     pytest.param(spec(tags=tags(("k" * 128, "v" * 256))), id="tag-at-max-lengths"),
     pytest.param(spec(tags=tags(("k", ""))), id="tag-value-empty"),
@@ -203,6 +216,25 @@ REFUSED = [
         model.DATASET_GROUP_ARN_INVALID,
         id="arn-not-a-dataset-group",
     ),
+    *[
+        pytest.param(
+            spec(datasetGroupArn=f"arn:{partition}:personalize:{region}:123456789012:dataset-group/x"),
+            model.DATASET_GROUP_ARN_INVALID,
+            id=f"region-{partition}-{region or 'empty'}",
+        )
+        for partition, region in [
+            ("aws", "us-east-"),
+            ("aws", "-"),
+            ("aws", "-us-east-1"),
+            ("aws", "123"),
+            ("aws", "US-EAST-1"),
+            ("aws", "us_east_1"),
+            ("aws", "us-gov-west-1"),
+            ("aws-cn", "us-east-1"),
+            ("aws-us-gov", "us-east-1"),
+            ("aws-mars", "mars-north-1"),
+        ]
+    ],
     pytest.param(
         spec(tags=tags(*[(f"k{i}", "v") for i in range(model.MAX_USER_TAGS + 1)])),
         f"at most {model.MAX_USER_TAGS} items",

@@ -46,6 +46,10 @@ class TestSecret:
         assert body["metadata"]["labels"] == {
             "app.kubernetes.io/managed-by": "personalize-operator",
             "personalize.operators.dev/event-tracker": "storefront",
+            "personalize.operators.dev/owner-uid": "uid-1",
+        }
+        assert body["metadata"]["annotations"] == {
+            "personalize.operators.dev/data-hash": secrets.data_hash(body["data"])
         }
         reference = body["metadata"]["ownerReferences"][0]
         assert (reference["kind"], reference["uid"], reference["controller"], reference["blockOwnerDeletion"]) == (

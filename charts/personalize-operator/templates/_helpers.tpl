@@ -72,8 +72,8 @@ app.kubernetes.io/part-of: personalize-operator
 {{- end }}
 
 {{/*
-The operator's permissions, the same in both modes (a ClusterRole, or a Role per
-watched namespace). Each rule is proven needed by tests/chart/test_chart_least_privilege.py:
+The operator's permissions, the same in both modes (one ClusterRole, bound
+cluster-wide or by a RoleBinding per watched namespace). Each rule is proven needed by tests/chart/test_chart_least_privilege.py:
 without it the lifecycle breaks. The operator runs with kopf scanning off
 (PERSONALIZE_OPERATOR_SCANNING=false), so it needs no list/watch on
 customresourcedefinitions or namespaces.
@@ -99,4 +99,24 @@ customresourcedefinitions or namespaces.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "update", "delete"{{ if .Values.secretWatch.enabled }}, "list", "watch"{{ end }}]
+{{- end }}
+
+{{/*
+Namespaces mode only: the operator keeps a finalizer (personalize.operators.dev/rbac-guard)
+on its RoleBinding in each watched namespace while EventTrackers exist there, so
+deleting the namespace cannot take its permissions away before it has deleted their
+AWS trackers; it removes the finalizer when the last EventTracker is gone (or when it
+stops during an uninstall). Only that RoleBinding, by name: get to read its
+finalizers, patch to change them.
+*/}}
+{{/* "true" when the operator guards its RoleBinding in each watched namespace, else empty. */}}
+{{- define "personalize-operator.guarded" -}}
+{{- if and .Values.rbac.create (eq .Values.watch.mode "namespaces") .Values.rbac.namespaceDeletionGuard }}true{{ end }}
+{{- end }}
+
+{{- define "personalize-operator.guardRules" -}}
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["rolebindings"]
+  resourceNames: [{{ include "personalize-operator.fullname" . | quote }}]
+  verbs: ["get", "patch"]
 {{- end }}
