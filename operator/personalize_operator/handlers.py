@@ -87,7 +87,7 @@ def stop(memo: kopf.Memo, **_: Any) -> None:
 def _require_served_resource() -> None:
     """Without scanning kopf would idle unnoticed if the CRD came later: fail start-up so the pod restarts."""
     try:
-        served = client.CustomObjectsApi().get_api_resources(model.GROUP, model.VERSION).resources
+        served = client.CustomObjectsApi().get_api_resources(model.GROUP, model.VERSION, _request_timeout=30).resources
     except ApiException as error:
         if error.status != 404:
             raise

@@ -315,3 +315,23 @@ class TestDeletion:
         world = World(aws=FakeTrackers(fail={"DescribeEventTracker": AccessDenied("AccessDeniedException", "", "D")}))
         outcome = finalize(world.context(recorded=Recorded(arn="arn:x")))
         assert not outcome.release and outcome.decision.phase == Phase.DELETING and outcome.requeue
+
+
+class TestClientThatCannotBeBuilt:
+    def test_a_region_botocore_refuses_is_a_status_not_a_traceback(self) -> None:
+        from personalize_operator.aws import ClientPool
+        from personalize_operator.errors import InvalidInput
+        from personalize_operator.runner import Unreachable
+
+        with pytest.raises(InvalidInput) as refused:
+            ClientPool().for_region("us-east-")
+        world = World()
+        ctx = world.context(desired=replace(DESIRED, region="us-east-"))
+        ctx.aws = Unreachable(refused.value)  # type: ignore[assignment]
+        outcome = reconcile(ctx)
+        assert (outcome.decision.phase, outcome.decision.reason) == (Phase.FAILED, "InvalidSpec")
+        assert "us-east-" in outcome.decision.message
+        assert "CannotObserveEventTracker" in reasons(outcome)
+        deleting = world.context(desired=replace(DESIRED, region="us-east-", retain=True))
+        deleting.aws = Unreachable(refused.value)  # type: ignore[assignment]
+        assert finalize(deleting).release

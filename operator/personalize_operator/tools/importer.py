@@ -176,7 +176,9 @@ def cluster_owners(custom: Any) -> OwnerLookup:
     from kubernetes.client.rest import ApiException
 
     try:
-        listed = custom.list_cluster_custom_object(model.GROUP, model.VERSION, model.PLURAL)["items"]
+        listed = custom.list_cluster_custom_object(model.GROUP, model.VERSION, model.PLURAL, _request_timeout=30)[
+            "items"
+        ]
         by_uid = {meta["uid"]: f"{meta['namespace']}/{meta['name']}" for meta in (item["metadata"] for item in listed)}
     except ApiException as error:
         if error.status != 403:
@@ -193,7 +195,9 @@ def cluster_owners(custom: Any) -> OwnerLookup:
         if not namespace or not name:
             return None
         try:
-            item = custom.get_namespaced_custom_object(model.GROUP, model.VERSION, namespace, model.PLURAL, name)
+            item = custom.get_namespaced_custom_object(
+                model.GROUP, model.VERSION, namespace, model.PLURAL, name, _request_timeout=30
+            )
         except ApiException as error:
             if error.status == 404:
                 return None
