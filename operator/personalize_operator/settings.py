@@ -113,9 +113,9 @@ class OperatorSettings(BaseSettings):
         330.0,
         ge=10,
         description=(
-            "Seconds the leader's EventTracker watch may stay silent before liveness answers 503; longer than"
-            " watch_server_timeout + 60 (the API server closes every watch after that and sends a bookmark"
-            " about every minute)."
+            "Seconds the leader's EventTracker watch may deliver nothing (no event, listing or bookmark) before"
+            " liveness answers 503; the API server sends an idle watch a bookmark about every minute, so the"
+            " default allows several missed ones."
         ),
     )
 
