@@ -10,6 +10,8 @@ import kopf
 import prometheus_client
 import pydantic
 
+from personalize_operator import leader
+from personalize_operator.health import Health, keep_in_touch, record_watch_activity, serve
 from personalize_operator.settings import LogFormat, OperatorSettings
 from personalize_operator.tools import commands as tool_commands
 
@@ -35,8 +37,15 @@ def _parser() -> argparse.ArgumentParser:
         "--liveness",
         dest="liveness_endpoint",
         metavar="URL",
-        help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz ('' disables)",
+        help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz; readiness is /readyz on the same port ('' disables)",
     )
+    run.add_argument(
+        "--leader-election",
+        action=argparse.BooleanOptionalAction,
+        help="reconcile only while holding the Lease (default: on); --no-leader-election for a lone process",
+    )
+    run.add_argument("--lease-name", help="name of the leader-election Lease (default: personalize-operator)")
+    run.add_argument("--lease-namespace", help="namespace of the Lease (default: the pod's own namespace)")
     run.add_argument("--metrics-port", type=int, help="Prometheus metrics port (0 disables)")
     run.add_argument(
         "--resync-seconds",
@@ -70,13 +79,28 @@ def run(settings: OperatorSettings) -> None:
 
     if settings.metrics_port:
         prometheus_client.start_http_server(settings.metrics_port)
-    kopf.run(
-        standalone=True,
-        clusterwide=not settings.namespaces,
-        namespaces=settings.namespaces,
-        liveness_endpoint=settings.liveness_endpoint or None,
-        memo=kopf.Memo(settings=settings),
-    )
+    health = Health(api_timeout=settings.liveness_timeout, watch_timeout=settings.watch_timeout)
+    if settings.liveness_endpoint:  # ours, not kopf's: it must answer before kopf starts (a standby never does)
+        serve(health, settings.liveness_endpoint)
+    record_watch_activity(health)
+    elector: leader.LeaderElector | leader.NotElected = leader.NOT_ELECTED
+    if settings.leader_election:
+        elector = leader.elector_for(settings, on_contact=health.api_reached)
+        health.identity = elector.identity
+        elector.start().wait_until_leading()  # a standby stops here: no kopf, no watch, no AWS call
+    else:
+        keep_in_touch(health, settings.retry_period)
+    health.leading()
+    try:
+        kopf.run(
+            standalone=True,
+            clusterwide=not settings.namespaces,
+            namespaces=settings.namespaces,
+            memo=kopf.Memo(settings=settings, leader=elector),
+        )
+    finally:
+        if isinstance(elector, leader.LeaderElector):
+            elector.stop(release=True)  # a clean stop hands over at once instead of after lease_duration
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                 "liveness_endpoint": args.liveness_endpoint,
                 "metrics_port": args.metrics_port,
                 "resync_seconds": args.resync_seconds,
+                "leader_election": args.leader_election,
+                "lease_name": args.lease_name,
+                "lease_namespace": args.lease_namespace,
                 "log_level": args.log_level,
                 "log_format": args.log_format,
             }

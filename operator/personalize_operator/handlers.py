@@ -21,7 +21,7 @@ import kopf
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import model, resource, runner
+from personalize_operator import leader, model, resource, runner
 from personalize_operator import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
 from personalize_operator.aws import ClientPool
 from personalize_operator.kube import TrackerObjects
@@ -124,6 +124,7 @@ async def keep_in_line(
     loop = asyncio.get_running_loop()
     try:
         while not stopped:
+            memo.get("leader", leader.NOT_ELECTED).ensure_leading()  # a leader resumed after its Lease lapsed exits
             try:
                 result = await loop.run_in_executor(
                     edges.executor, runner.live_pass, edges, namespace, name, uid, attempts.count
@@ -163,6 +164,7 @@ def delete_tracker(body: kopf.Body, retry: int, memo: kopf.Memo, logger: logging
     """Delete (or retain) the remote tracker; returning lets kopf drop the finalizer. Never a PermanentError."""
     edges: runner.Edges = memo["edges"]
     meta = body.metadata
+    memo.get("leader", leader.NOT_ELECTED).ensure_leading()
     result = runner.deletion_pass(edges, str(meta.namespace), str(meta.name), str(meta.uid), retry)
     if result is None:
         return

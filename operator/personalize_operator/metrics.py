@@ -1,8 +1,8 @@
-"""Prometheus metrics: outbound AWS calls by operation and outcome, reconcile results."""
+"""Prometheus metrics: outbound AWS calls by operation and outcome, reconcile results, leadership and watch health."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 AWS_CALLS = Counter(
     "personalize_operator_aws_calls_total",
@@ -22,4 +22,20 @@ WATCH_ERRORS = Counter(
 SECRET_WAKEUPS = Counter(
     "personalize_operator_secret_wakeups_total",
     "EventTrackers woken because their Secret was deleted or its data edited.",
+)
+LEADER = Gauge(
+    "personalize_operator_leader",
+    "1 while this replica holds the leader-election Lease (and reconciles), 0 while it stands by.",
+)
+WATCH_HEALTHY = Gauge(
+    "personalize_operator_watch_healthy",
+    "1 while this replica's EventTracker watch is up (it leads, has listed, and is not silent past watch_timeout).",
+)
+WATCH_LAST_ACTIVITY = Gauge(
+    "personalize_operator_watch_last_activity_timestamp_seconds",
+    "Unix time of the last item (event, listing, bookmark) the EventTracker watch delivered.",
+)
+API_REACHABLE = Gauge(
+    "personalize_operator_api_server_reachable",
+    "1 while the API server has answered within liveness_timeout (the Lease is read every retry_period).",
 )

@@ -75,11 +75,79 @@ class OperatorSettings(BaseSettings):
         270, ge=10, description="Seconds the API server keeps a watch open before kopf reconnects."
     )
 
+    leader_election: bool = Field(
+        True,
+        description=(
+            "Run only while holding a coordination.k8s.io/v1 Lease, so several replicas can run and one reconciles."
+            " Off is for a single process with no Lease permissions (e.g. local development)."
+        ),
+    )
+    lease_name: str = Field(
+        "personalize-operator",
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        max_length=253,
+        description="Name of the Lease the replicas compete for.",
+    )
+    lease_namespace: str = Field(
+        "",
+        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$",
+        max_length=63,
+        description=(
+            "Namespace of the Lease; empty means the pod's own namespace (from its ServiceAccount),"
+            " else the kubeconfig context's namespace, else 'default'."
+        ),
+    )
+    lease_duration: float = Field(
+        15.0, ge=2, description="Seconds a standby waits after the last renewal it saw before taking the Lease."
+    )
+    renew_deadline: float = Field(
+        10.0,
+        ge=1,
+        description=(
+            "Seconds the leader may go without renewing before it exits (non-zero, so Kubernetes restarts it);"
+            " less than lease_duration, so it stops before anyone else may take over."
+        ),
+    )
+    retry_period: float = Field(2.0, gt=0, description="Seconds between renewals (leader) and attempts (standby).")
+    liveness_timeout: float = Field(
+        60.0,
+        ge=1,
+        description=(
+            "Seconds without reaching the API server after which the liveness endpoint answers 503"
+            " (the Lease is read or renewed every retry_period, so this is the API server's silence)."
+        ),
+    )
+    watch_timeout: float = Field(
+        330.0,
+        ge=10,
+        description=(
+            "Seconds the leader's EventTracker watch may deliver nothing (no event, listing or bookmark) before"
+            " liveness answers 503; the API server sends an idle watch a bookmark about every minute, so the"
+            " default allows several missed ones."
+        ),
+    )
+
     @field_validator("namespaces", mode="before")
     @classmethod
     def split_namespaces(cls, value: str | list[str]) -> list[str]:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("renew_deadline")
+    @classmethod
+    def renew_before_the_lease_lapses(cls, value: float, info: ValidationInfo) -> float:
+        duration = info.data.get("lease_duration")
+        if duration is not None and value >= duration:
+            raise ValueError(f"must be less than lease_duration ({duration}): the leader stops before others take over")
+        return value
+
+    @field_validator("retry_period")
+    @classmethod
+    def several_tries_per_deadline(cls, value: float, info: ValidationInfo) -> float:
+        deadline = info.data.get("renew_deadline")
+        if deadline is not None and value * 2 > deadline:
+            raise ValueError(f"must be at most half of renew_deadline ({deadline}), so a renewal can be retried")
         return value
 
     @field_validator("scanning")

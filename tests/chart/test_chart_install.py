@@ -87,5 +87,6 @@ class TestInstallUpgradeUninstall:
             "--values", str(helm.values_file(values)),
         ).stdout  # fmt: skip
         assert "rollout status deployment/personalize-operator" in notes
+        assert "get lease personalize-operator" in notes
         assert "delete the EventTrackers" in notes
         assert "eks\\.amazonaws\\.com/role-arn" in notes

@@ -6,9 +6,10 @@ chart's ServiceAccount (TokenRequest, no impersonation) and the flags and
 PERSONALIZE_OPERATOR_* variables of the rendered Deployment. Protects three
 promises of docs/install.md: the operator works with exactly these rules in
 both modes without a single 403 (so no kopf fallback hides a missing grant);
-dropping any one rule breaks something visible; and the identity cannot read
-Secrets or touch EventTrackers outside its namespaces, delete CRDs, or touch
-pods.
+dropping any one rule breaks something visible (without a Lease verb it never
+leads, or exits at the renew deadline); and the identity cannot read Secrets
+or touch EventTrackers outside its namespaces, delete CRDs, touch pods, or
+read or change any Lease but its own.
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ class Installation:
     @property
     def custom(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.api)
+
+    @property
+    def coordination(self) -> client.CoordinationV1Api:
+        return client.CoordinationV1Api(self.api)
+
+    @property
+    def lease_name(self) -> str:
+        return chart.operator_settings_env(self.objects)["PERSONALIZE_OPERATOR_LEASE_NAME"]
 
     def operator(self, emulator: Emulator, log: Path, extra_env: dict[str, str] | None = None) -> OperatorProcess:
         """The operator as the Deployment runs it: its --namespace flags and settings, this identity."""
@@ -179,6 +188,10 @@ class TestLifecycleWithTheChartIdentity:
         assert forbidden_lines(operator.output()) == []
 
 
+def _lease(name: str) -> client.V1Lease:
+    return client.V1Lease(metadata=client.V1ObjectMeta(name=name), spec=client.V1LeaseSpec(holder_identity="x"))
+
+
 def _pod() -> client.V1Pod:
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name="intruder"),
@@ -203,6 +216,15 @@ REFUSED_IN_EVERY_MODE: dict[str, Attempt] = {
     "delete-the-crd": lambda i: client.ApiextensionsV1Api(i.api).delete_custom_resource_definition(CRD_NAME),
     "list-crds": lambda i: client.ApiextensionsV1Api(i.api).list_custom_resource_definition(),
     "list-namespaces": lambda i: i.core.list_namespace(),
+    "read-another-lease": lambda i: i.coordination.read_namespaced_lease("someone-else", i.release_namespace),
+    "update-another-lease": lambda i: i.coordination.replace_namespaced_lease(
+        "someone-else", i.release_namespace, _lease("someone-else")
+    ),
+    "delete-its-own-lease": lambda i: i.coordination.delete_namespaced_lease(i.lease_name, i.release_namespace),
+    "list-leases": lambda i: i.coordination.list_namespaced_lease(i.release_namespace),
+    "create-a-lease-in-a-watched-namespace": lambda i: i.coordination.create_namespaced_lease(
+        i.tracker_namespace, _lease("planted")
+    ),
     "bind-itself-a-role": lambda i: client.RbacAuthorizationV1Api(i.api).create_namespaced_role_binding(
         i.tracker_namespace,
         {
@@ -273,6 +295,30 @@ class TestRefusals:
             GROUP, VERSION, installation.tracker_namespace, PLURAL
         )
         assert listed["items"] == []
+
+
+class TestTheLeaseRules:
+    """The Lease rules reach exactly as far as RBAC allows, and the operator uses them as the leader."""
+
+    def test_create_cannot_name_the_lease_so_it_is_confined_to_the_release_namespace(
+        self, installation: Installation
+    ) -> None:
+        """RBAC matches resourceNames against the URL and a create has no name there: any Lease, here only."""
+        made = installation.coordination.create_namespaced_lease(installation.release_namespace, _lease("another"))
+        assert made.metadata.name == "another"
+        assert_refused(installation, lambda i: i.coordination.read_namespaced_lease("another", i.release_namespace))
+        assert_refused(installation, lambda i: i.coordination.create_namespaced_lease(i.outside_namespace, _lease("x")))
+
+    def test_the_lifecycle_operator_held_the_chart_lease(
+        self, installation: Installation, chart_emulator: Emulator, tmp_path: Path
+    ) -> None:
+        operator = installation.operator(chart_emulator, tmp_path / "operator.log").start()
+        try:
+            coordination, namespace = installation.coordination, installation.release_namespace
+            held = coordination.read_namespaced_lease(installation.lease_name, namespace)
+            assert held.spec.holder_identity == operator.identity
+        finally:
+            operator.stop()
 
 
 class TestAggregatedRoles:
@@ -365,13 +411,16 @@ NEEDS = [
         )
         for verb in ("get", "patch")
     ],
+    pytest.param("leases", "get", "never-leads", r"Lease \S+: HTTP 403 Forbidden", id="leases-get"),
+    pytest.param("leases", "create", "never-leads", r"Lease \S+: HTTP 403 Forbidden", id="leases-create"),
+    pytest.param("leases", "update", "cannot-renew", "leader election lost", id="leases-update"),
 ]
 
 
 def without(rules: list[dict[str, Any]], resource: str, verb: str) -> list[dict[str, Any]]:
     """The chart's rules minus one verb on one resource (the verb must be granted to begin with)."""
     trimmed = copy.deepcopy(rules)
-    (rule,) = [r for r in trimmed if resource in r["resources"]]
+    (rule,) = [r for r in trimmed if resource in r["resources"] and verb in r["verbs"]]
     rule["verbs"].remove(verb)
     return [r for r in trimmed if r["verbs"]]
 
@@ -382,6 +431,11 @@ class Trimmed:
     trackers: Trackers
     operator: OperatorProcess
     objects: list[dict[str, Any]]
+
+
+def leases_named(coordination: client.CoordinationV1Api, namespace: str, name: str) -> list[str]:
+    items = coordination.list_namespaced_lease(namespace).items
+    return [lease.spec.holder_identity for lease in items if lease.metadata.name == name]
 
 
 @pytest.fixture
@@ -395,14 +449,15 @@ def trimmed_identity(
     api_client: client.ApiClient,
     tmp_path: Path,
 ) -> Iterator[Callable[[str, str], Trimmed]]:
-    """Start the operator, as in namespaces mode, with the chart's rules minus one verb (in a Role of that name)."""
+    """Start the operator, as in namespaces mode, with the chart's rules (one Role for all) minus one verb."""
     made: list[Trimmed] = []
 
     def start(resource: str, verb: str) -> Trimmed:
         namespace = chart.new_namespace(core, "needs")
         objects = helm.objects("needs", namespace, {"watch": {"mode": "namespaces", "namespaces": [namespace]}})
         role = chart.one(chart.operator_rbac(objects), "ClusterRole")
-        rules = without(role["rules"], resource, verb)
+        granted = [*role["rules"], *(rule for lease in chart.of_kind(objects, "Role") for rule in lease["rules"])]
+        rules = without(granted, resource, verb)
         name = role["metadata"]["name"]  # the chart's name: the RBAC guard protects exactly that RoleBinding
         rbac = client.RbacAuthorizationV1Api(api_client)
         rbac.create_namespaced_role(namespace, {"metadata": {"name": name}, "rules": rules})
@@ -421,7 +476,7 @@ def trimmed_identity(
             log=tmp_path / "operator.log",
             namespaces=[namespace],
             extra_env={**chart.operator_settings_env(objects), "PERSONALIZE_OPERATOR_LOG_FORMAT": "text"},
-        ).start()
+        ).start(ready=(resource, verb) != ("eventtrackers", "list"))  # ready = listed: trackers come after the list
         made.append(Trimmed(namespace, Trackers(custom=custom, core=core, namespace=namespace), operator, objects))
         return made[-1]
 
@@ -458,12 +513,16 @@ class TestEveryRuleIsNeeded:
     ) -> None:
         box = trimmed_identity(resource, verb)
         trackers = box.trackers
+        coordination = client.CoordinationV1Api(core.api_client)
+        lease = chart.operator_settings_env(box.objects)["PERSONALIZE_OPERATOR_LEASE_NAME"]
         dataset_group = new_dataset_group(chart_emulator, stem="needs")
         trackers.create(manifest("storefront", dataset_group, name=unique_aws_name()))
 
         if scenario == "create":  # kopf's own calls: the resource is never handled
             wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} {resource}")
             stays(lambda: not trackers.status("storefront").get("phase"), seconds=3, what="no phase written")
+            if verb == "list":  # it never lists, so it never reports ready
+                assert box.operator.probe("/readyz")[0] == 503
         elif scenario == "events":  # reconciles, but nobody hears about it
             trackers.wait_phase("storefront", "Active")
             wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what="403 on posting an Event")
@@ -493,6 +552,16 @@ class TestEveryRuleIsNeeded:
             name = chart.one(chart.operator_rbac(box.objects), "ClusterRole")["metadata"]["name"]
             binding = client.RbacAuthorizationV1Api(core.api_client).read_namespaced_role_binding(name, box.namespace)
             assert GUARD_FINALIZER not in (binding.metadata.finalizers or [])
+        elif scenario == "never-leads":  # a standby for ever: nobody reconciles
+            wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} the Lease")
+            stays(lambda: not trackers.status("storefront").get("phase"), seconds=5, what="no phase written")
+            assert box.operator.exit_code() is None
+            assert leases_named(coordination, box.namespace, lease) == []
+        elif scenario == "cannot-renew":  # leads once, then exits at the renew deadline (and restarts, in a pod)
+            wait_for(lambda: box.operator.exit_code() is not None, timeout=60, what="the leader exits")
+            assert box.operator.exit_code() == 1
+            assert re.search(symptom, box.operator.output())
+            return
         else:
             raise AssertionError(f"unknown scenario {scenario}")
         message = trackers.condition("storefront", "Ready").get("message", "")

@@ -3,7 +3,9 @@
 Protects `helm install`: lint passes, the values schema refuses mistakes
 before anything reaches the cluster, the operator pod is locked down (the
 restricted Pod Security Standard admits it), every setting the chart passes is
-one the operator reads, the operator's RBAC is exactly the proven minimum, and
+one the operator reads, the operator's RBAC (with the Lease Role in the release
+namespace) is exactly the proven minimum, two replicas roll, spread and keep
+one pod through drains (PDB), and
 both install modes are valid objects for kube-apiserver (server-side dry run).
 """
 
@@ -49,10 +51,30 @@ GUARD_RULES = [
         "verbs": ["get", "patch"],
     }
 ]
+# The Lease, in the release namespace only: get/update name it; create cannot (RBAC has no name for a create).
+EXPECTED_LEASE_RULES = [
+    {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "resourceNames": ["personalize-operator"],
+        "verbs": ["get", "update"],
+    },
+    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+]
 
 
 def render(helm: Helm, values: dict[str, Any]) -> list[dict[str, Any]]:
     return helm.objects(RELEASE, NAMESPACE, values)
+
+
+def deployment_pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    pod: dict[str, Any] = chart.one(objects, "Deployment")["spec"]["template"]["spec"]
+    return pod
+
+
+def pod_selector(objects: list[dict[str, Any]]) -> dict[str, str]:
+    selector: dict[str, str] = chart.one(objects, "Deployment")["spec"]["selector"]["matchLabels"]
+    return selector
 
 
 class TestLint:
@@ -113,6 +135,9 @@ class TestValuesSchema:
             pytest.param({"metrics": {"port": 70000}}, "/metrics/port", id="port-out-of-range"),
             pytest.param({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory", id="bad-quantity"),
             pytest.param({"aws": {"region": "Europe"}}, "/aws/region", id="bad-region"),
+            pytest.param({"replicaCount": 0}, "/replicaCount", id="no-replicas"),
+            pytest.param({"leaderElection": {"leaseName": "Ops_Lease"}}, "/leaderElection/leaseName", id="bad-lease"),
+            pytest.param({"podAntiAffinity": "required"}, "/podAntiAffinity", id="unknown-anti-affinity"),
         ],
     )
     def test_bad_values_are_refused_naming_the_key(self, helm: Helm, values: dict[str, Any], message: str) -> None:
@@ -123,12 +148,55 @@ class TestValuesSchema:
 
 
 class TestDeployment:
-    """The operator pod: one replica replaced (never two at once), locked down, configured from values."""
+    """The operator pods: two replicas (one leads), spread and kept through drains, locked down, configured."""
 
-    def test_one_replica_replaced_not_rolled(self, helm: Helm) -> None:
+    def test_two_replicas_rolled_one_at_a_time_with_a_surge(self, helm: Helm) -> None:
         spec = chart.one(render(helm, CLUSTER), "Deployment")["spec"]
-        assert spec["replicas"] == 1
-        assert spec["strategy"] == {"type": "Recreate"}
+        assert spec["replicas"] == 2
+        assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+    def test_a_pdb_keeps_one_pod_through_drains_and_is_left_out_for_one_replica(self, helm: Helm) -> None:
+        objects = render(helm, CLUSTER)
+        pdb = chart.one(objects, "PodDisruptionBudget")
+        assert pdb["apiVersion"] == "policy/v1" and pdb["spec"]["minAvailable"] == 1
+        assert pdb["spec"]["selector"]["matchLabels"] == pod_selector(objects)
+        single = render(helm, {**CLUSTER, "replicaCount": 1})
+        assert chart.one(single, "Deployment")["spec"]["replicas"] == 1
+        assert chart.of_kind(single, "PodDisruptionBudget") == [], "minAvailable 1 of 1 would block every drain"
+        assert chart.leader_election_rbac(single), "one replica still elects itself"
+
+    def test_replicas_prefer_different_nodes_unless_affinity_is_given(self, helm: Helm) -> None:
+        objects = render(helm, CLUSTER)
+        pod = chart.one(objects, "Deployment")["spec"]["template"]["spec"]
+        (term,) = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+        assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+        assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == pod_selector(objects)
+        custom = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}
+        assert deployment_pod(render(helm, {"affinity": custom}))["affinity"] == custom
+        assert "affinity" not in deployment_pod(render(helm, {"podAntiAffinity": "none"}))
+
+    def test_leader_election_settings_reach_the_operator(self, helm: Helm, monkeypatch: pytest.MonkeyPatch) -> None:
+        values = {**NAMESPACES, "leaderElection": {"leaseName": "ops", "leaseDuration": 30, "renewDeadline": 20}}
+        env = chart.operator_settings_env(helm.objects(RELEASE, "ops-ns", values))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        settings = OperatorSettings()
+        assert settings.leader_election is True
+        assert (settings.lease_name, settings.lease_namespace) == ("ops", "ops-ns")
+        assert (settings.lease_duration, settings.renew_deadline, settings.retry_period) == (30, 20, 2)
+
+    @pytest.mark.parametrize(
+        ("timings", "message"),
+        [
+            pytest.param({"renewDeadline": 15}, "renewDeadline must be less than", id="deadline-not-below-duration"),
+            pytest.param({"retryPeriod": 6}, "retryPeriod must be at most half", id="too-few-tries"),
+        ],
+    )
+    def test_timings_that_would_let_two_leaders_overlap_are_refused(
+        self, helm: Helm, timings: dict[str, Any], message: str
+    ) -> None:
+        done = helm.template(RELEASE, NAMESPACE, {"leaderElection": timings}, check=False)
+        assert done.returncode != 0 and message in done.stderr, done.stderr
 
     def test_runs_the_operator_with_liveness_on_a_named_port(self, helm: Helm) -> None:
         container = chart.container(render(helm, CLUSTER))
@@ -137,6 +205,7 @@ class TestDeployment:
         assert {"name": "healthz", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
         probe = container["livenessProbe"]
         assert probe["httpGet"] == {"path": "/healthz", "port": "healthz"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "healthz"}
 
     def test_pod_and_container_are_locked_down(self, helm: Helm) -> None:
         objects = render(helm, CLUSTER)
@@ -266,9 +335,26 @@ class TestRbacRendering:
 
     def test_secret_watch_off_drops_list_and_watch_on_secrets_and_tells_the_operator(self, helm: Helm) -> None:
         objects = render(helm, {**NAMESPACES, "secretWatch": {"enabled": False}})
-        assert all(role["rules"] == RULES_WITHOUT_SECRET_WATCH for role in chart.of_kind(objects, "Role"))
+        roles = chart.of_kind(chart.operator_rbac(objects), "Role")
+        assert roles and all(role["rules"] == RULES_WITHOUT_SECRET_WATCH for role in roles)
         assert chart.operator_settings_env(objects)["PERSONALIZE_OPERATOR_SECRET_WATCH"] == "false"
         assert chart.operator_settings_env(render(helm, NAMESPACES))["PERSONALIZE_OPERATOR_SECRET_WATCH"] == "true"
+
+    @pytest.mark.parametrize("values", [pytest.param(CLUSTER, id="cluster"), pytest.param(NAMESPACES, id="namespaces")])
+    def test_the_lease_rules_are_a_role_in_the_release_namespace_only(self, helm: Helm, values: dict[str, Any]) -> None:
+        objects = render(helm, values)
+        rbac = chart.leader_election_rbac(objects)
+        assert sorted(obj["kind"] for obj in rbac) == ["Role", "RoleBinding"]
+        role, binding = chart.one(rbac, "Role"), chart.one(rbac, "RoleBinding")
+        assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == NAMESPACE
+        assert role["rules"] == EXPECTED_LEASE_RULES
+        assert binding["roleRef"]["name"] == role["metadata"]["name"] == "personalize-operator-leader-election"
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}
+        ]
+        env = chart.operator_settings_env(objects)
+        assert env["PERSONALIZE_OPERATOR_LEASE_NAME"] == "personalize-operator"
+        assert env["PERSONALIZE_OPERATOR_LEASE_NAMESPACE"] == NAMESPACE
 
     def test_rbac_create_false_renders_no_rbac(self, helm: Helm) -> None:
         objects = render(helm, {**NAMESPACES, "rbac": {"create": False}})
@@ -309,6 +395,8 @@ class TestServerSideDryRun:
         assert out.count("(server dry run)") == expected, out
         assert "PodSecurity" not in err, err
         assert "deployment.apps/personalize-operator created (server dry run)" in out
+        assert "poddisruptionbudget.policy/personalize-operator created (server dry run)" in out
+        assert "role.rbac.authorization.k8s.io/personalize-operator-leader-election created (server dry run)" in out
 
     def test_a_weakened_pod_is_flagged_by_pod_security_so_the_check_above_is_live(
         self, helm: Helm, dry_run_namespaces: dict[str, str]

@@ -36,6 +36,7 @@ AGGREGATE_LABELS = frozenset(
     }
 )
 SETTINGS_PREFIX = "PERSONALIZE_OPERATOR_"
+LEADER_ELECTION = "leader-election"
 
 
 class HelmFailed(AssertionError):
@@ -115,9 +116,18 @@ def is_aggregate(obj: dict[str, Any]) -> bool:
     return bool(AGGREGATE_LABELS & set((obj["metadata"].get("labels") or {}).keys()))
 
 
+def is_leader_election(obj: dict[str, Any]) -> bool:
+    """The Role and RoleBinding for the leader-election Lease (in the release namespace)."""
+    return (obj["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == LEADER_ELECTION
+
+
 def operator_rbac(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The RBAC objects that give the operator its permissions."""
-    return [obj for obj in of_kind(objects, *RBAC_KINDS) if not is_aggregate(obj)]
+    """The RBAC objects that give the operator its permissions on EventTrackers, Secrets and Events."""
+    return [obj for obj in of_kind(objects, *RBAC_KINDS) if not is_aggregate(obj) and not is_leader_election(obj)]
+
+
+def leader_election_rbac(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [obj for obj in of_kind(objects, *RBAC_KINDS) if is_leader_election(obj)]
 
 
 def container(objects: list[dict[str, Any]]) -> dict[str, Any]:

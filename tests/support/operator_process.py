@@ -2,17 +2,22 @@
 
 Tests never import the handlers into the test process: the operator runs
 exactly as in the demo and the image, pointed at the emulator only through
-the standard AWS_ENDPOINT_URL_* variables.
+the standard AWS_ENDPOINT_URL_* variables. Leader election stays on: each
+process competes for a Lease of its own (a fresh name) unless a test gives
+several processes the same `lease_name`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +35,10 @@ class OperatorProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
+    lease_name: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
 
-    def start(self) -> OperatorProcess:
+    def start(self, *, ready: bool = True) -> OperatorProcess:
+        """Start and wait until live (a standby is live too); with ready, until it leads or stands by ready."""
         self.port = free_port()
         executable = shutil.which("personalize-operator", path=str(Path(sys.executable).parent)) or ""
         args = [
@@ -42,24 +49,56 @@ class OperatorProcess:
             "--log-level=DEBUG",
         ]
         args += [f"--namespace={ns}" for ns in self.namespaces]
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **aws_environment(self.endpoint), **self.extra_env}
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "PERSONALIZE_OPERATOR_LEASE_NAME": self.lease_name,
+            **aws_environment(self.endpoint),
+            **self.extra_env,
+        }
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 args, stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL
             )
         wait_for(self.healthy, timeout=60, what=f"operator liveness (log: {self.log})")
+        if ready:
+            wait_for(lambda: self.probe("/readyz")[0] == 200, timeout=60, what=f"operator ready (log: {self.log})")
         return self
 
     def healthy(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
             raise GiveUp(f"operator exited with {self.process.returncode}; log: {self.log}")
+        return self.probe("/healthz")[0] == 200
+
+    def probe(self, path: str) -> tuple[int, dict[str, object]]:
+        """Status and JSON report of /healthz or /readyz; (0, {}) when nothing answers."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as answer:
-                return answer.status == 200
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as answer:
+                return answer.status, json.loads(answer.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
         except OSError:
-            return False
+            return 0, {}
+
+    @property
+    def identity(self) -> str:
+        """Its leader-election identity, as the probes report it."""
+        return str(self.probe("/healthz")[1].get("identity", ""))
+
+    def pause(self) -> None:
+        """SIGSTOP: a frozen process (a stalled node, a long GC pause), not a dead one."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def exit_code(self) -> int | None:
+        assert self.process is not None
+        return self.process.poll()
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, as in a node failure or OOM kill."""

@@ -120,3 +120,37 @@ finalizers, patch to change them.
   resourceNames: [{{ include "personalize-operator.fullname" . | quote }}]
   verbs: ["get", "patch"]
 {{- end }}
+
+{{/* The leader-election Lease: one name per release, in the release namespace. */}}
+{{- define "personalize-operator.leaseName" -}}
+{{- default (include "personalize-operator.fullname" .) .Values.leaderElection.leaseName }}
+{{- end }}
+
+{{/*
+The Lease permissions, in a Role in the release namespace only. get and update name the one
+Lease; create cannot: RBAC checks resourceNames against the name in the request URL, and a
+create request has none (the name is in the body), so a create rule with resourceNames never
+matches. The separate create rule therefore allows creating any Lease, but only in the release
+namespace, and it grants no read, update or delete of any other Lease.
+Each rule is proven needed by tests/chart/test_chart_least_privilege.py.
+*/}}
+{{- define "personalize-operator.leaseRules" -}}
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  resourceNames: [{{ include "personalize-operator.leaseName" . | quote }}]
+  verbs: ["get", "update"]
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["create"]
+{{- end }}
+
+{{/* Timings that would let two leaders overlap stop the install (the operator refuses them too). */}}
+{{- define "personalize-operator.checkLeaderElection" -}}
+{{- $le := .Values.leaderElection }}
+{{- if ge (float64 $le.renewDeadline) (float64 $le.leaseDuration) }}
+{{- fail "leaderElection.renewDeadline must be less than leaderElection.leaseDuration" }}
+{{- end }}
+{{- if gt (mulf $le.retryPeriod 2) (float64 $le.renewDeadline) }}
+{{- fail "leaderElection.retryPeriod must be at most half of leaderElection.renewDeadline" }}
+{{- end }}
+{{- end }}
