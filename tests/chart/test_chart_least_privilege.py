@@ -491,12 +491,11 @@ class TestEveryRuleIsNeeded:
 
     def test_every_granted_verb_has_a_scenario_here(self, helm: Helm) -> None:
         objects = helm.objects("needs", "ops", {"watch": {"mode": "namespaces", "namespaces": ["shop"]}})
-        granted = {
-            (r, v)
-            for rule in chart.one(chart.operator_rbac(objects), "ClusterRole")["rules"]
-            for r in rule["resources"]
-            for v in rule["verbs"]
-        }
+        rules = [
+            *chart.one(chart.operator_rbac(objects), "ClusterRole")["rules"],
+            *(rule for role in chart.leader_election_rbac(objects) if role["kind"] == "Role" for rule in role["rules"]),
+        ]
+        granted = {(r, v) for rule in rules for r in rule["resources"] for v in rule["verbs"]}
         covered = {(param.values[0], param.values[1]) for param in NEEDS}
         assert granted == covered
 

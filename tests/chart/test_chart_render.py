@@ -335,8 +335,8 @@ class TestRbacRendering:
 
     def test_secret_watch_off_drops_list_and_watch_on_secrets_and_tells_the_operator(self, helm: Helm) -> None:
         objects = render(helm, {**NAMESPACES, "secretWatch": {"enabled": False}})
-        roles = chart.of_kind(chart.operator_rbac(objects), "Role")
-        assert roles and all(role["rules"] == RULES_WITHOUT_SECRET_WATCH for role in roles)
+        role = chart.one(chart.operator_rbac(objects), "ClusterRole")  # bound in each namespace (RBAC guard)
+        assert role["rules"] == RULES_WITHOUT_SECRET_WATCH + GUARD_RULES
         assert chart.operator_settings_env(objects)["PERSONALIZE_OPERATOR_SECRET_WATCH"] == "false"
         assert chart.operator_settings_env(render(helm, NAMESPACES))["PERSONALIZE_OPERATOR_SECRET_WATCH"] == "true"
 
