@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     workdir = args.workdir.resolve()
-    images = tuple(node.save_podman_image(ref, workdir / "images" / f"{i}.tar") for i, ref in enumerate(args.node_image))
+    images = tuple(
+        node.save_podman_image(ref, workdir / "images" / f"{i}.tar") for i, ref in enumerate(args.node_image)
+    )
     plane = ControlPlane(workdir=workdir, kubeconfig_path=args.kubeconfig.resolve(), node=args.node, node_images=images)
     started = time.monotonic()
     try:
@@ -50,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
             f"(Kubernetes {versions['kubernetes']}, etcd {versions['etcd']})\n"
             f"  API server: {plane.server}\n"
             f"  logs:       {plane.log_dir}\n"
-            + (f"  node:       {node.NODE_NAME} Ready (logs in {plane.running_node.log_dir})\n" if plane.running_node else "")
+            + (
+                f"  node:       {node.NODE_NAME} Ready (logs in {plane.running_node.log_dir})\n"
+                if plane.running_node
+                else ""
+            )
             + f"Use it from another shell:\n"
             f"  export KUBECONFIG={plane.kubeconfig}\n"
             f"  kubectl get --raw /version\n"

@@ -290,4 +290,3 @@ class Node:
             for command in KUBELET_CHAIN_CLEANUP:
                 for tool in ("iptables", "ip6tables"):
                     subprocess.run([tool, "-w", *command], capture_output=True, check=False)
-

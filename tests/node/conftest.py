@@ -1,0 +1,149 @@
+"""Node fixtures: a control plane of its own with a real node, the project image in its runtime, an emulator.
+
+The node (local_cluster.node) runs pods for real: kubelet, kube-proxy and
+kube-scheduler built from the control plane's Go module, Debian's containerd
+and runc, a bridge CNI network. Pods reach the API server through the
+`kubernetes` Service (10.0.0.1:443, kube-proxy) and the emulator through a
+Service whose endpoint is the host's address, where the emulator listens. A
+node that cannot start (no root, packages missing) fails these tests; nothing
+skips.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from local_cluster import build, node
+from local_cluster.cluster import ControlPlane
+from personalize_emulator.testing import Emulator, aws_environment, running_emulator
+from support import image
+from support.chart import Helm
+from support.kube import create_namespace, delete_namespace
+from support.node_pods import IMAGE, Release, operator_pod
+from support.wait import wait_for
+
+EMULATOR_SERVICE = "personalize-emulator"
+
+
+@pytest.fixture(scope="session")
+def node_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project image, built from this checkout and exported for the node's containerd."""
+    folder = tmp_path_factory.mktemp("node-image")
+    with (folder / "build.log").open("w") as log:
+        built = image.build(IMAGE, log=log)
+    started = time.monotonic()
+    archive = node.save_podman_image(IMAGE, folder / "operator.tar")
+    print(f"image {IMAGE} built in {built.seconds:.0f}s, saved in {time.monotonic() - started:.0f}s")
+    return archive
+
+
+@pytest.fixture(scope="session")
+def node_cluster(tmp_path_factory: pytest.TempPathFactory, node_image: Path) -> Iterator[ControlPlane]:
+    plane = ControlPlane(workdir=tmp_path_factory.mktemp("node-cluster"), node=True, node_images=(node_image,))
+    started = time.monotonic()
+    with plane:
+        print(f"control plane and node Ready in {time.monotonic() - started:.0f}s; logs in {plane.workdir}")
+        yield plane
+
+
+@pytest.fixture(scope="session")
+def node_api(node_cluster: ControlPlane) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(node_cluster.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def node_core(node_api: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(node_api)
+
+
+@pytest.fixture(scope="session")
+def node_helm(node_cluster: ControlPlane, node_api: client.ApiClient, tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    version = client.VersionApi(node_api).get_code().git_version
+    return Helm(
+        binary=build.ensure_helm(),
+        home=tmp_path_factory.mktemp("node-helm"),
+        kubeconfig=node_cluster.kubeconfig,
+        kube_version=version,
+    )
+
+
+@pytest.fixture(scope="session")
+def node_emulator(node_cluster: ControlPlane) -> Iterator[Emulator]:
+    """An emulator on the host's address (not loopback): pods reach it through the bridge."""
+    with running_emulator(host=node_cluster.host, transition_delay=0.5, tracker_quota=100) as running:
+        yield running
+
+
+def emulator_service(
+    core: client.CoreV1Api, discovery: client.DiscoveryV1Api, namespace: str, emulator: Emulator
+) -> str:
+    """A Service without selector whose EndpointSlice is the emulator's host:port; returns the pods' URL."""
+    host, port = emulator.endpoint.removeprefix("http://").rsplit(":", 1)
+    service = core.create_namespaced_service(
+        namespace,
+        client.V1Service(
+            metadata=client.V1ObjectMeta(name=EMULATOR_SERVICE),
+            spec=client.V1ServiceSpec(ports=[client.V1ServicePort(port=80, target_port=int(port), protocol="TCP")]),
+        ),
+    )
+    discovery.create_namespaced_endpoint_slice(
+        namespace,
+        client.V1EndpointSlice(
+            metadata=client.V1ObjectMeta(
+                name=f"{EMULATOR_SERVICE}-host", labels={"kubernetes.io/service-name": EMULATOR_SERVICE}
+            ),
+            address_type="IPv4",
+            endpoints=[client.V1Endpoint(addresses=[host])],
+            ports=[client.DiscoveryV1EndpointPort(port=int(port), protocol="TCP")],
+        ),
+    )
+    return f"http://{service.spec.cluster_ip}:80"
+
+
+@pytest.fixture(scope="session")
+def system_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
+    yield create_namespace(node_core, f"personalize-system-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture(scope="session")
+def pods_emulator_url(
+    node_core: client.CoreV1Api, node_api: client.ApiClient, system_namespace: str, node_emulator: Emulator
+) -> str:
+    return emulator_service(node_core, client.DiscoveryV1Api(node_api), system_namespace, node_emulator)
+
+
+@pytest.fixture
+def node_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
+    name = create_namespace(node_core, f"node-{uuid.uuid4().hex[:6]}")
+    yield name
+    delete_namespace(node_core, name)
+
+
+@pytest.fixture(scope="session")
+def release(
+    node_helm: Helm, node_core: client.CoreV1Api, system_namespace: str, pods_emulator_url: str, node_emulator: Emulator
+) -> Iterator[Release]:
+    """`helm install` of the chart with the project image; returns once the operator pod is Ready."""
+    name = "personalize-operator"
+    values = {
+        "image": {"repository": IMAGE.rsplit(":", 1)[0], "tag": IMAGE.rsplit(":", 1)[1], "pullPolicy": "Never"},
+        "extraEnv": [{"name": k, "value": v} for k, v in aws_environment(pods_emulator_url).items()],
+        "liveness": {"initialDelaySeconds": 5, "periodSeconds": 3, "failureThreshold": 3},
+        "operator": {"logFormat": "text"},
+    }
+    node_helm.install(name, system_namespace, values)
+    try:
+        wait_for(
+            lambda: operator_pod(node_core, system_namespace, ready=True),
+            timeout=180,
+            what="the operator pod Ready",
+        )
+        yield Release(name=name, namespace=system_namespace, emulator_url=pods_emulator_url)
+    finally:
+        node_helm.uninstall(name, system_namespace)

@@ -1,0 +1,191 @@
+"""The chart's operator and an application run as real pods on the local node.
+
+1. `helm install` starts the operator pod with the chart's exact security
+   context; it passes its liveness probe and reconciles with in-cluster config
+   (the API server through the `kubernetes` Service, the emulator through a
+   Service of its own).
+2. An application pod that mounts the tracker's Secret (volume and
+   secretKeyRef) waits while the tracker is CREATE IN_PROGRESS, then starts and
+   sends PutEvents with the trackingId it reads from the mounted file.
+3. A tracker deleted out of band is created again; the running pod's mounted
+   file gets the new trackingId without a restart (environment variables keep
+   the old one until a rollout: docs/node.md).
+
+trackingIds never appear in output: the application prints hashes of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client
+
+from local_cluster.cluster import ControlPlane
+from local_cluster.node_config import NODE_NAME
+from personalize_emulator.testing import Emulator, aws_environment
+from support.chart import CHART
+from support.node_pods import IMAGE, Release, operator_pod
+from support.solo import new_dataset_group
+from support.trackers import Trackers, kubectl, manifest
+from support.wait import stays, wait_for
+
+MOUNT = "/etc/tracking"
+# The application: reads the mounted trackingId, sends one PutEvents per value it sees, prints hashes only.
+APPLICATION = """
+import hashlib, json, os, time
+import boto3
+
+def digest(value):
+    return hashlib.sha256(value.encode()).hexdigest()
+
+events = boto3.client("personalize-events")
+sent = None
+while True:
+    current = open("/etc/tracking/trackingId").read()
+    if current != sent:
+        events.put_events(
+            trackingId=current, sessionId="node-test", eventList=[{"eventType": "click", "sentAt": time.time()}]
+        )
+        sent = current
+        print(json.dumps({"file": digest(current), "env": digest(os.environ["TRACKING_ID"])}), flush=True)
+    time.sleep(1)
+"""
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def chart_values() -> dict[str, Any]:
+    return dict(yaml.safe_load((CHART / "values.yaml").read_text()))
+
+
+def application(name: str, secret: str, emulator_url: str) -> dict[str, Any]:
+    """A Deployment that mounts `secret` as a volume and reads its trackingId into an env var too."""
+    env = [{"name": k, "value": v} for k, v in aws_environment(emulator_url).items()]
+    env.append({"name": "TRACKING_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "trackingId"}}})
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": IMAGE,
+                            "imagePullPolicy": "Never",
+                            "command": ["python3", "-c", APPLICATION],
+                            "env": env,
+                            "volumeMounts": [{"name": "tracking", "mountPath": MOUNT, "readOnly": True}],
+                            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
+                        }
+                    ],
+                    "volumes": [{"name": "tracking", "secret": {"secretName": secret}}],
+                },
+            },
+        },
+    }
+
+
+def app_pod(core: client.CoreV1Api, namespace: str, name: str) -> client.V1Pod | None:
+    pods = core.list_namespaced_pod(namespace, label_selector=f"app={name}").items
+    return pods[0] if pods else None
+
+
+def waiting_reason(pod: client.V1Pod | None) -> str | None:
+    if pod is None or not pod.status.container_statuses:
+        return None
+    waiting = pod.status.container_statuses[0].state.waiting
+    return waiting.reason if waiting else None
+
+
+def running(pod: client.V1Pod | None) -> bool:
+    return bool(pod and pod.status.container_statuses and pod.status.container_statuses[0].state.running)
+
+
+def printed_hashes(kubeconfig: Path, namespace: str, deployment: str) -> list[dict[str, str]]:
+    logs = kubectl(kubeconfig, "logs", "--namespace", namespace, f"deployment/{deployment}").stdout
+    return [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+
+
+def secret_tracking_id(core: client.CoreV1Api, namespace: str, secret: str) -> str:
+    import base64
+
+    return base64.b64decode(core.read_namespaced_secret(secret, namespace).data["trackingId"]).decode()
+
+
+def events_received(emulator: Emulator, arn: str) -> int:
+    tracker = emulator.admin.tracker(arn=arn)
+    return int(tracker["eventsReceived"]) if tracker else 0
+
+
+def liveness_successes(api: client.ApiClient, namespace: str, pod: str) -> float:
+    """From the kubelet's /metrics/probes (through the API server's node proxy)."""
+    text = client.CoreV1Api(api).connect_get_node_proxy_with_path(NODE_NAME, "metrics/probes")
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("prober_probe_total{") and 'probe_type="Liveness"' in line and 'result="successful"' in line:
+            if f'pod="{pod}"' in line and f'namespace="{namespace}"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def pod_events(core: client.CoreV1Api, namespace: str, pod: str) -> list[str]:
+    found = core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={pod}").items
+    return [f"{e.reason}: {e.message}" for e in found]
+
+
+class TestOperatorPod:
+    def test_operator_pod_is_ready_with_the_charts_security_context_and_reconciles_in_cluster(
+        self,
+        release: Release,
+        node_cluster: ControlPlane,
+        node_core: client.CoreV1Api,
+        node_api: client.ApiClient,
+        node_emulator: Emulator,
+        node_namespace: str,
+    ) -> None:
+        pod = operator_pod(node_core, release.namespace, ready=True)
+        assert pod is not None
+        values = chart_values()
+        spec = node_api.sanitize_for_serialization(pod.spec)
+        assert spec["securityContext"] == values["podSecurityContext"]
+        assert spec["containers"][0]["securityContext"] == values["securityContext"]
+        assert "hostNetwork" not in spec  # a pod-network pod: in-cluster config goes through the Service
+
+        # What the runtime made of it: uid 10001, read-only root, no capabilities.
+        exec_ = ["exec", "--namespace", release.namespace, pod.metadata.name, "--"]
+        assert kubectl(node_cluster.kubeconfig, *exec_, "id", "-u").stdout.strip() == "10001"
+        touched = kubectl(node_cluster.kubeconfig, *exec_, "touch", "/x", check=False)
+        assert "Read-only file system" in touched.stderr
+        status = kubectl(node_cluster.kubeconfig, *exec_, "grep", "CapEff", "/proc/self/status").stdout
+        assert status.split()[-1] == "0000000000000000"
+        env = kubectl(node_cluster.kubeconfig, *exec_, "printenv", "KUBERNETES_SERVICE_HOST").stdout.strip()
+        assert env == "10.0.0.1"
+
+        # The kubelet's own prober counts successful liveness probes of the operator container.
+        wait_for(
+            lambda: liveness_successes(node_api, release.namespace, pod.metadata.name) >= 2,
+            timeout=60,
+            what="two successful liveness probes",
+        )
+        restarted = operator_pod(node_core, release.namespace)
+        assert restarted is not None and restarted.status.container_statuses[0].restart_count == 0, pod_events(
+            node_core, release.namespace, pod.metadata.name
+        )
+
+        trackers = Trackers(client.CustomObjectsApi(node_api), node_core, node_namespace)
+        arn = new_dataset_group(node_emulator, "node-op")
+        trackers.create(manifest("storefront", arn))
+        status = trackers.wait_phase("storefront", "Active", timeout=90)
+        assert node_emulator.admin.tracker(arn=status["eventTrackerArn"])["status"] == "ACTIVE"
