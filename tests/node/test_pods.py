@@ -16,6 +16,7 @@ trackingIds never appear in output: the application prints hashes of them.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -119,8 +120,6 @@ def printed_hashes(kubeconfig: Path, namespace: str, deployment: str) -> list[di
 
 
 def secret_tracking_id(core: client.CoreV1Api, namespace: str, secret: str) -> str:
-    import base64
-
     return base64.b64decode(core.read_namespaced_secret(secret, namespace).data["trackingId"]).decode()
 
 
@@ -133,10 +132,10 @@ def liveness_successes(api: client.ApiClient, namespace: str, pod: str) -> float
     """From the kubelet's /metrics/probes (through the API server's node proxy)."""
     text = client.CoreV1Api(api).connect_get_node_proxy_with_path(NODE_NAME, "metrics/probes")
     total = 0.0
+    needles = ('probe_type="Liveness"', 'result="successful"', f'pod="{pod}"', f'namespace="{namespace}"')
     for line in text.splitlines():
-        if line.startswith("prober_probe_total{") and 'probe_type="Liveness"' in line and 'result="successful"' in line:
-            if f'pod="{pod}"' in line and f'namespace="{namespace}"' in line:
-                total += float(line.rsplit(" ", 1)[1])
+        if line.startswith("prober_probe_total{") and all(needle in line for needle in needles):
+            total += float(line.rsplit(" ", 1)[1])
     return total
 
 
@@ -189,3 +188,105 @@ class TestOperatorPod:
         trackers.create(manifest("storefront", arn))
         status = trackers.wait_phase("storefront", "Active", timeout=90)
         assert node_emulator.admin.tracker(arn=status["eventTrackerArn"])["status"] == "ACTIVE"
+
+
+class TestApplicationPod:
+    def test_application_pod_waits_for_the_secret_then_sends_events_with_the_mounted_tracking_id(
+        self,
+        release: Release,
+        node_cluster: ControlPlane,
+        node_core: client.CoreV1Api,
+        node_api: client.ApiClient,
+        node_emulator: Emulator,
+        node_namespace: str,
+    ) -> None:
+        trackers = Trackers(client.CustomObjectsApi(node_api), node_core, node_namespace)
+        apps = client.AppsV1Api(node_api)
+        tracker_name = f"shop-{uuid.uuid4().hex[:6]}"
+        hold = node_emulator.admin.hold("CREATE IN_PROGRESS", name_pattern=tracker_name)
+        try:
+            trackers.create(manifest("shop", new_dataset_group(node_emulator, "node-app"), name=tracker_name))
+            apps.create_namespaced_deployment(
+                node_namespace, application("shop-app", "shop-tracking", release.emulator_url)
+            )
+            wait_for(
+                lambda: node_emulator.admin.tracker(name=tracker_name)["status"] == "CREATE IN_PROGRESS",
+                timeout=60,
+                what="the tracker held in CREATE IN_PROGRESS",
+            )
+            reason = wait_for(
+                lambda: waiting_reason(app_pod(node_core, node_namespace, "shop-app")) or None,
+                timeout=60,
+                what="the application pod waiting",
+            )
+            stays(
+                lambda: (
+                    waiting_reason(app_pod(node_core, node_namespace, "shop-app"))
+                    in {"ContainerCreating", "CreateContainerConfigError"}
+                ),
+                seconds=8,
+                what=f"the application pod waiting for the Secret (first reason {reason})",
+            )
+            assert trackers.secret("shop-tracking") is None
+        finally:
+            node_emulator.admin.release(hold_id=hold["id"])
+
+        status = trackers.wait_phase("shop", "Active", timeout=90)
+        wait_for(
+            lambda: running(app_pod(node_core, node_namespace, "shop-app")), timeout=120, what="the application running"
+        )
+        arn = status["eventTrackerArn"]
+        wait_for(lambda: events_received(node_emulator, arn) >= 1, timeout=60, what="PutEvents accepted")
+        tracking_id = secret_tracking_id(node_core, node_namespace, "shop-tracking")
+        printed = wait_for(
+            lambda: printed_hashes(node_cluster.kubeconfig, node_namespace, "shop-app"), timeout=30, what="app output"
+        )
+        assert printed[0] == {"file": sha256(tracking_id), "env": sha256(tracking_id)}
+
+
+class TestRecreatedTracker:
+    def test_recreated_tracker_reaches_the_running_pods_mounted_file_without_a_restart(
+        self,
+        release: Release,
+        node_cluster: ControlPlane,
+        node_core: client.CoreV1Api,
+        node_api: client.ApiClient,
+        node_emulator: Emulator,
+        node_namespace: str,
+    ) -> None:
+        trackers = Trackers(client.CustomObjectsApi(node_api), node_core, node_namespace)
+        trackers.create(manifest("site", new_dataset_group(node_emulator, "node-oob")))
+        first = trackers.wait_phase("site", "Active", timeout=90)["eventTrackerArn"]
+        old_id = secret_tracking_id(node_core, node_namespace, "site-tracking")
+        client.AppsV1Api(node_api).create_namespaced_deployment(
+            node_namespace, application("site-app", "site-tracking", release.emulator_url)
+        )
+        wait_for(lambda: events_received(node_emulator, first) >= 1, timeout=120, what="PutEvents with the first id")
+        pod = app_pod(node_core, node_namespace, "site-app")
+        assert pod is not None
+
+        node_emulator.admin.delete_out_of_band(first)
+        # Until the operator's periodic resync lands, a spec change makes it look at the tracker again.
+        trackers.patch("site", {"spec": {"tags": [{"tagKey": "look", "tagValue": "again"}]}})
+        second = wait_for(
+            lambda: (
+                (arn := trackers.status("site").get("eventTrackerArn")) != first
+                and trackers.status("site").get("phase") == "Active"
+                and arn
+            ),
+            timeout=90,
+            what="the tracker created again and Active",
+        )
+        new_id = wait_for(
+            lambda: (value := secret_tracking_id(node_core, node_namespace, "site-tracking")) != old_id and value,
+            timeout=60,
+            what="the Secret holding the new trackingId",
+        )
+
+        # The kubelet refreshes mounted Secrets on its pod sync (syncFrequency, 10s on this node).
+        wait_for(lambda: events_received(node_emulator, second) >= 1, timeout=90, what="PutEvents with the new id")
+        same = app_pod(node_core, node_namespace, "site-app")
+        assert same is not None and same.metadata.uid == pod.metadata.uid
+        assert same.status.container_statuses[0].restart_count == 0
+        printed = printed_hashes(node_cluster.kubeconfig, node_namespace, "site-app")
+        assert printed[-1] == {"file": sha256(new_id), "env": sha256(old_id)}  # env vars need a rollout
