@@ -11,6 +11,7 @@ skips.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,16 +20,15 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from local_cluster import build, node
+from local_cluster import build, node, workloads
 from local_cluster.cluster import ControlPlane
 from personalize_emulator.testing import Emulator, aws_environment, running_emulator
 from support import image
 from support.chart import Helm
 from support.kube import create_namespace, delete_namespace
 from support.node_pods import IMAGE, Release, operator_pod
+from support.trackers import kubectl
 from support.wait import wait_for
-
-EMULATOR_SERVICE = "personalize-emulator"
 
 
 @pytest.fixture(scope="session")
@@ -80,32 +80,6 @@ def node_emulator(node_cluster: ControlPlane) -> Iterator[Emulator]:
         yield running
 
 
-def emulator_service(
-    core: client.CoreV1Api, discovery: client.DiscoveryV1Api, namespace: str, emulator: Emulator
-) -> str:
-    """A Service without selector whose EndpointSlice is the emulator's host:port; returns the pods' URL."""
-    host, port = emulator.endpoint.removeprefix("http://").rsplit(":", 1)
-    service = core.create_namespaced_service(
-        namespace,
-        client.V1Service(
-            metadata=client.V1ObjectMeta(name=EMULATOR_SERVICE),
-            spec=client.V1ServiceSpec(ports=[client.V1ServicePort(port=80, target_port=int(port), protocol="TCP")]),
-        ),
-    )
-    discovery.create_namespaced_endpoint_slice(
-        namespace,
-        client.V1EndpointSlice(
-            metadata=client.V1ObjectMeta(
-                name=f"{EMULATOR_SERVICE}-host", labels={"kubernetes.io/service-name": EMULATOR_SERVICE}
-            ),
-            address_type="IPv4",
-            endpoints=[client.V1Endpoint(addresses=[host])],
-            ports=[client.DiscoveryV1EndpointPort(port=int(port), protocol="TCP")],
-        ),
-    )
-    return f"http://{service.spec.cluster_ip}:80"
-
-
 @pytest.fixture(scope="session")
 def system_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
     yield create_namespace(node_core, f"personalize-system-{uuid.uuid4().hex[:6]}")
@@ -113,9 +87,22 @@ def system_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pods_emulator_url(
-    node_core: client.CoreV1Api, node_api: client.ApiClient, system_namespace: str, node_emulator: Emulator
+    node_cluster: ControlPlane, node_core: client.CoreV1Api, system_namespace: str, node_emulator: Emulator
 ) -> str:
-    return emulator_service(node_core, client.DiscoveryV1Api(node_api), system_namespace, node_emulator)
+    """The emulator as pods see it: a Service (in front of the host's address) at its ClusterIP."""
+    port = int(node_emulator.endpoint.rsplit(":", 1)[1])
+    objects = workloads.emulator_service(node_cluster.host, port)
+    kubectl(
+        node_cluster.kubeconfig,
+        "apply",
+        "--namespace",
+        system_namespace,
+        "-f",
+        "-",
+        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
+    )
+    service = node_core.read_namespaced_service(workloads.EMULATOR_SERVICE, system_namespace)
+    return f"http://{service.spec.cluster_ip}:80"
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
+from local_cluster import workloads
 from local_cluster.cluster import ControlPlane
 from local_cluster.node_config import NODE_NAME
 from personalize_emulator.testing import Emulator, aws_environment
@@ -34,28 +35,6 @@ from support.node_pods import IMAGE, Release, operator_pod
 from support.solo import new_dataset_group
 from support.trackers import Trackers, kubectl, manifest
 from support.wait import stays, wait_for
-
-MOUNT = "/etc/tracking"
-# The application: reads the mounted trackingId, sends one PutEvents per value it sees, prints hashes only.
-APPLICATION = """
-import hashlib, json, os, time
-import boto3
-
-def digest(value):
-    return hashlib.sha256(value.encode()).hexdigest()
-
-events = boto3.client("personalize-events")
-sent = None
-while True:
-    current = open("/etc/tracking/trackingId").read()
-    if current != sent:
-        events.put_events(
-            trackingId=current, sessionId="node-test", eventList=[{"eventType": "click", "sentAt": time.time()}]
-        )
-        sent = current
-        print(json.dumps({"file": digest(current), "env": digest(os.environ["TRACKING_ID"])}), flush=True)
-    time.sleep(1)
-"""
 
 
 def sha256(value: str) -> str:
@@ -66,36 +45,9 @@ def chart_values() -> dict[str, Any]:
     return dict(yaml.safe_load((CHART / "values.yaml").read_text()))
 
 
-def application(name: str, secret: str, emulator_url: str) -> dict[str, Any]:
-    """A Deployment that mounts `secret` as a volume and reads its trackingId into an env var too."""
-    env = [{"name": k, "value": v} for k, v in aws_environment(emulator_url).items()]
-    env.append({"name": "TRACKING_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "trackingId"}}})
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": IMAGE,
-                            "imagePullPolicy": "Never",
-                            "command": ["python3", "-c", APPLICATION],
-                            "env": env,
-                            "volumeMounts": [{"name": "tracking", "mountPath": MOUNT, "readOnly": True}],
-                            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
-                        }
-                    ],
-                    "volumes": [{"name": "tracking", "secret": {"secretName": secret}}],
-                },
-            },
-        },
-    }
+def deploy_application(kubeconfig: Path, namespace: str, name: str, secret: str, emulator_url: str) -> None:
+    manifest_ = workloads.application(name, IMAGE, secret, aws_environment(emulator_url))
+    kubectl(kubeconfig, "apply", "--namespace", namespace, "-f", "-", stdin=json.dumps(manifest_))
 
 
 def app_pod(core: client.CoreV1Api, namespace: str, name: str) -> client.V1Pod | None:
@@ -201,13 +153,12 @@ class TestApplicationPod:
         node_namespace: str,
     ) -> None:
         trackers = Trackers(client.CustomObjectsApi(node_api), node_core, node_namespace)
-        apps = client.AppsV1Api(node_api)
         tracker_name = f"shop-{uuid.uuid4().hex[:6]}"
         hold = node_emulator.admin.hold("CREATE IN_PROGRESS", name_pattern=tracker_name)
         try:
             trackers.create(manifest("shop", new_dataset_group(node_emulator, "node-app"), name=tracker_name))
-            apps.create_namespaced_deployment(
-                node_namespace, application("shop-app", "shop-tracking", release.emulator_url)
+            deploy_application(
+                node_cluster.kubeconfig, node_namespace, "shop-app", "shop-tracking", release.emulator_url
             )
             wait_for(
                 lambda: node_emulator.admin.tracker(name=tracker_name)["status"] == "CREATE IN_PROGRESS",
@@ -258,9 +209,7 @@ class TestRecreatedTracker:
         trackers.create(manifest("site", new_dataset_group(node_emulator, "node-oob")))
         first = trackers.wait_phase("site", "Active", timeout=90)["eventTrackerArn"]
         old_id = secret_tracking_id(node_core, node_namespace, "site-tracking")
-        client.AppsV1Api(node_api).create_namespaced_deployment(
-            node_namespace, application("site-app", "site-tracking", release.emulator_url)
-        )
+        deploy_application(node_cluster.kubeconfig, node_namespace, "site-app", "site-tracking", release.emulator_url)
         wait_for(lambda: events_received(node_emulator, first) >= 1, timeout=120, what="PutEvents with the first id")
         pod = app_pod(node_core, node_namespace, "site-app")
         assert pod is not None
