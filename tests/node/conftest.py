@@ -122,7 +122,7 @@ def release(
         "image": {"repository": IMAGE.rsplit(":", 1)[0], "tag": IMAGE.rsplit(":", 1)[1], "pullPolicy": "Never"},
         "extraEnv": [{"name": k, "value": v} for k, v in aws_environment(pods_emulator_url).items()],
         "liveness": {"initialDelaySeconds": 5, "periodSeconds": 3, "failureThreshold": 3},
-        "operator": {"logFormat": "text"},
+        "operator": {"logFormat": "text", "resyncSeconds": 5},
     }
     node_helm.install(name, system_namespace, values)
     try:

@@ -7,9 +7,10 @@
 2. An application pod that mounts the tracker's Secret (volume and
    secretKeyRef) waits while the tracker is CREATE IN_PROGRESS, then starts and
    sends PutEvents with the trackingId it reads from the mounted file.
-3. A tracker deleted out of band is created again; the running pod's mounted
-   file gets the new trackingId without a restart (environment variables keep
-   the old one until a rollout: docs/node.md).
+3. A tracker deleted out of band is created again by the operator's resync;
+   the running pod's mounted file gets the new trackingId without a restart,
+   its environment variable keeps the old one until a rollout
+   (docs/install.md, "Rolling pods when the trackingId changes").
 
 trackingIds never appear in output: the application prints hashes of them.
 """
@@ -35,6 +36,8 @@ from support.node_pods import IMAGE, Release, operator_pod
 from support.solo import new_dataset_group
 from support.trackers import Trackers, kubectl, manifest
 from support.wait import stays, wait_for
+
+DATA_HASH = "personalize.operators.dev/data-hash"  # changes with the Secret's data (docs/install.md)
 
 
 def sha256(value: str) -> str:
@@ -214,9 +217,9 @@ class TestRecreatedTracker:
         pod = app_pod(node_core, node_namespace, "site-app")
         assert pod is not None
 
+        old_hash = node_core.read_namespaced_secret("site-tracking", node_namespace).metadata.annotations[DATA_HASH]
         node_emulator.admin.delete_out_of_band(first)
-        # Until the operator's periodic resync lands, a spec change makes it look at the tracker again.
-        trackers.patch("site", {"spec": {"tags": [{"tagKey": "look", "tagValue": "again"}]}})
+        # Nothing changes in Kubernetes: the operator's resync (5s here) finds the tracker gone.
         second = wait_for(
             lambda: (
                 (arn := trackers.status("site").get("eventTrackerArn")) != first
@@ -232,6 +235,10 @@ class TestRecreatedTracker:
             what="the Secret holding the new trackingId",
         )
 
+        assert (
+            node_core.read_namespaced_secret("site-tracking", node_namespace).metadata.annotations[DATA_HASH]
+            != old_hash
+        )
         # The kubelet refreshes mounted Secrets on its pod sync (syncFrequency, 10s on this node).
         wait_for(lambda: events_received(node_emulator, second) >= 1, timeout=90, what="PutEvents with the new id")
         same = app_pod(node_core, node_namespace, "site-app")
