@@ -39,7 +39,7 @@ unit: venv
 
 # NODE=1 adds a real node (docs/node.md: root, containerd, runc) running the image $(IMAGE) from `make image`.
 NODE ?=
-cluster: binaries $(if $(NODE),node-tools image)
+cluster: binaries $(if $(NODE),node-binaries node-tools image)
 	$(PY) -m local_cluster --workdir $(LOCAL)/cluster --kubeconfig $(LOCAL)/kubeconfig \
 	  $(if $(NODE),--node --node-image $(IMAGE))
 
@@ -88,7 +88,11 @@ test: image-tools
 # The local node (docs/node.md): Debian's containerd, runc and CNI plugins; kube-proxy needs iptables.
 NODE_TOOLS := containerd runc containernetworking-plugins iptables
 
-.PHONY: node-tools
+.PHONY: node-tools node-binaries
+
+# kubelet, kube-proxy, kube-scheduler (same module and cache as the control plane) and the pause binary.
+node-binaries: binaries
+	$(PY) -m local_cluster --build-only --node
 
 node-tools:
 	@missing=""; for pkg in $(NODE_TOOLS); do \
@@ -99,6 +103,5 @@ node-tools:
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(NODE_TOOLS); \
 	fi
 
-# tests/node/ runs pods on the node; `make demo` uses it when it can.
-test: node-tools
-demo: node-tools
+# tests/node/ runs pods on the node (built before pytest starts: its per-test timeout is 10 min).
+test: node-tools node-binaries

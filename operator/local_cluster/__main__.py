@@ -22,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local-cluster", description=__doc__)
     parser.add_argument("--workdir", type=Path, default=Path(".local/cluster"), help="state, certificates and logs")
     parser.add_argument("--kubeconfig", type=Path, default=Path(".local/kubeconfig"), help="admin kubeconfig to write")
-    parser.add_argument("--build-only", action="store_true", help="build or find the binaries, print their folder")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="build or find the binaries (with --node: the node's too), print where",
+    )
     parser.add_argument("--node", action="store_true", help="also start a real node (root; containerd, runc)")
     parser.add_argument(
         "--node-image",
@@ -35,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.build_only:
         print(build.ensure_binaries())
+        if args.node:
+            print(build.ensure_node_binaries())
+            print(build.ensure_pause())
         return 0
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored

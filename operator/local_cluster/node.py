@@ -5,7 +5,8 @@ trackingId Secret only run somewhere real when a kubelet starts them. The
 kubelet, kube-proxy and kube-scheduler come from the control plane's own Go
 module; containerd, runc and the CNI plugins are Debian's packages. The node
 needs root (it manages cgroups, mounts and network namespaces) and one node
-per machine (it owns a bridge and iptables chains): a lock file says so.
+per machine (it owns a bridge and iptables chains): a lock file makes a
+second one wait for the first to stop.
 
 Images cannot be pulled here, so a sandbox (pause) image built from
 tests/pause/ and the images named in `images` (OCI or docker archives) are
@@ -21,6 +22,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +103,7 @@ class Node:
     admin_kubeconfig: Path
     images: tuple[Path, ...] = ()
     start_timeout: float = 120.0
+    lock_timeout: float = 900.0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _lock: IO[str] | None = None
     _binaries: Path | None = None
@@ -152,12 +155,24 @@ class Node:
     # -- steps -----------------------------------------------------------------
 
     def _take_lock(self) -> None:
+        """One node per machine: wait (up to lock_timeout) for another one to stop."""
         lock = LOCK.open("w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            lock.close()
-            raise NodeError(f"another local node runs on this machine ({LOCK} is locked); stop it first") from error
+        deadline, said = time.monotonic() + self.lock_timeout, False
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as error:
+                if time.monotonic() > deadline:
+                    lock.close()
+                    raise NodeError(
+                        f"another local node still runs on this machine after {self.lock_timeout:.0f}s "
+                        f"({LOCK} is locked); stop it first"
+                    ) from error
+                if not said:
+                    print(f"waiting for another local node to stop ({LOCK})", file=sys.stderr, flush=True)
+                    said = True
+                time.sleep(1)
         self._lock = lock
 
     def _identities(self) -> dict[str, Path]:
