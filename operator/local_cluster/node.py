@@ -79,6 +79,19 @@ def host_address() -> str:
     return address
 
 
+def another_node_running() -> bool:
+    """True while some process holds the node lock (a node runs on this machine now)."""
+    try:
+        with LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def missing_prerequisites() -> list[str]:
     """What this machine lacks for a node; empty when it can run one."""
     problems = []

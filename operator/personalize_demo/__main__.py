@@ -63,6 +63,8 @@ def node_unavailable() -> str:
     if os.environ.get("PERSONALIZE_DEMO_NODE") == "0":
         return "PERSONALIZE_DEMO_NODE=0"
     problems = node.missing_prerequisites()
+    if not problems and node.another_node_running():
+        problems.append("another local node runs on this machine")
     if shutil.which("podman") is None:
         problems.append("podman not found")
     elif subprocess.run(["podman", "image", "exists", IMAGE], capture_output=True, check=False).returncode != 0:

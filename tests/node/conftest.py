@@ -6,7 +6,8 @@ and runc, a bridge CNI network. Pods reach the API server through the
 `kubernetes` Service (10.0.0.1:443, kube-proxy) and the emulator through a
 Service whose endpoint is the host's address, where the emulator listens. A
 node that cannot start (no root, packages missing) fails these tests; nothing
-skips.
+skips. Module scope: the node (one per machine) is stopped as soon as the
+module is done, not at the end of the session.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from support.trackers import kubectl
 from support.wait import wait_for
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def node_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project image, built from this checkout and exported for the node's containerd."""
     folder = tmp_path_factory.mktemp("node-image")
@@ -43,7 +44,7 @@ def node_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return archive
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def node_cluster(tmp_path_factory: pytest.TempPathFactory, node_image: Path) -> Iterator[ControlPlane]:
     plane = ControlPlane(workdir=tmp_path_factory.mktemp("node-cluster"), node=True, node_images=(node_image,))
     started = time.monotonic()
@@ -52,17 +53,17 @@ def node_cluster(tmp_path_factory: pytest.TempPathFactory, node_image: Path) -> 
         yield plane
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def node_api(node_cluster: ControlPlane) -> client.ApiClient:
     return config.new_client_from_config(config_file=str(node_cluster.kubeconfig))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def node_core(node_api: client.ApiClient) -> client.CoreV1Api:
     return client.CoreV1Api(node_api)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def node_helm(node_cluster: ControlPlane, node_api: client.ApiClient, tmp_path_factory: pytest.TempPathFactory) -> Helm:
     version = client.VersionApi(node_api).get_code().git_version
     return Helm(
@@ -73,19 +74,19 @@ def node_helm(node_cluster: ControlPlane, node_api: client.ApiClient, tmp_path_f
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def node_emulator(node_cluster: ControlPlane) -> Iterator[Emulator]:
     """An emulator on the host's address (not loopback): pods reach it through the bridge."""
     with running_emulator(host=node_cluster.host, transition_delay=0.5, tracker_quota=100) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def system_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
     yield create_namespace(node_core, f"personalize-system-{uuid.uuid4().hex[:6]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pods_emulator_url(
     node_cluster: ControlPlane, node_core: client.CoreV1Api, system_namespace: str, node_emulator: Emulator
 ) -> str:
@@ -112,7 +113,7 @@ def node_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
     delete_namespace(node_core, name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def release(
     node_helm: Helm, node_core: client.CoreV1Api, system_namespace: str, pods_emulator_url: str, node_emulator: Emulator
 ) -> Iterator[Release]:
