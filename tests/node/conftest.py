@@ -27,7 +27,7 @@ from personalize_emulator.testing import Emulator, aws_environment, running_emul
 from support import image
 from support.chart import Helm
 from support.kube import create_namespace, delete_namespace
-from support.node_pods import IMAGE, Release, operator_pod
+from support.node_pods import IMAGE, Release
 from support.trackers import kubectl
 from support.wait import wait_for
 
@@ -106,6 +106,11 @@ def pods_emulator_url(
     return f"http://{service.spec.cluster_ip}:80"
 
 
+def chart_fullname(release: str) -> str:
+    """The chart names objects after the release alone when it already contains the chart's name."""
+    return release if "personalize-operator" in release else f"{release}-personalize-operator"
+
+
 @pytest.fixture
 def node_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
     name = create_namespace(node_core, f"node-{uuid.uuid4().hex[:6]}")
@@ -117,7 +122,7 @@ def node_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
 def release(
     node_helm: Helm, node_core: client.CoreV1Api, system_namespace: str, pods_emulator_url: str, node_emulator: Emulator
 ) -> Iterator[Release]:
-    """`helm install` of the chart with the project image; returns once the operator pod is Ready."""
+    """`helm install` of the chart with the project image (two replicas by default); returns once all are Ready."""
     name = "personalize-operator"
     values = {
         "image": {"repository": IMAGE.rsplit(":", 1)[0], "tag": IMAGE.rsplit(":", 1)[1], "pullPolicy": "Never"},
@@ -127,10 +132,15 @@ def release(
     }
     node_helm.install(name, system_namespace, values)
     try:
+        apps = client.AppsV1Api(node_core.api_client)
+        # Both replicas Ready: the leader once it has listed the EventTrackers, the standby once it reaches the API.
         wait_for(
-            lambda: operator_pod(node_core, system_namespace, ready=True),
+            lambda: (
+                (d := apps.read_namespaced_deployment(chart_fullname(name), system_namespace)).status.ready_replicas
+                == d.spec.replicas
+            ),
             timeout=180,
-            what="the operator pod Ready",
+            what="every operator pod Ready",
         )
         yield Release(name=name, namespace=system_namespace, emulator_url=pods_emulator_url)
     finally:
