@@ -35,10 +35,14 @@ LABEL org.opencontainers.image.title="personalize-operator" \
       org.opencontainers.image.description="Kubernetes operator for Amazon Personalize event trackers" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=builder /opt/venv /opt/venv
+# USER: the numeric user has no passwd entry, and kopf asks getpass.getuser() for its
+# identity, which reads $USER before falling back to the (failing) passwd lookup.
+# podman adds a passwd entry for --user, Kubernetes runtimes do not.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    HOME=/tmp
+    HOME=/tmp \
+    USER=personalize-operator
 USER 10001:10001
 EXPOSE 8080 9090
 ENTRYPOINT ["personalize-operator"]

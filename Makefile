@@ -14,6 +14,7 @@ help:
 	@echo "make demo     local control plane + emulator + operator + a sample tracker reaching Active"
 	@echo "make test     the whole test suite (builds what it needs)"
 	@echo "make cluster  the local control plane in the foreground (kubeconfig in .local/kubeconfig)"
+	@echo "              NODE=1: with a real node running pods (needs root and make image; docs/node.md)"
 	@echo "make crds     regenerate crds/ from the pydantic model"
 	@echo "make image    the container image with podman (docs/image.md)"
 	@echo "make lint     ruff"
@@ -36,8 +37,11 @@ test: binaries
 unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-cluster: binaries
-	$(PY) -m local_cluster --workdir $(LOCAL)/cluster --kubeconfig $(LOCAL)/kubeconfig
+# NODE=1 adds a real node (docs/node.md: root, containerd, runc) running the image $(IMAGE) from `make image`.
+NODE ?=
+cluster: binaries $(if $(NODE),node-binaries node-tools image)
+	$(PY) -m local_cluster --workdir $(LOCAL)/cluster --kubeconfig $(LOCAL)/kubeconfig \
+	  $(if $(NODE),--node --node-image $(IMAGE))
 
 demo: binaries
 	$(PY) -m personalize_demo
@@ -80,3 +84,24 @@ image: venv image-tools
 
 # tests/image/ builds and runs the image: the suite needs the same tools.
 test: image-tools
+
+# The local node (docs/node.md): Debian's containerd, runc and CNI plugins; kube-proxy needs iptables.
+NODE_TOOLS := containerd runc containernetworking-plugins iptables
+
+.PHONY: node-tools node-binaries
+
+# kubelet, kube-proxy, kube-scheduler (same module and cache as the control plane) and the pause binary.
+node-binaries: binaries
+	$(PY) -m local_cluster --build-only --node
+
+node-tools:
+	@missing=""; for pkg in $(NODE_TOOLS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing with apt-get"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(NODE_TOOLS); \
+	fi
+
+# tests/node/ runs pods on the node (built before pytest starts: its per-test timeout is 10 min).
+test: node-tools node-binaries

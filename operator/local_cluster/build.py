@@ -23,6 +23,12 @@ PACKAGES = {
     "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
     "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
 }
+# Only the node (ControlPlane(node=True), `make cluster NODE=1`) needs these; built on first use.
+NODE_PACKAGES = {
+    "kubelet": "k8s.io/kubernetes/cmd/kubelet",
+    "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
+    "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+}
 
 
 def module_dir() -> Path:
@@ -104,6 +110,26 @@ def ensure_binaries(verbose: bool = True) -> Path:
     versions = Versions.load(module)
     target = cache_root() / cache_key(versions, module, go_version())
     return _build(module, target, PACKAGES, version_ldflags(versions), verbose)
+
+
+def ensure_node_binaries(verbose: bool = True) -> Path:
+    """Return the folder holding the node's binaries (and the control plane's), building what is missing.
+
+    Why on demand: only the node needs the kubelet, kube-proxy and kube-scheduler,
+    so the rest of the suite never waits for them.
+    """
+    module = module_dir()
+    versions = Versions.load(module)
+    target = cache_root() / cache_key(versions, module, go_version())
+    return _build(module, target, NODE_PACKAGES, version_ldflags(versions), verbose)
+
+
+def ensure_pause(verbose: bool = True) -> Path:
+    """Return the path of the node's sandbox binary, built from its module under tests/pause/."""
+    module = module_dir().parent / "pause"
+    digest = hashlib.sha256((module / "main.go").read_bytes() + go_version().encode()).hexdigest()[:12]
+    target = cache_root().parent / "node" / f"pause-{digest}"
+    return _build(module, target, {"pause": "."}, "-s -w", verbose) / "pause"
 
 
 def ensure_helm(verbose: bool = True) -> Path:

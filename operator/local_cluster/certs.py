@@ -132,3 +132,16 @@ def generate(directory: Path) -> ClusterCerts:
         service_account_key=sa_key_path,
         service_account_pub=sa_pub_path,
     )
+
+
+def issue_client(directory: Path, ca: KeyPair, stem: str, common_name: str, organization: str | None = None) -> KeyPair:
+    """A client certificate signed by the cluster CA: the node's kubelet and kube-proxy identities."""
+    ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _issue(
+        _name(common_name, organization), key, ca_cert.subject, ca_key, usage=[ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    return _save(directory, stem, cert, key)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from local_cluster import build, certs, kubeconfig, processes
+from local_cluster import build, certs, kubeconfig, node, processes
 
 CONTROLLERS = (
     "garbage-collector-controller",
@@ -29,6 +29,13 @@ CONTROLLERS = (
     "clusterrole-aggregation-controller",
     "root-ca-certificate-publisher-controller",
 )
+# With a node, workloads need these too (there is no scheduler in the control plane proper: the node brings one).
+NODE_CONTROLLERS = (
+    "node-lifecycle-controller",  # lifts the not-ready taint the kubelet registers with
+    "deployment-controller",
+    "replicaset-controller",
+    "endpointslice-controller",
+)
 
 
 class ControlPlaneError(RuntimeError):
@@ -37,7 +44,11 @@ class ControlPlaneError(RuntimeError):
 
 @dataclass
 class ControlPlane:
-    """Start with `with ControlPlane(workdir) as cp:`; `cp.kubeconfig` is the admin kubeconfig."""
+    """Start with `with ControlPlane(workdir) as cp:`; `cp.kubeconfig` is the admin kubeconfig.
+
+    `node=True` also starts a real node (local_cluster.node; root, containerd and
+    runc needed) and imports `node_images` (image archives) into its runtime.
+    """
 
     workdir: Path
     binaries: Path | None = None
@@ -45,6 +56,10 @@ class ControlPlane:
     start_timeout: float = 90.0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     server: str = ""
+    node: bool = False
+    node_images: tuple[Path, ...] = ()
+    running_node: node.Node | None = None
+    host: str = ""
 
     @property
     def log_dir(self) -> Path:
@@ -66,6 +81,7 @@ class ControlPlane:
         self.workdir.mkdir(parents=True, exist_ok=True)
         pki = certs.generate(self.workdir / "pki")
         etcd_port, peer_port, api_port, kcm_port = (processes.free_port() for _ in range(4))
+        self.host = node.host_address() if self.node else ""
         self.server = f"https://127.0.0.1:{api_port}"
         try:
             self._start_etcd(binaries, etcd_port, peer_port)
@@ -76,12 +92,24 @@ class ControlPlane:
             )
             self._wait_ready(pki)
             self._start_controller_manager(binaries, pki, kcm_port)
+            if self.node:
+                self.running_node = node.Node(
+                    workdir=self.workdir / "node",
+                    server=self.server,
+                    ca=pki.ca,
+                    admin_kubeconfig=self.kubeconfig,
+                    images=self.node_images,
+                )
+                self.running_node.start()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         """Stop in reverse start order; safe to call twice."""
+        if self.running_node is not None:
+            self.running_node.stop()
+            self.running_node = None
         for name in reversed(list(self.processes)):
             processes.stop(self.processes.pop(name))
 
@@ -107,26 +135,38 @@ class ControlPlane:
             ],
         )
 
+    def _node_apiserver_flags(self, pki: certs.ClusterCerts) -> list[str]:
+        """Pods reach the API server through the `kubernetes` Service (10.0.0.1:443), which kube-proxy sends to
+        the host's address: so the server listens there too and publishes it as its endpoint."""
+        if not self.node:
+            return ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none"]
+        return [
+            "--bind-address=0.0.0.0",
+            f"--advertise-address={self.host}",
+            "--endpoint-reconciler-type=lease",
+            f"--kubelet-client-certificate={pki.admin.cert}",
+            f"--kubelet-client-key={pki.admin.key}",
+            "--kubelet-preferred-address-types=InternalIP",
+        ]
+
     def _start_apiserver(self, binaries: Path, pki: certs.ClusterCerts, etcd_port: int, port: int) -> None:
         self._spawn(
             "kube-apiserver",
             [
                 str(binaries / "kube-apiserver"),
+                *self._node_apiserver_flags(pki),
                 f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
                 f"--secure-port={port}",
                 f"--cert-dir={self.workdir / 'apiserver-certs'}",
                 f"--tls-cert-file={pki.serving.cert}",
                 f"--tls-private-key-file={pki.serving.key}",
                 f"--client-ca-file={pki.ca.cert}",
-                "--authorization-mode=RBAC",
+                f"--authorization-mode={'Node,RBAC' if self.node else 'RBAC'}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki.service_account_pub}",
                 f"--service-account-signing-key-file={pki.service_account_key}",
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--allow-privileged=true",
-                "--endpoint-reconciler-type=none",
                 "--v=1",
             ],
         )
@@ -144,7 +184,7 @@ class ControlPlane:
                 f"--secure-port={port}",
                 f"--cert-dir={self.workdir / 'kcm-certs'}",
                 "--leader-elect=false",
-                f"--controllers={','.join(CONTROLLERS)}",
+                f"--controllers={','.join(CONTROLLERS + (NODE_CONTROLLERS if self.node else ()))}",
                 f"--service-account-private-key-file={pki.service_account_key}",
                 f"--root-ca-file={pki.ca.cert}",
                 "--concurrent-gc-syncs=5",

@@ -1,0 +1,89 @@
+"""Manifests for pods on the local node: the emulator's Service and an application that mounts the Secret.
+
+Why here: tests/node and `make demo` run the same application the same way.
+Pods reach the emulator (listening on the host's address) through a Service
+without selector whose EndpointSlice is that address, as they would reach any
+service outside the cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EMULATOR_SERVICE = "personalize-emulator"
+SECRET_MOUNT = "/etc/tracking"
+# Reads the mounted trackingId, sends one PutEvents for each value it sees, prints hashes (never the id).
+APPLICATION = """
+import hashlib, json, os, time
+import boto3
+
+def digest(value):
+    return hashlib.sha256(value.encode()).hexdigest()
+
+events = boto3.client("personalize-events")
+sent = None
+while True:
+    current = open("/etc/tracking/trackingId").read()
+    if current != sent:
+        events.put_events(
+            trackingId=current, sessionId="node-pod", eventList=[{"eventType": "click", "sentAt": time.time()}]
+        )
+        sent = current
+        print(json.dumps({"file": digest(current), "env": digest(os.environ["TRACKING_ID"])}), flush=True)
+    time.sleep(1)
+"""
+
+
+def emulator_service(host: str, port: int) -> list[dict[str, Any]]:
+    """A Service (port 80) and its EndpointSlice pointing at host:port."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": EMULATOR_SERVICE},
+            "spec": {"ports": [{"port": 80, "targetPort": port, "protocol": "TCP"}]},
+        },
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": f"{EMULATOR_SERVICE}-host",
+                "labels": {"kubernetes.io/service-name": EMULATOR_SERVICE},
+            },
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [host]}],
+            "ports": [{"port": port, "protocol": "TCP"}],
+        },
+    ]
+
+
+def application(name: str, image: str, secret: str, aws_env: dict[str, str]) -> dict[str, Any]:
+    """A Deployment whose container mounts `secret` at SECRET_MOUNT and reads its trackingId into TRACKING_ID too."""
+    env = [{"name": key, "value": value} for key, value in aws_env.items()]
+    env.append({"name": "TRACKING_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "trackingId"}}})
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": image,
+                            "imagePullPolicy": "Never",
+                            "command": ["python3", "-c", APPLICATION],
+                            "env": env,
+                            "volumeMounts": [{"name": "tracking", "mountPath": SECRET_MOUNT, "readOnly": True}],
+                            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
+                        }
+                    ],
+                    "volumes": [{"name": "tracking", "secret": {"secretName": secret}}],
+                },
+            },
+        },
+    }
