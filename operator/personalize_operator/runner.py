@@ -133,18 +133,29 @@ def _forbidden(body: Mapping[str, Any], desired: Desired, refusal: tenancy.Refus
     return reconcile.Outcome(decision=decision, status=rendered, events=[first] if first else [])
 
 
-def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) -> Identity | None:
-    """Deletion is never refused by tenancy: the role of the tracker's account that the map still names.
+def _recorded_role(body: Mapping[str, Any]) -> str:
+    return str((body.get("status") or {}).get("roleArn") or "")
 
-    The account comes from the ARN in status, else from the dataset group ARN
-    (docs/design.md, section 8).
+
+def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) -> Identity | None:
+    """Deletion is never refused by tenancy (docs/design.md, section 8).
+
+    A role of the tracker's account that the map still names (the account from
+    the ARN in status, else from the dataset group ARN); else the role recorded
+    in status.roleArn, the identity that created the tracker; else the
+    operator's own identity.
     """
-    if edges.tenancy is None:
-        return None
     recorded = resource.recorded_from(body)
-    account = status.account_of(recorded.arn) or status.account_of(desired.dataset_group_arn)
-    tenant = tenancy.for_deletion(edges.tenancy.current, desired.namespace, account)
-    return _identity(tenant, desired.namespace)
+    if edges.tenancy is not None:
+        account = status.account_of(recorded.arn) or status.account_of(desired.dataset_group_arn)
+        tenant = tenancy.for_deletion(edges.tenancy.current, desired.namespace, account)
+        if tenant is not None:
+            return _identity(tenant, desired.namespace)
+    role = _recorded_role(body)
+    if not role:
+        return None
+    external_id = edges.tenancy.external_id(role) if edges.tenancy is not None else None
+    return Identity(role_arn=role, external_id=external_id, session_name=session_name(desired.namespace))
 
 
 def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> PassResult | None:
@@ -170,6 +181,8 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> 
             else:
                 identity = _identity(allowed, desired.namespace)
                 outcome = reconcile.reconcile(_context(edges, body, desired, retry, identity))
+                if outcome.status and not desired.paused:
+                    outcome.status["roleArn"] = identity.role_arn if identity else None
         edges.objects.patch_status(namespace, name, outcome.status)
         return PassResult(body=body, outcome=outcome)
 

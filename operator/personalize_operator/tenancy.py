@@ -187,6 +187,7 @@ class TenancySource:
         self._lock = threading.Lock()
         self._digest = b""
         self._map: TenancyMap | None = None
+        self._external_ids: dict[str, str] = {}  # role -> ExternalId, from every map loaded (for deletions)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -195,6 +196,11 @@ class TenancySource:
         with self._lock:
             assert self._map is not None, "TenancySource.poll() has not loaded a map yet"
             return self._map
+
+    def external_id(self, role_arn: str) -> str | None:
+        """The ExternalId the platform team gave `role_arn` in this or any earlier map of this process."""
+        with self._lock:
+            return self._external_ids.get(role_arn)
 
     def poll(self) -> bool:
         """Read the file once; True when a new good map took effect."""
@@ -219,6 +225,9 @@ class TenancySource:
         with self._lock:
             first = self._map is None
             self._map, self._digest = tenancy, digest
+            self._external_ids.update(
+                {t.role_arn: t.external_id for t in tenancy.tenants if t.role_arn and t.external_id}
+            )
         metrics.TENANCY_RELOADS.labels(outcome="loaded").inc()
         log.info(f"tenancy map {'loaded' if first else 'reloaded'}: {len(tenancy.tenants)} entries from {self.path}")
         if not first:
