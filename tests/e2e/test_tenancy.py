@@ -197,8 +197,9 @@ def test_expired_role_credentials_are_refreshed_without_a_restart(fleet: Fleet) 
     fleet.team_a.patch("clicks", {"spec": {"tags": [{"tagKey": "team", "tagValue": "growth"}]}})
 
     wait_for(
-        lambda: (fleet.emulator.admin.tracker(arn=status["eventTrackerArn"]) or {}).get("tags", {}).get("team")
-        == "growth",
+        lambda: (
+            (fleet.emulator.admin.tracker(arn=status["eventTrackerArn"]) or {}).get("tags", {}).get("team") == "growth"
+        ),
         timeout=30,
         what="the tag edit made after expiry applied in AWS",
     )
