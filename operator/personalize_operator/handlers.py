@@ -30,7 +30,7 @@ from personalize_operator.pacing import Attempts, next_delay
 from personalize_operator.resource import FINALIZER
 from personalize_operator.secretwatch import SecretWatch
 from personalize_operator.settings import OperatorSettings
-from personalize_operator.tenancy import TenancySource
+from personalize_operator.tenancy import TenancyError, TenancySource
 from personalize_operator.wakeups import Gates, Wakers, sleep
 
 RESOURCE = (model.GROUP, model.VERSION, model.PLURAL)
@@ -71,9 +71,11 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     )
     if ours.tenancy_file is not None:
         # A bad file at start-up stops the operator (no last good map yet); later, the last good map stays.
-        edges.tenancy = TenancySource(ours.tenancy_file, lambda _: _tenancy_changed(edges, logger)).start(
-            ours.tenancy_poll_seconds
-        )
+        source = TenancySource(ours.tenancy_file, lambda _: _tenancy_changed(edges, logger))
+        try:
+            edges.tenancy = source.start(ours.tenancy_poll_seconds)
+        except TenancyError as error:
+            raise kopf.PermanentError(f"cannot start without a valid tenancy map: {error}") from error
     memo["edges"] = edges
     if not ours.scanning:
         _require_served_resource()

@@ -26,7 +26,7 @@ from personalize_emulator.testing import Emulator, running_emulator
 from support.kube import create_namespace, delete_namespace
 from support.operator_process import OperatorProcess
 from support.trackers import Trackers, manifest
-from support.wait import wait_for
+from support.wait import GiveUp, wait_for
 
 ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
 ROLE_A = f"arn:aws:iam::{ACCOUNT_A}:role/personalize-team-a"
@@ -205,6 +205,10 @@ def test_expired_role_credentials_are_refreshed_without_a_restart(fleet: Fleet) 
     )
     after = fleet.operator_sessions(ROLE_A)
     assert any(s["issuedAt"] > expired_at for s in after), "no AssumeRole after the credentials expired"
+    print(
+        f"{len(after)} AssumeRole for {fleet.personalize_calls()} Personalize calls with"
+        f" {CREDENTIAL_SECONDS:.0f}s credentials (botocore renews any credential within 15 min of expiry)"
+    )
     assert fleet.operator.process is not None and fleet.operator.process.pid == pid
     assert "ExpiredToken" not in fleet.operator.output()
     assert fleet.team_a.wait_phase("clicks", "Active", timeout=30)["accountId"] == ACCOUNT_A
@@ -241,6 +245,26 @@ def test_a_malformed_map_keeps_the_last_good_one_and_a_namespace_that_lost_its_e
     fleet.team_b.delete("views")
     fleet.team_b.wait_gone("views", timeout=60)
     assert fleet.emulator.admin.tracker(arn=status["eventTrackerArn"]) is None, "team b's tracker was leaked"
+
+
+def test_a_malformed_map_at_start_up_stops_the_operator_naming_the_line(
+    kubeconfig: Path, crd: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "tenancy.yaml"
+    bad.write_text("tenants:\n  - namespaces: [team-a]\n    datasetGroups: [dataset-group/a-1]\n")
+    operator = OperatorProcess(
+        kubeconfig=kubeconfig,
+        endpoint="http://127.0.0.1:9",
+        log=tmp_path / "operator.log",
+        namespaces=[f"solo-{uuid.uuid4().hex[:6]}"],
+        extra_env={"PERSONALIZE_OPERATOR_TENANCY_FILE": str(bad)},
+    )
+    try:
+        with pytest.raises(GiveUp, match="exited"):
+            operator.start()
+    finally:
+        operator.stop()
+    assert f"{bad}: line 3: tenants.0.datasetGroups.0" in operator.output()
 
 
 def _ready(status: dict[str, Any]) -> dict[str, Any]:
