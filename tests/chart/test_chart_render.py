@@ -427,7 +427,13 @@ class TestServerSideDryRun:
         self, helm: Helm, dry_run_namespaces: dict[str, str], chart_crd: str, mode: str
     ) -> None:
         watched = [dry_run_namespaces["shop"], dry_run_namespaces["search"]] if mode == "namespaces" else []
-        values = {"watch": {"mode": mode, "namespaces": watched}, "metrics": {"enabled": True}}
+        tenancy = {
+            "enabled": True,
+            "tenants": [
+                {"namespaces": ["shop"], "datasetGroups": ["arn:aws:personalize:*:111111111111:dataset-group/*"]}
+            ],
+        }
+        values = {"watch": {"mode": mode, "namespaces": watched}, "metrics": {"enabled": True}, "tenancy": tenancy}
         code, out, err = server_dry_run(helm, dry_run_namespaces["release"], values)
         assert code == 0, err
         expected = len(helm.objects(RELEASE, dry_run_namespaces["release"], values)) + 1  # + the CRD
