@@ -181,7 +181,8 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> 
             else:
                 identity = _identity(allowed, desired.namespace)
                 outcome = reconcile.reconcile(_context(edges, body, desired, retry, identity))
-                if outcome.status and not desired.paused:
+                if edges.tenancy is not None and outcome.status.get("eventTrackerArn"):
+                    # Recorded only when this identity saw or created the tracker: the one that can delete it.
                     outcome.status["roleArn"] = identity.role_arn if identity else None
         edges.objects.patch_status(namespace, name, outcome.status)
         return PassResult(body=body, outcome=outcome)

@@ -173,3 +173,42 @@ def test_deletion_uses_the_identity_that_holds_the_tracker(
     assert (identity.external_id if identity else None) == external_id
     if identity:
         assert identity.session_name == f"personalize-operator@{namespace}"
+
+
+class SeesNothing:
+    """A Personalize client under a role of another account: the recorded tracker is not found there."""
+
+    def describe(self, arn: str, *, with_tags: bool = False) -> None:
+        return None
+
+    def find_in_dataset_group(self, dataset_group_arn: str) -> list[Any]:
+        from personalize_operator.errors import NotFound
+
+        raise NotFound("ResourceNotFoundException", "not found", "ListEventTrackers")
+
+    def create(self, **_: Any) -> str:
+        from personalize_operator.errors import NotFound
+
+        raise NotFound("ResourceNotFoundException", "dataset group not found", "CreateEventTracker")
+
+
+def test_a_role_that_cannot_see_the_tracker_does_not_replace_the_recorded_one(tmp_path: Path) -> None:
+    moved = MAP.replace("111111111111:role", "222222222222:role").replace(":111111111111:dataset", ":*:dataset")
+    arn = "arn:aws:personalize:us-east-1:111111111111:event-tracker/x"
+    body = _body(
+        "team-a",
+        "arn:aws:personalize:us-east-1:111111111111:dataset-group/a-1",
+        {"eventTrackerArn": arn, "roleArn": ROLE_A, "phase": "Active", "createRequested": True},
+    )
+
+    class Blind(Pool):
+        def for_region(self, region: str, *, once: bool = False, identity: Identity | None = None) -> Any:
+            self.identities.append(identity)
+            return SeesNothing()
+
+    pool = Blind()
+    edges, objects = _edges(tmp_path, pool, body, moved)
+    runner.live_pass(edges, "team-a", "clicks", "u-1", 0)
+
+    assert pool.identities[0] is not None and pool.identities[0].role_arn.startswith("arn:aws:iam::222222222222:")
+    assert "roleArn" not in objects.patches[-1]
