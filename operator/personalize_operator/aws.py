@@ -10,9 +10,10 @@ botocore exceptions are translated here, at the boundary, into the taxonomy
 of errors.py that the reconciler decides on; nothing in this module touches
 Kubernetes.
 
-Clients are built once per region (boto3 clients are thread safe once made)
+Clients are built once per region and identity (the operator's own, or a
+tenant's role assumed through STS; botocore clients are thread safe once made)
 and reach the endpoint from the default chain, so AWS_ENDPOINT_URL_PERSONALIZE
-is the only way the emulator is selected.
+(and AWS_ENDPOINT_URL_STS) are the only way the emulator is selected.
 """
 
 from __future__ import annotations
