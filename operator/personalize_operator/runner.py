@@ -138,7 +138,7 @@ def _recorded_role(body: Mapping[str, Any]) -> str:
 
 
 def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) -> Identity | None:
-    """Deletion is never refused by tenancy (docs/design.md, section 8).
+    """Deletion is never refused by tenancy (docs/design.md, section 10).
 
     A role of the tracker's account that the map still names (the account from
     the ARN in status, else from the dataset group ARN); else the role recorded
