@@ -7,7 +7,8 @@ Plain JSON over HTTP, unauthenticated, never faulted:
                                              holds, planned failures, faults, config
     POST   /_emulator/reset                  empty account, start-up config, no rules, counts zeroed
     GET    /_emulator/config                 the settings in force
-    POST   /_emulator/config                 {"transitionDelay"?, "trackerQuota"?, "maxTagsPerResource"?}
+    POST   /_emulator/config                 {"transitionDelay"?, "trackerQuota"?, "maxTagsPerResource"?,
+                                              "credentialDuration"?}
     GET    /_emulator/calls                  {"CreateEventTracker": 3, ...}
     DELETE /_emulator/calls                  zero the counts
     GET    /_emulator/faults                 the fault rules and how often each fired
@@ -23,6 +24,8 @@ Plain JSON over HTTP, unauthenticated, never faulted:
     POST   /_emulator/delete                 {"arn"}: delete a resource out of band
     GET    /_emulator/credentials            {"refused": [access key ids]}
     POST   /_emulator/credentials            {"refused": [...]}: answer these keys as invalid (all protocols)
+    GET    /_emulator/sessions               {"sessions": [AssumeRole answers: accessKeyId, roleArn,
+                                              roleSessionName, externalId, accountId, issuedAt, expiration]}
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def _reset(service: Service, _: dict[str, Any]) -> dict[str, Any]:
     service.faults.seed(service.store.config.seed)
     service.calls.reset()
     service.refused.clear()
+    service.sessions.clear()
     return {"ok": True}
 
 
@@ -171,6 +175,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", "/failures"): _clear_failures,
     ("POST", "/delete"): _delete,
     ("GET", "/credentials"): lambda service, _: {"refused": service.refused.listed()},
+    ("GET", "/sessions"): lambda service, _: {"sessions": service.sessions.listed()},
     ("POST", "/credentials"): _refuse_credentials,
 }
 

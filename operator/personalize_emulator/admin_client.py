@@ -73,11 +73,13 @@ class EmulatorAdmin:
         transition_delay: float | None = None,
         tracker_quota: int | None = None,
         max_tags_per_resource: int | None = None,
+        credential_duration: float | None = None,
     ) -> dict[str, Any]:
         changes = {
             "transitionDelay": transition_delay,
             "trackerQuota": tracker_quota,
             "maxTagsPerResource": max_tags_per_resource,
+            "credentialDuration": credential_duration,
         }
         return self._object("POST", "/config", {k: v for k, v in changes.items() if v is not None})
 
@@ -169,6 +171,10 @@ class EmulatorAdmin:
     def refuse_credentials(self, access_key_ids: Iterable[str]) -> list[str]:
         """Answer requests signed with these access key ids as invalid credentials (replaces the list)."""
         return list(self._call("POST", "/credentials", {"refused": list(access_key_ids)})["refused"])
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """AssumeRole answers since start or reset: accessKeyId, roleArn, roleSessionName, accountId, expiration."""
+        return list(self._object("GET", "/sessions")["sessions"])
 
     def accept_all_credentials(self) -> None:
         self.refuse_credentials(())

@@ -62,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
         help="tags per resource before TooManyTagsException (default %(default)s, AWS's documented limit)",
     )
     p.add_argument("--seed", type=int, default=None, help="seed for fault injection (default: random)")
+    p.add_argument(
+        "--credential-duration",
+        type=float,
+        default=None,
+        help="seconds AssumeRole credentials last, whatever DurationSeconds asks (default: as asked, 3600)",
+    )
     p.add_argument("--log-level", default="WARNING", help="Python logging level (default %(default)s)")
     return p
 
@@ -82,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tracker_quota=args.tracker_quota,
             max_tags_per_resource=args.max_tags_per_resource,
             seed=args.seed,
+            credential_duration=args.credential_duration,
         )
     except ValueError as error:
         print(f"personalize-emulator: {error}", file=sys.stderr)

@@ -24,6 +24,11 @@ class EmulatorConfig:
     max_tags_per_resource: tags a resource may carry; more is
         TooManyTagsException. AWS documents 50 for Personalize; the model's
         own list limit (200) is checked first and answers InvalidInputException.
+    credential_duration: seconds the credentials STS AssumeRole issues last,
+        whatever DurationSeconds asks (None: as asked, 3600 by default, like
+        AWS). Short values let a test see credentials expire and botocore
+        refresh them (botocore refreshes within 15 minutes of expiry, so any
+        value under 900 makes every call refresh first).
     seed: seeds the random source of fault injection, for repeatable tests.
     """
 
@@ -34,6 +39,7 @@ class EmulatorConfig:
     tracker_quota: int = 10
     max_tags_per_resource: int = 50
     seed: int | None = None
+    credential_duration: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -46,6 +52,8 @@ class EmulatorConfig:
             raise ValueError(f"tracker_quota must be >= 0, not {self.tracker_quota}")
         if self.max_tags_per_resource < 0:
             raise ValueError(f"max_tags_per_resource must be >= 0, not {self.max_tags_per_resource}")
+        if self.credential_duration is not None and self.credential_duration < 1:
+            raise ValueError(f"credential_duration must be >= 1, not {self.credential_duration}")
 
     def replace(self, **changes: Any) -> EmulatorConfig:
         """A copy with `changes` applied and validated again."""
@@ -57,4 +65,5 @@ RUNTIME_SETTINGS = {
     "transitionDelay": "transition_delay",
     "trackerQuota": "tracker_quota",
     "maxTagsPerResource": "max_tags_per_resource",
+    "credentialDuration": "credential_duration",
 }

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from botocore.model import OperationModel
 
 from personalize_emulator import errors, model, operations, protocol, sts, validation
-from personalize_emulator.clock import Clock
+from personalize_emulator.clock import Clock, SystemClock
 from personalize_emulator.config import EmulatorConfig
 from personalize_emulator.credentials import RefusedCredentials
 from personalize_emulator.faults import FaultInjector, FaultKind
 from personalize_emulator.protocol import Protocol, Response
+from personalize_emulator.sessions import Sessions
 from personalize_emulator.state import Caller, Store
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class Service:
         self.faults = FaultInjector(config.seed)
         self.calls = CallCounter()
         self.refused = RefusedCredentials()
+        self.sessions = Sessions()
+        self.clock = clock or SystemClock()
         self._personalize = {name: self.models.operation(name) for name in operations.PERSONALIZE}
         self._events = {name: self.models.events.operation_model(name) for name in operations.PERSONALIZE_EVENTS}
         validation.precompile([*self._personalize.values(), *self._events.values()])
@@ -74,6 +77,9 @@ class Service:
                 account_id=self.store.config.account_id,
                 refused=self.refused,
                 count=self.calls.add,
+                sessions=self.sessions,
+                now=self.clock.now(),
+                credential_duration=self.store.config.credential_duration,
             )
         if request.method == "POST" and request.path == "/" and "x-amz-target" in request.headers:
             return self._json(request)
@@ -111,7 +117,14 @@ class Service:
         scope = protocol.parse_scope(request.headers, service=self.models.signing_name)
         if self.refused.is_refused(scope.access_key):
             raise errors.unrecognized_client()
-        return Caller(account_id=self.store.config.account_id, region=scope.region)
+        account = self.sessions.account_of(
+            scope.access_key,
+            request.headers.get("x-amz-security-token"),
+            self.clock.now(),
+            self.store.config.account_id,
+            expired_code="ExpiredTokenException",
+        )
+        return Caller(account_id=account, region=scope.region)
 
     def _call(
         self,

@@ -1,7 +1,9 @@
-"""AWS STS over the Query protocol: GetCallerIdentity, on the emulator's port.
+"""AWS STS over the Query protocol: GetCallerIdentity and AssumeRole, on the emulator's port.
 
 Why: tools check "who am I" before anything else (`personalize-operator
-doctor`), and boto3 reaches STS through AWS_ENDPOINT_URL_STS like any other
+doctor`), an operator serving many teams assumes one role per team
+(AssumeRole's temporary credentials then act in the role's account, see
+`sessions`), and boto3 reaches STS through AWS_ENDPOINT_URL_STS like any other
 service. The Query protocol is a form-encoded `POST /`
 (`Action=GetCallerIdentity&Version=2011-06-15`) signed for service `sts`;
 answers and errors are XML in AWS's shape. Keys listed as refused answer
@@ -11,6 +13,8 @@ answers and errors are XML in AWS's shape. Keys listed as refused answer
 from __future__ import annotations
 
 import hashlib
+import re
+import time
 import uuid
 from collections.abc import Callable
 from urllib.parse import parse_qs
@@ -19,6 +23,7 @@ from xml.sax.saxutils import escape
 from personalize_emulator import errors, protocol
 from personalize_emulator.credentials import RefusedCredentials
 from personalize_emulator.protocol import Response
+from personalize_emulator.sessions import DEFAULT_DURATION, Session, Sessions
 from personalize_emulator.state import Caller
 
 SERVICE = "sts"
@@ -27,7 +32,11 @@ XML_NAMESPACE = f"https://sts.amazonaws.com/doc/{API_VERSION}/"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 XML_CONTENT_TYPE = "text/xml"
 USER_NAME = "personalize-emulator"
-OPERATIONS = ("GetCallerIdentity",)
+OPERATIONS = ("GetCallerIdentity", "AssumeRole")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")
+DURATION_RANGE = (900, 43200)
 INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
 
 
@@ -51,14 +60,17 @@ def user_id(access_key_id: str) -> str:
     return "AIDA" + hashlib.sha256(access_key_id.encode()).hexdigest()[:17].upper()
 
 
-def caller_identity_xml(caller: Caller, access_key_id: str, request_id: str) -> bytes:
-    """GetCallerIdentity's answer, element for element as STS writes it."""
+def caller_identity_xml(caller: Caller, access_key_id: str, request_id: str, session: Session | None = None) -> bytes:
+    """GetCallerIdentity's answer, element for element as STS writes it (an assumed role's for its keys)."""
     arn = f"arn:{caller.partition}:iam::{caller.account_id}:user/{USER_NAME}"
+    uid = user_id(access_key_id)
+    if session is not None:
+        arn, uid = session.assumed_role_arn, f"{session.role_id}:{session.session_name}"
     return (
         f'<GetCallerIdentityResponse xmlns="{XML_NAMESPACE}">\n'
         "  <GetCallerIdentityResult>\n"
         f"    <Arn>{escape(arn)}</Arn>\n"
-        f"    <UserId>{escape(user_id(access_key_id))}</UserId>\n"
+        f"    <UserId>{escape(uid)}</UserId>\n"
         f"    <Account>{caller.account_id}</Account>\n"
         "  </GetCallerIdentityResult>\n"
         "  <ResponseMetadata>\n"
@@ -66,6 +78,65 @@ def caller_identity_xml(caller: Caller, access_key_id: str, request_id: str) -> 
         "  </ResponseMetadata>\n"
         "</GetCallerIdentityResponse>\n"
     ).encode()
+
+
+def _timestamp(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def assume_role_xml(session: Session, request_id: str) -> bytes:
+    """AssumeRole's answer, element for element as STS writes it."""
+    return (
+        f'<AssumeRoleResponse xmlns="{XML_NAMESPACE}">\n'
+        "  <AssumeRoleResult>\n"
+        "    <AssumedRoleUser>\n"
+        f"      <AssumedRoleId>{escape(session.role_id)}:{escape(session.session_name)}</AssumedRoleId>\n"
+        f"      <Arn>{escape(session.assumed_role_arn)}</Arn>\n"
+        "    </AssumedRoleUser>\n"
+        "    <Credentials>\n"
+        f"      <AccessKeyId>{session.access_key_id}</AccessKeyId>\n"
+        f"      <SecretAccessKey>{escape(session.secret_access_key)}</SecretAccessKey>\n"
+        f"      <SessionToken>{escape(session.session_token)}</SessionToken>\n"
+        f"      <Expiration>{_timestamp(session.expiration)}</Expiration>\n"
+        "    </Credentials>\n"
+        "  </AssumeRoleResult>\n"
+        "  <ResponseMetadata>\n"
+        f"    <RequestId>{request_id}</RequestId>\n"
+        "  </ResponseMetadata>\n"
+        "</AssumeRoleResponse>\n"
+    ).encode()
+
+
+def _validation(member: str, value: object, constraint: str) -> errors.ApiError:
+    return errors.ApiError(
+        "ValidationError",
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}",
+    )
+
+
+def assume_role(form: dict[str, str], sessions: Sessions, now: float, duration_override: float | None) -> Session:
+    """Check AssumeRole's parameters as STS does, then issue credentials that act in the role's account.
+
+    Every role may be assumed (no IAM here); `duration_override` (the emulator's
+    credential_duration) replaces the duration asked for, so tests see expiry in seconds.
+    """
+    role_arn, name = form.get("RoleArn", ""), form.get("RoleSessionName", "")
+    external_id = form.get("ExternalId")
+    if not ROLE_ARN.fullmatch(role_arn):
+        raise _validation("roleArn", role_arn, "Member must be the ARN of an IAM role")
+    if not SESSION_NAME.fullmatch(name):
+        raise _validation("roleSessionName", name, "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+    if external_id is not None and not EXTERNAL_ID.fullmatch(external_id):
+        raise _validation("externalId", external_id, "Member must satisfy regular expression pattern: [\\w+=,.@:/-]*")
+    asked = int(form.get("DurationSeconds") or DEFAULT_DURATION)
+    low, high = DURATION_RANGE
+    if not low <= asked <= high:
+        raise _validation("durationSeconds", asked, f"Member must have value between {low} and {high}")
+    seconds = asked if duration_override is None else duration_override
+    expiration = float(int(now + seconds))  # STS writes whole seconds: the emulator enforces what clients see
+    return sessions.issue(
+        role_arn=role_arn, session_name=name, external_id=external_id, duration=expiration - now, now=now
+    )
 
 
 def error_xml(error: errors.ApiError, request_id: str) -> bytes:
@@ -95,6 +166,9 @@ def handle(
     account_id: str,
     refused: RefusedCredentials,
     count: Callable[[str], None],
+    sessions: Sessions,
+    now: float,
+    credential_duration: float | None = None,
 ) -> Response:
     """Answer one STS Query request."""
     request_id = str(uuid.uuid4())
@@ -106,11 +180,23 @@ def handle(
         scope = protocol.parse_scope(headers, service=SERVICE)
         if refused.is_refused(scope.access_key):
             raise invalid_client_token()
+        try:
+            token = headers.get("x-amz-security-token")
+            account = sessions.account_of(scope.access_key, token, now, account_id, expired_code="ExpiredToken")
+        except errors.ApiError as refusal:
+            if refusal.code == "UnrecognizedClientException":
+                raise invalid_client_token() from refusal
+            raise
         if action not in OPERATIONS:
             raise errors.ApiError("InvalidAction", f"Could not find operation {action} for version {API_VERSION}")
         if form.get("Version") != API_VERSION:
             raise errors.ApiError("InvalidParameterValue", f"Version must be {API_VERSION}")
-        caller = Caller(account_id=account_id, region=scope.region)
-        return _xml(200, caller_identity_xml(caller, scope.access_key, request_id), request_id)
+        if action == "AssumeRole":
+            return _xml(
+                200, assume_role_xml(assume_role(form, sessions, now, credential_duration), request_id), request_id
+            )
+        caller = Caller(account_id=account, region=scope.region)
+        session = sessions.find(scope.access_key)
+        return _xml(200, caller_identity_xml(caller, scope.access_key, request_id, session), request_id)
     except errors.ApiError as error:
         return _xml(error.status, error_xml(error, request_id), request_id)

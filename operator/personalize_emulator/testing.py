@@ -67,6 +67,21 @@ class Emulator:
             config=botocore.config.Config(**options),
         )
 
+    def assumed_client(self, role_arn: str, service: str = "personalize", *, region: str | None = None) -> Any:
+        """A client acting in `role_arn`'s account: AssumeRole here, then its temporary credentials."""
+        import boto3
+
+        sts = self.client("sts", region=region)
+        credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="emulator-test")["Credentials"]
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region or self.region,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+
 
 def aws_environment(endpoint: str, *, region: str = DEFAULT_REGION) -> dict[str, str]:
     """The standard AWS variables that point boto3 (in any process) at the emulator at `endpoint`."""

@@ -10,21 +10,26 @@ botocore exceptions are translated here, at the boundary, into the taxonomy
 of errors.py that the reconciler decides on; nothing in this module touches
 Kubernetes.
 
-Clients are built once per region (boto3 clients are thread safe once made)
+Clients are built once per region and identity (the operator's own, or a
+tenant's role assumed through STS; botocore clients are thread safe once made)
 and reach the endpoint from the default chain, so AWS_ENDPOINT_URL_PERSONALIZE
-is the only way the emulator is selected.
+(and AWS_ENDPOINT_URL_STS) are the only way the emulator is selected.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
+import botocore.session
 
 from personalize_operator import errors, metrics
 from personalize_operator.errors import (
@@ -45,6 +50,7 @@ __all__ = [
     "AlreadyExists",
     "AwsError",
     "ClientPool",
+    "Identity",
     "InUse",
     "InvalidInput",
     "NotFound",
@@ -166,12 +172,51 @@ ONCE_CONFIG = botocore.config.Config(
 )
 
 
+ROLE_SESSION_NAME_LIMIT = 64
+_SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
+
+
+def session_name(namespace: str) -> str:
+    """A RoleSessionName (2-64 of [\\w+=,.@-]) naming the namespace the calls are made for (seen in CloudTrail)."""
+    name = _SESSION_NAME_CHARS.sub("-", f"personalize-operator@{namespace}")
+    if len(name) <= ROLE_SESSION_NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: ROLE_SESSION_NAME_LIMIT - 9]}-{digest}"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An IAM role to assume (from the tenancy map); None in the pool means the operator's own identity."""
+
+    role_arn: str
+    external_id: str | None = None
+    session_name: str = "personalize-operator"
+
+
+class _AssumedRole(botocore.credentials.CredentialProvider):
+    """Hands botocore's own refreshing assume-role credentials to a session (no refresh logic of ours)."""
+
+    METHOD = "assume-role"
+    CANONICAL_NAME = "personalize-operator-assume-role"
+
+    def __init__(self, credentials: botocore.credentials.Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> botocore.credentials.Credentials:
+        return self._credentials
+
+
 class ClientPool:
-    """One boto3 client per region, built lazily, shared by every handler thread.
+    """One boto3 client per (identity, region), built lazily, shared by every handler thread.
 
     `once=True` gives the region's single-attempt client with short timeouts,
     for best-effort calls that must never hold anything up (releasing a
-    retained tracker).
+    retained tracker). An `Identity` is reached through STS AssumeRole with
+    botocore's AssumeRoleCredentialFetcher and DeferredRefreshableCredentials:
+    botocore refreshes them before they expire (docs/iam.md), and STS is
+    reached like any service (AWS_ENDPOINT_URL_STS selects the emulator).
     """
 
     def __init__(self, *, max_attempts: int = 5, connect_timeout: float = 5.0, read_timeout: float = 30.0) -> None:
@@ -181,21 +226,51 @@ class ClientPool:
             read_timeout=read_timeout,
             user_agent_extra="personalize-operator",
         )
-        self._session = boto3.session.Session()
-        self._clients: dict[tuple[str, bool], TrackerClient] = {}
-        self._lock = threading.Lock()
+        self._base = botocore.session.get_session()
+        self._clients: dict[tuple[str, bool, Identity | None], TrackerClient] = {}
+        self._lock = threading.RLock()  # botocore sessions are not thread safe: clients are built under it
 
-    def for_region(self, region: str, *, once: bool = False) -> TrackerClient:
-        """The region's client; a region botocore refuses is InvalidInput, never a bare traceback."""
-        key = (region, once)
+    def for_region(self, region: str, *, once: bool = False, identity: Identity | None = None) -> TrackerClient:
+        """The client for this region and identity; a region botocore refuses is InvalidInput, never a traceback."""
+        key = (region, once, identity)
         with self._lock:
             if key not in self._clients:
                 config = self._config.merge(ONCE_CONFIG) if once else self._config
                 try:
-                    client = self._session.client("personalize", region_name=region, config=config)
+                    session = self._base if identity is None else self._assumed(identity, region)
+                    client = session.create_client("personalize", region_name=region, config=config)
                 except (botocore.exceptions.BotoCoreError, ValueError) as error:
                     raise InvalidInput(
                         "InvalidRegion", f"cannot build a Personalize client for region {region!r}: {error}", "Client"
                     ) from error
                 self._clients[key] = TrackerClient(client=client)
             return self._clients[key]
+
+    def _create_sts(self, region: str, service: str, **kwargs: Any) -> Any:
+        """STS clients for refreshes, made in whichever thread needs credentials."""
+        with self._lock:
+            return self._base.create_client(service, region_name=region, config=self._config, **kwargs)
+
+    def _assumed(self, identity: Identity, region: str) -> botocore.session.Session:
+        """A botocore session whose credentials are the role's, refreshed by botocore; STS called in `region`."""
+        source = self._base.get_credentials()
+        if source is None:
+            raise AccessDenied("NoCredentials", "no AWS credentials to assume a role with", "AssumeRole")
+        extra: dict[str, Any] = {"RoleSessionName": identity.session_name}
+        if identity.external_id:
+            extra["ExternalId"] = identity.external_id
+        fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            client_creator=functools.partial(self._create_sts, region),
+            source_credentials=source,
+            role_arn=identity.role_arn,
+            extra_args=extra,
+        )
+        credentials = botocore.credentials.DeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method=_AssumedRole.METHOD
+        )
+        session = botocore.session.Session()
+        session.register_component("data_loader", self._base.get_component("data_loader"))
+        session.register_component(
+            "credential_provider", botocore.credentials.CredentialResolver([_AssumedRole(credentials)])
+        )
+        return session

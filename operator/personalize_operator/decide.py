@@ -482,6 +482,18 @@ def decide_invalid_spec(problem: str) -> Decision:
     )
 
 
+def decide_forbidden(rule: str) -> Decision:
+    """The tenancy map refuses this resource: no AWS call at all; looked at again at resync and on a map change."""
+    return Decision(
+        Step.REPORT_FAILED,
+        Phase.FAILED,
+        "Forbidden",
+        f"{rule}; ask the platform team to add it (docs/iam.md)",
+        warning=True,
+        synced=False,
+    )
+
+
 def transition_event(recorded: Recorded, decision: Decision) -> Event | None:
     """One Event when the phase or Ready reason changes; none while a state lasts."""
     if recorded.phase == decision.phase and recorded.reason == decision.reason:

@@ -30,6 +30,7 @@ from personalize_operator.pacing import Attempts, next_delay
 from personalize_operator.resource import FINALIZER
 from personalize_operator.secretwatch import SecretWatch
 from personalize_operator.settings import OperatorSettings
+from personalize_operator.tenancy import TenancyError, TenancySource
 from personalize_operator.wakeups import Gates, Wakers, sleep
 
 RESOURCE = (model.GROUP, model.VERSION, model.PLURAL)
@@ -68,6 +69,13 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         gates=Gates(),
         executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
     )
+    if ours.tenancy_file is not None:
+        # A bad file at start-up stops the operator (no last good map yet); later, the last good map stays.
+        source = TenancySource(ours.tenancy_file, lambda _: _tenancy_changed(edges, logger))
+        try:
+            edges.tenancy = source.start(ours.tenancy_poll_seconds)
+        except TenancyError as error:
+            raise kopf.PermanentError(f"cannot start without a valid tenancy map: {error}") from error
     memo["edges"] = edges
     if not ours.scanning:
         _require_served_resource()
@@ -77,9 +85,16 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         memo["secret_watch"] = watch
 
 
+def _tenancy_changed(edges: runner.Edges, logger: logging.Logger) -> None:
+    """A new map may allow (or refuse) any resource: every daemon runs a pass now, no restart needed."""
+    logger.info(f"tenancy map changed: woke {edges.wakers.wake_all()} resource(s)")
+
+
 @kopf.on.cleanup()
 def stop(memo: kopf.Memo, **_: Any) -> None:
     """Stop our own threads; kopf stops the daemons."""
+    if "edges" in memo and memo["edges"].tenancy is not None:
+        memo["edges"].tenancy.stop()
     if "secret_watch" in memo:
         memo["secret_watch"].stop()
 

@@ -39,3 +39,8 @@ API_REACHABLE = Gauge(
     "personalize_operator_api_server_reachable",
     "1 while the API server has answered within liveness_timeout (the Lease is read every retry_period).",
 )
+TENANCY_RELOADS = Counter(
+    "personalize_operator_tenancy_reloads_total",
+    "Tenancy file reads that changed something, by outcome (loaded, or refused: the last good map stays).",
+    ["outcome"],
+)

@@ -354,6 +354,14 @@ class EventTrackerStatus(BaseModel):
         default=None, alias="eventTrackerArn", description="ARN of the event tracker in AWS."
     )
     account_id: str | None = Field(default=None, alias="accountId", description="AWS account of the event tracker.")
+    role_arn: str | None = Field(
+        default=None,
+        alias="roleArn",
+        description=(
+            "IAM role the operator assumes for this resource (from the operator's tenancy map); absent: the"
+            " operator's own identity. Deletion uses it when the map no longer names a role of the tracker's account."
+        ),
+    )
     region: str | None = Field(default=None, description="AWS region of the event tracker.")
     secret_name: str | None = Field(
         default=None,

@@ -17,9 +17,9 @@ from typing import Any
 import pydantic
 from kubernetes import client
 
-from personalize_operator import conditions, reconcile, resource, status
-from personalize_operator.aws import ClientPool, TrackerClient
-from personalize_operator.decide import Desired, decide_invalid_spec, transition_event
+from personalize_operator import conditions, reconcile, resource, status, tenancy
+from personalize_operator.aws import ClientPool, Identity, TrackerClient, session_name
+from personalize_operator.decide import Desired, decide_forbidden, decide_invalid_spec, transition_event
 from personalize_operator.errors import AwsError
 from personalize_operator.kube import TrackerObjects
 from personalize_operator.remote import RemoteTracker
@@ -41,6 +41,7 @@ class Edges:
     wakers: Wakers
     gates: Gates
     executor: ThreadPoolExecutor
+    tenancy: tenancy.TenancySource | None = None  # None: no tenancy file, the operator's own identity everywhere
 
 
 @dataclass
@@ -66,9 +67,11 @@ class Unreachable:
         return fail
 
 
-def _trackers(pool: ClientPool, region: str, *, once: bool = False) -> TrackerClient | Unreachable:
+def _trackers(
+    pool: ClientPool, region: str, *, once: bool = False, identity: Identity | None = None
+) -> TrackerClient | Unreachable:
     try:
-        return pool.for_region(region, once=once)
+        return pool.for_region(region, once=once, identity=identity)
     except AwsError as error:
         return Unreachable(error)
 
@@ -81,9 +84,17 @@ def is_deleting(body: Mapping[str, Any]) -> bool:
     return bool(_meta(body).get("deletionTimestamp"))
 
 
-def _context(edges: Edges, body: Mapping[str, Any], desired: Desired, retry: int) -> reconcile.Context:
+def _identity(tenant: tenancy.Tenant | None, namespace: str) -> Identity | None:
+    if tenant is None or not tenant.role_arn:
+        return None
+    return Identity(role_arn=tenant.role_arn, external_id=tenant.external_id, session_name=session_name(namespace))
+
+
+def _context(
+    edges: Edges, body: Mapping[str, Any], desired: Desired, retry: int, identity: Identity | None = None
+) -> reconcile.Context:
     namespace, name = desired.namespace, desired.name
-    aws = _trackers(edges.pool, desired.region)
+    aws = _trackers(edges.pool, desired.region, identity=identity)
     return reconcile.Context(
         aws=aws,  # type: ignore[arg-type]
         secrets=SecretStore(edges.core),
@@ -93,7 +104,7 @@ def _context(edges: Edges, body: Mapping[str, Any], desired: Desired, retry: int
         previous_conditions=resource.previous_conditions(body),
         retry=retry,
         mark_create_requested=lambda: _patch(edges, namespace, name, {"createRequested": True}),
-        aws_once=_trackers(edges.pool, desired.region, once=True),  # type: ignore[arg-type]
+        aws_once=_trackers(edges.pool, desired.region, once=True, identity=identity),  # type: ignore[arg-type]
     )
 
 
@@ -111,6 +122,42 @@ def _invalid(body: Mapping[str, Any], error: pydantic.ValidationError) -> reconc
     return reconcile.Outcome(decision=decision, status=rendered, events=[first] if first else [])
 
 
+def _forbidden(body: Mapping[str, Any], desired: Desired, refusal: tenancy.Refusal) -> reconcile.Outcome:
+    """Refused by the tenancy map: rendered without building any AWS client (0 AWS calls)."""
+    decision = decide_forbidden(refusal.rule)
+    recorded = resource.recorded_from(body)
+    rendered = status.render(
+        desired, recorded, decision, None, resource.previous_conditions(body), conditions.now_rfc3339()
+    )
+    first = transition_event(recorded, decision)
+    return reconcile.Outcome(decision=decision, status=rendered, events=[first] if first else [])
+
+
+def _recorded_role(body: Mapping[str, Any]) -> str:
+    return str((body.get("status") or {}).get("roleArn") or "")
+
+
+def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) -> Identity | None:
+    """Deletion is never refused by tenancy (docs/design.md, section 10).
+
+    A role of the tracker's account that the map still names (the account from
+    the ARN in status, else from the dataset group ARN); else the role recorded
+    in status.roleArn, the identity that created the tracker; else the
+    operator's own identity.
+    """
+    recorded = resource.recorded_from(body)
+    if edges.tenancy is not None:
+        account = status.account_of(recorded.arn) or status.account_of(desired.dataset_group_arn)
+        tenant = tenancy.for_deletion(edges.tenancy.current, desired.namespace, account)
+        if tenant is not None:
+            return _identity(tenant, desired.namespace)
+    role = _recorded_role(body)
+    if not role:
+        return None
+    external_id = edges.tenancy.external_id(role) if edges.tenancy is not None else None
+    return Identity(role_arn=role, external_id=external_id, session_name=session_name(desired.namespace))
+
+
 def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> PassResult | None:
     """One reconcile pass; None when the resource is gone or being deleted (the daemon then ends)."""
     with edges.gates.held(uid):
@@ -124,7 +171,19 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> 
         except pydantic.ValidationError as error:
             outcome = _invalid(body, error)
         else:
-            outcome = reconcile.reconcile(_context(edges, body, desired, retry))
+            allowed = (
+                tenancy.resolve(edges.tenancy.current, desired.namespace, desired.dataset_group_arn)
+                if edges.tenancy is not None
+                else None
+            )
+            if isinstance(allowed, tenancy.Refusal):
+                outcome = _forbidden(body, desired, allowed)
+            else:
+                identity = _identity(allowed, desired.namespace)
+                outcome = reconcile.reconcile(_context(edges, body, desired, retry, identity))
+                if edges.tenancy is not None and outcome.status.get("eventTrackerArn"):
+                    # Recorded only when this identity saw or created the tracker: the one that can delete it.
+                    outcome.status["roleArn"] = identity.role_arn if identity else None
         edges.objects.patch_status(namespace, name, outcome.status)
         return PassResult(body=body, outcome=outcome)
 
@@ -139,7 +198,8 @@ def deletion_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int)
             desired = resource.desired_from(body)
         except pydantic.ValidationError:
             desired = resource.desired_for_deletion(body)
-        outcome = reconcile.finalize(_context(edges, body, desired, retry))
+        identity = _deletion_identity(edges, body, desired)
+        outcome = reconcile.finalize(_context(edges, body, desired, retry, identity))
         edges.objects.patch_status(namespace, name, outcome.status)
         return PassResult(body=body, outcome=outcome)
 

@@ -8,6 +8,7 @@ value stops start-up with an error naming the variable.
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -70,6 +71,17 @@ class OperatorSettings(BaseSettings):
             " namespaces mode): the operator keeps a finalizer on both while EventTrackers exist there, so deleting"
             " the namespace cannot take its permissions away before their trackers are deleted. Empty: off."
         ),
+    )
+    tenancy_file: Path | None = Field(
+        None,
+        description=(
+            "A YAML tenancy map (docs/iam.md): which namespaces may use which dataset groups, and the IAM role"
+            " assumed for each. A namespace or dataset group the map does not allow is Failed/Forbidden with no AWS"
+            " call. Unset: the operator's own identity for every namespace and any dataset group."
+        ),
+    )
+    tenancy_poll_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often the tenancy file is checked for changes (no restart needed)."
     )
     watch_server_timeout: int = Field(
         270, ge=10, description="Seconds the API server keeps a watch open before kopf reconnects."

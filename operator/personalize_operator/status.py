@@ -21,7 +21,14 @@ from personalize_operator.remote import RemoteTracker
 def identity(tracker: RemoteTracker | None) -> dict[str, Any]:
     if tracker is None:
         return {}
-    return {"eventTrackerArn": tracker.arn, "awsStatus": tracker.status, "accountId": tracker.account_id or None}
+    account = tracker.account_id or account_of(tracker.arn)
+    return {"eventTrackerArn": tracker.arn, "awsStatus": tracker.status, "accountId": account or None}
+
+
+def account_of(arn: str) -> str:
+    """The account field of an ARN ("" when it has none)."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
 
 
 def condition_list(decision: Decision, generation: int) -> list[dict[str, Any]]:

@@ -54,6 +54,12 @@ class Wakers:
         sleeper.loop.call_soon_threadsafe(sleeper.event.set)
         return True
 
+    def wake_all(self) -> int:
+        """Wake every resource (for example after the tenancy map changed); returns how many."""
+        with self._lock:
+            uids = list(self._sleepers)
+        return sum(self.wake(uid) for uid in uids)
+
     def changed(self, uid: str, fingerprint: tuple[Any, ...]) -> bool:
         """Record what the resource looks like; True when it differs from what was seen before."""
         with self._lock:

@@ -138,6 +138,16 @@ class TestValuesSchema:
             pytest.param({"replicaCount": 0}, "/replicaCount", id="no-replicas"),
             pytest.param({"leaderElection": {"leaseName": "Ops_Lease"}}, "/leaderElection/leaseName", id="bad-lease"),
             pytest.param({"podAntiAffinity": "required"}, "/podAntiAffinity", id="unknown-anti-affinity"),
+            pytest.param(
+                {"tenancy": {"enabled": True, "tenants": [{"namespaces": ["a"], "datasetGroups": ["dg-a"]}]}},
+                "/tenancy/tenants/0/datasetGroups/0",
+                id="tenant-dataset-group-not-an-arn",
+            ),
+            pytest.param(
+                {"tenancy": {"tenants": [{"namespaces": ["a"], "roleArn": "team-a", "datasetGroups": []}]}},
+                "/tenancy/tenants/0",
+                id="tenant-bad-role-no-dataset-groups",
+            ),
         ],
     )
     def test_bad_values_are_refused_naming_the_key(self, helm: Helm, values: dict[str, Any], message: str) -> None:
@@ -356,6 +366,35 @@ class TestRbacRendering:
         assert env["PERSONALIZE_OPERATOR_LEASE_NAME"] == "personalize-operator"
         assert env["PERSONALIZE_OPERATOR_LEASE_NAMESPACE"] == NAMESPACE
 
+    def test_tenancy_renders_a_configmap_mounted_as_the_file_the_operator_reads(self, helm: Helm) -> None:
+        from personalize_operator.tenancy import parse
+
+        tenants = [
+            {
+                "namespaces": ["team-a", "team-a-*"],
+                "roleArn": "arn:aws:iam::111111111111:role/personalize-team-a",
+                "externalId": "team-a-7f3c",
+                "datasetGroups": ["arn:aws:personalize:*:111111111111:dataset-group/a-*"],
+            }
+        ]
+        objects = render(helm, {**CLUSTER, "tenancy": {"enabled": True, "tenants": tenants}})
+        config_map = chart.one(objects, "ConfigMap")
+        assert parse(config_map["data"]["tenancy.yaml"]).model_dump(by_alias=True, exclude_none=True) == {
+            "tenants": tenants
+        }
+        env = chart.operator_settings_env(objects)
+        path = env["PERSONALIZE_OPERATOR_TENANCY_FILE"]
+        mount = next(m for m in chart.container(objects)["volumeMounts"] if m["name"] == "tenancy")
+        assert path == f"{mount['mountPath']}/tenancy.yaml" and mount["readOnly"] is True
+        volumes = chart.one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]
+        assert {"name": "tenancy", "configMap": {"name": config_map["metadata"]["name"]}} in volumes
+        assert env["PERSONALIZE_OPERATOR_TENANCY_POLL_SECONDS"] == "5"
+
+    def test_without_tenancy_there_is_no_map_and_the_operator_uses_its_own_identity(self, helm: Helm) -> None:
+        objects = render(helm, CLUSTER)
+        assert chart.of_kind(objects, "ConfigMap") == []
+        assert "PERSONALIZE_OPERATOR_TENANCY_FILE" not in chart.operator_settings_env(objects)
+
     def test_rbac_create_false_renders_no_rbac(self, helm: Helm) -> None:
         objects = render(helm, {**NAMESPACES, "rbac": {"create": False}})
         assert chart.of_kind(objects, *chart.RBAC_KINDS) == []
@@ -388,7 +427,13 @@ class TestServerSideDryRun:
         self, helm: Helm, dry_run_namespaces: dict[str, str], chart_crd: str, mode: str
     ) -> None:
         watched = [dry_run_namespaces["shop"], dry_run_namespaces["search"]] if mode == "namespaces" else []
-        values = {"watch": {"mode": mode, "namespaces": watched}, "metrics": {"enabled": True}}
+        tenancy = {
+            "enabled": True,
+            "tenants": [
+                {"namespaces": ["shop"], "datasetGroups": ["arn:aws:personalize:*:111111111111:dataset-group/*"]}
+            ],
+        }
+        values = {"watch": {"mode": mode, "namespaces": watched}, "metrics": {"enabled": True}, "tenancy": tenancy}
         code, out, err = server_dry_run(helm, dry_run_namespaces["release"], values)
         assert code == 0, err
         expected = len(helm.objects(RELEASE, dry_run_namespaces["release"], values)) + 1  # + the CRD

@@ -20,6 +20,7 @@ from personalize_operator.decide import (
     decide,
     decide_deletion,
     decide_error,
+    decide_forbidden,
     decide_invalid_spec,
     decide_paused,
     decide_release,
@@ -456,6 +457,19 @@ def test_an_unparseable_spec_is_failed_and_stalled() -> None:
         True,
         None,
     )
+
+
+def test_a_tenancy_refusal_is_failed_forbidden_names_the_rule_and_waits_for_the_resync_or_a_map_change() -> None:
+    decision = decide_forbidden("namespace shop has no entry in the operator's tenancy map")
+    assert (decision.phase, decision.reason, decision.stalled, decision.requeue, decision.synced) == (
+        Phase.FAILED,
+        "Forbidden",
+        True,
+        None,
+        False,
+    )
+    assert decision.warning
+    assert "namespace shop has no entry" in decision.message
 
 
 TRANSITION_ROWS = [

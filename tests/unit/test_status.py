@@ -84,3 +84,16 @@ def test_an_invalid_spec_touches_no_identity() -> None:
     status = render_invalid(decision, 4, [], NOW)
     assert set(status) == {"phase", "observedGeneration", "conditions"}
     assert conditions_by_type(status)["Ready"]["reason"] == "InvalidSpec"
+
+
+def test_the_account_comes_from_the_tracker_arn_when_aws_does_not_say() -> None:
+    from personalize_operator.status import account_of, identity
+
+    arn = "arn:aws:personalize:eu-west-1:111111111111:event-tracker/0f3c"
+    assert (
+        identity(RemoteTracker(arn=arn, name="t", status="ACTIVE", dataset_group_arn=""))["accountId"] == "111111111111"
+    )
+    assert identity(RemoteTracker(arn=arn, name="t", status="ACTIVE", dataset_group_arn="", account_id="222222222222"))[
+        "accountId"
+    ] == ("222222222222")
+    assert account_of("not-an-arn") == ""
