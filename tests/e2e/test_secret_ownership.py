@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from kubernetes import client
 
 from personalize_operator import secrets
+from support.kube import create_namespace, delete_namespace
 from support.trackers import Trackers, manifest
 from support.wait import wait_for
 
@@ -28,19 +30,28 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
-def owner_of(core: client.CoreV1Api, namespace: str) -> secrets.Owner:
-    """A real object to own the Secret (a ConfigMap stands in: ownership here is only the uid)."""
-    made = core.create_namespaced_config_map(namespace, {"metadata": {"name": f"owner-{uuid.uuid4().hex[:6]}"}})
-    return secrets.Owner(namespace=namespace, name="storefront", uid=made.metadata.uid)
+@pytest.fixture
+def quiet(core: client.CoreV1Api, custom: client.CustomObjectsApi, crd: str) -> Iterator[tuple[str, secrets.Owner]]:
+    """A namespace no operator watches (solo-* is excluded) and a real EventTracker there to own Secrets.
+
+    The owner must really exist: the garbage collector deletes a Secret whose controller ownerReference
+    names no live EventTracker with that uid.
+    """
+    namespace = create_namespace(core, f"solo-quiet-{uuid.uuid4().hex[:6]}")
+    made = Trackers(custom=custom, core=core, namespace=namespace).create(
+        manifest("storefront", "arn:aws:personalize:us-east-1:123456789012:dataset-group/nobody-reconciles-this")
+    )
+    yield namespace, secrets.Owner(namespace=namespace, name="storefront", uid=made["metadata"]["uid"])
+    delete_namespace(core, namespace)
 
 
 class TestApplyAgainstTheApiServer:
     """secrets.apply and delete_if_ours, called directly: no operator, the API server's own semantics."""
 
     def test_a_secret_with_our_labels_but_no_reference_of_ours_is_a_conflict_and_untouched(
-        self, core: client.CoreV1Api, namespace: str
+        self, core: client.CoreV1Api, quiet: tuple[str, secrets.Owner]
     ) -> None:
-        owner = owner_of(core, namespace)
+        namespace, owner = quiet
         planted = secrets.render(owner, "storefront-tracking", "planted-id", "arn:planted")
         del planted["metadata"]["ownerReferences"]
         before = core.create_namespaced_secret(namespace, planted)
@@ -54,9 +65,9 @@ class TestApplyAgainstTheApiServer:
         assert base64.b64decode(after.data["trackingId"]) == b"planted-id"
 
     def test_a_repair_keeps_foreign_labels_annotations_and_owner_references(
-        self, core: client.CoreV1Api, namespace: str
+        self, core: client.CoreV1Api, quiet: tuple[str, secrets.Owner]
     ) -> None:
-        owner = owner_of(core, namespace)
+        namespace, owner = quiet
         assert secrets.apply(core, secrets.render(owner, "storefront-tracking", "old-id", "arn:x"), owner) is True
         other = core.create_namespaced_config_map(namespace, {"metadata": {"name": "other-owner"}})
         foreign_ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "other-owner", "uid": other.metadata.uid}
@@ -85,8 +96,10 @@ class TestApplyAgainstTheApiServer:
         assert {ref.uid for ref in repaired.metadata.owner_references} == {owner.uid, other.metadata.uid}
         assert secrets.owner_uid(repaired.metadata) == owner.uid
 
-    def test_the_selector_finds_our_secrets_on_the_server_side(self, core: client.CoreV1Api, namespace: str) -> None:
-        owner = owner_of(core, namespace)
+    def test_the_selector_finds_our_secrets_on_the_server_side(
+        self, core: client.CoreV1Api, quiet: tuple[str, secrets.Owner]
+    ) -> None:
+        namespace, owner = quiet
         secrets.apply(core, secrets.render(owner, "ours", "id", "arn:x"), owner)
         core.create_namespaced_secret(namespace, {"metadata": {"name": "unrelated"}, "stringData": {"k": "v"}})
 
@@ -94,8 +107,10 @@ class TestApplyAgainstTheApiServer:
 
         assert [secret.metadata.name for secret in listed] == ["ours"]
 
-    def test_delete_removes_only_a_secret_this_owner_controls(self, core: client.CoreV1Api, namespace: str) -> None:
-        owner = owner_of(core, namespace)
+    def test_delete_removes_only_a_secret_this_owner_controls(
+        self, core: client.CoreV1Api, quiet: tuple[str, secrets.Owner]
+    ) -> None:
+        namespace, owner = quiet
         secrets.apply(core, secrets.render(owner, "ours", "id", "arn:x"), owner)
         stranger = secrets.Owner(namespace=namespace, name="storefront", uid=str(uuid.uuid4()))
 
@@ -103,8 +118,10 @@ class TestApplyAgainstTheApiServer:
         assert secrets.delete_if_ours(core, namespace, "ours", owner) is True
         assert secrets.delete_if_ours(core, namespace, "ours", owner) is False
 
-    def test_an_api_failure_is_a_secret_error_with_its_status(self, core: client.CoreV1Api, namespace: str) -> None:
-        owner = owner_of(core, namespace)
+    def test_an_api_failure_is_a_secret_error_with_its_status(
+        self, core: client.CoreV1Api, quiet: tuple[str, secrets.Owner]
+    ) -> None:
+        _, owner = quiet
         bad = secrets.render(owner, "Not_A_Valid_Name", "id", "arn:x")
 
         with pytest.raises(secrets.SecretError) as failed:
