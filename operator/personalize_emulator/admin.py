@@ -8,9 +8,10 @@ Plain JSON over HTTP, unauthenticated, never faulted:
     POST   /_emulator/reset                  empty account, start-up config, no rules, counts zeroed
     GET    /_emulator/config                 the settings in force
     POST   /_emulator/config                 {"transitionDelay"?, "trackerQuota"?, "maxTagsPerResource"?,
-                                              "credentialDuration"?}
+                                              "credentialDuration"?, "tpsLimit"?}
     GET    /_emulator/calls                  {"CreateEventTracker": 3, ...}
-    DELETE /_emulator/calls                  zero the counts
+    DELETE /_emulator/calls                  zero the counts (calls and rate-limited calls)
+    GET    /_emulator/rate-limited           calls refused by the tpsLimit, per operation
     GET    /_emulator/faults                 the fault rules and how often each fired
     POST   /_emulator/faults                 {"kind": throttle|internal|latency|drop|error, "rate"?,
                                               "operations"?, "count"?, "seconds"?, "code"?, "status"?,
@@ -77,11 +78,13 @@ def _reset(service: Service, _: dict[str, Any]) -> dict[str, Any]:
     service.calls.reset()
     service.refused.clear()
     service.sessions.clear()
+    service.limiter.reset()
     return {"ok": True}
 
 
 def _reset_calls(service: Service, _: dict[str, Any]) -> dict[str, Any]:
     service.calls.reset()
+    service.limiter.reset()
     return {"ok": True}
 
 
@@ -162,6 +165,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/config"): _set_config,
     ("GET", "/calls"): lambda service, _: service.calls.snapshot(),
     ("DELETE", "/calls"): _reset_calls,
+    ("GET", "/rate-limited"): lambda service, _: service.limiter.refused(),
     ("GET", "/faults"): lambda service, _: service.faults.rules(),
     ("POST", "/faults"): _add_fault,
     ("DELETE", "/faults"): _clear_faults,

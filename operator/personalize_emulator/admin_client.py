@@ -55,6 +55,10 @@ class EmulatorAdmin:
         """Calls per operation (every attempt, faulted or not) since start or the last reset."""
         return {key: int(value) for key, value in self._call("GET", "/calls").items()}
 
+    def rate_limited(self) -> dict[str, int]:
+        """Calls refused by the TPS limit, per operation (also counted in `calls`), since start or the last reset."""
+        return {key: int(value) for key, value in self._call("GET", "/rate-limited").items()}
+
     def config(self) -> dict[str, Any]:
         return self._object("GET", "/config")
 
@@ -74,12 +78,14 @@ class EmulatorAdmin:
         tracker_quota: int | None = None,
         max_tags_per_resource: int | None = None,
         credential_duration: float | None = None,
+        tps_limit: float | None = None,
     ) -> dict[str, Any]:
         changes = {
             "transitionDelay": transition_delay,
             "trackerQuota": tracker_quota,
             "maxTagsPerResource": max_tags_per_resource,
             "credentialDuration": credential_duration,
+            "tpsLimit": tps_limit,
         }
         return self._object("POST", "/config", {k: v for k, v in changes.items() if v is not None})
 

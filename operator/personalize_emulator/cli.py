@@ -61,6 +61,13 @@ def parser() -> argparse.ArgumentParser:
         default=defaults.max_tags_per_resource,
         help="tags per resource before TooManyTagsException (default %(default)s, AWS's documented limit)",
     )
+    p.add_argument(
+        "--tps-limit",
+        type=_non_negative_float,
+        default=defaults.tps_limit,
+        metavar="N",
+        help="calls per second per API and region before LimitExceededException/ThrottlingException (default 0: none)",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed for fault injection (default: random)")
     p.add_argument(
         "--credential-duration",
@@ -89,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_tags_per_resource=args.max_tags_per_resource,
             seed=args.seed,
             credential_duration=args.credential_duration,
+            tps_limit=args.tps_limit,
         )
     except ValueError as error:
         print(f"personalize-emulator: {error}", file=sys.stderr)

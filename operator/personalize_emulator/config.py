@@ -30,6 +30,9 @@ class EmulatorConfig:
         refresh them (botocore refreshes within 15 minutes of expiry, so any
         value under 900 makes every call refresh first).
     seed: seeds the random source of fault injection, for repeatable tests.
+    tps_limit: calls per second allowed per API and region (AWS's request-rate
+        limit, see `ratelimit`); more is LimitExceededException on the control
+        plane, ThrottlingException on personalize-events. 0: no limit.
     """
 
     host: str = "127.0.0.1"
@@ -40,6 +43,7 @@ class EmulatorConfig:
     max_tags_per_resource: int = 50
     seed: int | None = None
     credential_duration: float | None = None
+    tps_limit: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -54,6 +58,8 @@ class EmulatorConfig:
             raise ValueError(f"max_tags_per_resource must be >= 0, not {self.max_tags_per_resource}")
         if self.credential_duration is not None and self.credential_duration < 1:
             raise ValueError(f"credential_duration must be >= 1, not {self.credential_duration}")
+        if self.tps_limit < 0:
+            raise ValueError(f"tps_limit must be >= 0 (0: no limit), not {self.tps_limit}")
 
     def replace(self, **changes: Any) -> EmulatorConfig:
         """A copy with `changes` applied and validated again."""
@@ -66,4 +72,5 @@ RUNTIME_SETTINGS = {
     "trackerQuota": "tracker_quota",
     "maxTagsPerResource": "max_tags_per_resource",
     "credentialDuration": "credential_duration",
+    "tpsLimit": "tps_limit",
 }

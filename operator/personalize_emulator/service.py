@@ -1,6 +1,6 @@
 """One API request, from bytes to a Response, without sockets.
 
-The order is AWS's: authentication, routing, throttling and other faults,
+The order is AWS's: authentication, routing, the rate limit, throttling and other faults,
 validation against the model, then the operation. Every call that names an
 operation is counted, faulted or not, so tests can see retries.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from botocore.model import OperationModel
@@ -20,6 +21,7 @@ from personalize_emulator.config import EmulatorConfig
 from personalize_emulator.credentials import RefusedCredentials
 from personalize_emulator.faults import FaultInjector, FaultKind
 from personalize_emulator.protocol import Protocol, Response
+from personalize_emulator.ratelimit import RateLimiter, rate_exceeded
 from personalize_emulator.sessions import Sessions
 from personalize_emulator.state import Caller, Store
 
@@ -65,6 +67,7 @@ class Service:
         self.refused = RefusedCredentials()
         self.sessions = Sessions()
         self.clock = clock or SystemClock()
+        self.limiter = RateLimiter(limit=lambda: self.store.config.tps_limit, now=time.monotonic)
         self._personalize = {name: self.models.operation(name) for name in operations.PERSONALIZE}
         self._events = {name: self.models.events.operation_model(name) for name in operations.PERSONALIZE_EVENTS}
         validation.precompile([*self._personalize.values(), *self._events.values()])
@@ -135,6 +138,9 @@ class Service:
         request: Request,
     ) -> Response:
         self.calls.add(operation.name)
+        api = "personalize" if kind is Protocol.JSON else "personalize-events"
+        if not self.limiter.admit(api, f"{caller.account_id}/{caller.region}", operation.name):
+            raise rate_exceeded(api)
         delay = 0.0
         fault = self.faults.pick(operation.name)
         if fault is not None:
