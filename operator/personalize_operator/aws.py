@@ -43,6 +43,7 @@ from personalize_operator.errors import (
     Throttled,
     TooManyTags,
 )
+from personalize_operator.ratelimit import TokenBucket
 from personalize_operator.remote import RemoteTracker
 
 __all__ = [
@@ -208,6 +209,15 @@ class _AssumedRole(botocore.credentials.CredentialProvider):
         return self._credentials
 
 
+def _waiting_for(budget: TokenBucket) -> Any:
+    """A botocore before-send hook that waits for a token (returning None lets the request go out)."""
+
+    def wait_for_token(**_: Any) -> None:
+        budget.acquire()
+
+    return wait_for_token
+
+
 class ClientPool:
     """One boto3 client per (identity, region), built lazily, shared by every handler thread.
 
@@ -217,18 +227,35 @@ class ClientPool:
     botocore's AssumeRoleCredentialFetcher and DeferredRefreshableCredentials:
     botocore refreshes them before they expire (docs/iam.md), and STS is
     reached like any service (AWS_ENDPOINT_URL_STS selects the emulator).
+
+    Every attempt a region's clients make (botocore's retries included) first
+    takes a token from that account and region's bucket (ratelimit.py), and each client
+    holds as many connections as there are threads that may call it at once.
     """
 
-    def __init__(self, *, max_attempts: int = 5, connect_timeout: float = 5.0, read_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 5,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        calls_per_second: float = 8.0,
+        burst: int = 2,
+        max_pool_connections: int = 20,
+    ) -> None:
         self._config = botocore.config.Config(
             retries={"mode": "standard", "max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
             user_agent_extra="personalize-operator",
         )
         self._base = botocore.session.get_session()
         self._clients: dict[tuple[str, bool, Identity | None], TrackerClient] = {}
         self._lock = threading.RLock()  # botocore sessions are not thread safe: clients are built under it
+        self._calls_per_second = calls_per_second
+        self._burst = burst
+        self._budgets: dict[tuple[str, str | None], TokenBucket] = {}
 
     def for_region(self, region: str, *, once: bool = False, identity: Identity | None = None) -> TrackerClient:
         """The client for this region and identity; a region botocore refuses is InvalidInput, never a traceback."""
@@ -243,6 +270,9 @@ class ClientPool:
                     raise InvalidInput(
                         "InvalidRegion", f"cannot build a Personalize client for region {region!r}: {error}", "Client"
                     ) from error
+                account = identity.role_arn if identity is not None else None  # one budget per account and region
+                budget = self._budgets.setdefault((region, account), TokenBucket(self._calls_per_second, self._burst))
+                client.meta.events.register("before-send.personalize", _waiting_for(budget))
                 self._clients[key] = TrackerClient(client=client)
             return self._clients[key]
 

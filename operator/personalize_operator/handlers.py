@@ -55,16 +55,20 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.scanning.disabled = not ours.scanning  # no CRD/namespace watches: no cluster-scoped reads
     logging.getLogger("kopf.objects").addFilter(RequeueIsNotAnError())
     config.load_config()
-    core = client.CoreV1Api()
+    api = _api_client(ours.max_workers)
+    core = client.CoreV1Api(api)
     edges = runner.Edges(
         settings=ours,
         pool=ClientPool(
             max_attempts=ours.aws_max_attempts,
             connect_timeout=ours.aws_connect_timeout,
             read_timeout=ours.aws_read_timeout,
+            calls_per_second=ours.aws_calls_per_second,
+            burst=ours.aws_call_burst,
+            max_pool_connections=ours.max_workers,
         ),
         core=core,
-        objects=TrackerObjects(client.CustomObjectsApi()),
+        objects=TrackerObjects(client.CustomObjectsApi(api)),
         wakers=Wakers(),
         gates=Gates(),
         executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
@@ -97,6 +101,13 @@ def stop(memo: kopf.Memo, **_: Any) -> None:
         memo["edges"].tenancy.stop()
     if "secret_watch" in memo:
         memo["secret_watch"].stop()
+
+
+def _api_client(max_workers: int) -> client.ApiClient:
+    """A Kubernetes client whose pool holds a connection per pass thread plus the Secret watch (urllib3 keeps 4)."""
+    configuration = client.Configuration.get_default_copy()
+    configuration.connection_pool_maxsize = max_workers + 2
+    return client.ApiClient(configuration)
 
 
 def _require_served_resource() -> None:

@@ -35,6 +35,17 @@ class OperatorSettings(BaseSettings):
     log_format: LogFormat = Field(LogFormat.TEXT, description="text or json (one JSON object per line).")
     max_workers: int = Field(20, ge=1, le=500, description="Threads for handlers (AWS and Secret calls block).")
     aws_max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts per AWS call.")
+    aws_calls_per_second: float = Field(
+        8.0,
+        gt=0,
+        description=(
+            "AWS calls per second per account and region (client-side token bucket, every attempt counted):"
+            " bursts wait here instead of meeting LimitExceededException."
+        ),
+    )
+    aws_call_burst: int = Field(
+        2, ge=1, description="Calls that may go out at once before the per-second rate applies (the bucket's size)."
+    )
     aws_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to AWS.")
     aws_read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for an AWS answer.")
     scanning: bool = Field(

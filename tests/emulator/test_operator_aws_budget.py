@@ -1,0 +1,49 @@
+"""The operator's AWS client against the emulator: every attempt, retries included, takes a token
+from its region's bucket; the connection pool fits the workers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from personalize_emulator.testing import Emulator
+from personalize_operator.aws import ClientPool
+
+
+@pytest.fixture
+def aws_env(emulator: Emulator) -> None:
+    """The reset session emulator, with this process's AWS variables pointing at it."""
+
+
+def test_calls_beyond_the_burst_are_spaced_at_the_configured_rate(aws_env: None) -> None:
+    pool = ClientPool(calls_per_second=20, burst=1)
+    client = pool.for_region("us-east-1")
+    started = time.monotonic()
+    for _ in range(11):
+        client._call("ListDatasetGroups")
+    assert time.monotonic() - started >= 10 / 20 * 0.9
+
+
+def test_botocore_retries_wait_for_tokens_too(aws_env: None, emulator: Emulator) -> None:
+    emulator.admin.internal_failure(count=2, operations=["ListDatasetGroups"])
+    pool = ClientPool(calls_per_second=10, burst=1, max_attempts=3)
+    client = pool.for_region("us-east-1")
+    client._call("ListDatasetGroups")  # one bucket token per attempt: 3 attempts, 2 of them waited for
+    started = time.monotonic()
+    client._call("ListDatasetGroups")
+    assert emulator.admin.calls()["ListDatasetGroups"] == 4
+    assert time.monotonic() - started >= 0.09
+
+
+def test_regions_have_separate_buckets(aws_env: None) -> None:
+    pool = ClientPool(calls_per_second=2, burst=1)
+    pool.for_region("us-east-1")._call("ListDatasetGroups")
+    started = time.monotonic()
+    pool.for_region("eu-west-1")._call("ListDatasetGroups")
+    assert time.monotonic() - started < 0.4
+
+
+def test_the_connection_pool_holds_one_connection_per_worker() -> None:
+    client = ClientPool(max_pool_connections=37).for_region("us-east-1").client
+    assert client.meta.config.max_pool_connections == 37
