@@ -32,6 +32,7 @@ import botocore.exceptions
 import botocore.session
 
 from personalize_operator import errors, metrics
+from personalize_operator.board import PAGE_SIZE, Sighting
 from personalize_operator.errors import (
     AccessDenied,
     AlreadyExists,
@@ -123,6 +124,17 @@ class TrackerClient:
             page = self._call("ListEventTrackers", **kwargs)
             for summary in page.get("eventTrackers", []):
                 yield summary["eventTrackerArn"]
+            token = page.get("nextToken")
+            if not token:
+                return
+
+    def sightings(self) -> Iterator[Sighting]:
+        """Every tracker of the region with its status: ListEventTrackers without a filter, 100 per page."""
+        token: str | None = None
+        while True:
+            page = self._call("ListEventTrackers", maxResults=PAGE_SIZE, **({"nextToken": token} if token else {}))
+            for summary in page.get("eventTrackers", []):
+                yield Sighting(arn=summary["eventTrackerArn"], name=summary.get("name", ""), status=summary["status"])
             token = page.get("nextToken")
             if not token:
                 return

@@ -47,3 +47,15 @@ def test_regions_have_separate_buckets(aws_env: None) -> None:
 def test_the_connection_pool_holds_one_connection_per_worker() -> None:
     client = ClientPool(max_pool_connections=37).for_region("us-east-1").client
     assert client.meta.config.max_pool_connections == 37
+
+
+def test_sightings_list_every_tracker_of_the_region_across_pages(aws_env: None, emulator: Emulator) -> None:
+    emulator.admin.configure(tracker_quota=300)
+    personalize = emulator.client()
+    for i in range(150):
+        group = personalize.create_dataset_group(name=f"board-{i}")["datasetGroupArn"]
+        personalize.create_event_tracker(name=f"board-{i}", datasetGroupArn=group)
+    emulator.admin.reset_calls()
+    seen = list(ClientPool(calls_per_second=100, burst=10).for_region("us-east-1").sightings())
+    assert len(seen) == 150 and {s.status for s in seen} == {"ACTIVE"}
+    assert emulator.admin.calls() == {"ListEventTrackers": 2}

@@ -1,0 +1,223 @@
+"""One status board per (account, region): a single ListEventTrackers watches every tracker in transition.
+
+AWS offers no watch on tracker status, and each waiting resource polling on
+its own costs one Describe per resource per poll, all against the account's
+shared request limit. The board replaces that: while any resource follows a
+tracker in a transitional state (CREATE/DELETE PENDING/IN_PROGRESS), one
+ListEventTrackers without a dataset group filter (every tracker of the
+region, 100 per page) runs about every second, and a resource whose tracker
+changed state (or disappeared) is woken at once to reconcile. Resources not
+in transition cost nothing: with no follower the board does not poll.
+
+The same table answers "what state is tracker X in?" for many resources at
+once (`lookup`): after a restart, N resources read one list instead of making
+N Describes. A lookup asks for a list newer than a moment, and concurrent
+lookups share one list.
+
+The list function and the wake callback are injected, so the board is tested
+with in-memory fakes; it never touches Kubernetes or boto3 itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+TRANSITIONAL = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS", "DELETE PENDING", "DELETE IN_PROGRESS"})
+GONE = "GONE"  # the status of a tracker the list no longer shows
+PAGE_SIZE = 100  # ListEventTrackers' largest page
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One tracker as ListEventTrackers shows it (no trackingId, no tags: the list has neither)."""
+
+    arn: str
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class _Follow:
+    arn: str
+    status: str  # the status the follower last saw; a different one wakes it
+
+
+ListTrackers = Callable[[], Iterable[Sighting]]
+Wake = Callable[[str], None]
+
+
+def is_transitional(status: str) -> bool:
+    return status in TRANSITIONAL
+
+
+class StatusBoard:
+    """The trackers of one region as last listed, and the resources waiting on them; thread safe.
+
+    `follow(uid, arn, status)` starts (lazily) a poller thread that lists
+    every `interval` seconds while anyone follows, but never more than
+    `max_calls_per_second` pages per second on average (a region with 1,000
+    trackers lists 10 pages, so every 5 s at 2/s); after a failed list it
+    waits twice as long, up to `max_backoff`.
+    """
+
+    def __init__(
+        self,
+        list_trackers: ListTrackers,
+        wake: Wake,
+        *,
+        interval: float = 1.0,
+        max_calls_per_second: float = 2.0,
+        max_backoff: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        name: str = "status-board",
+    ) -> None:
+        self._list = list_trackers
+        self._wake = wake
+        self._interval = interval
+        self._max_calls_per_second = max_calls_per_second
+        self._max_backoff = max_backoff
+        self._clock = clock
+        self._name = name
+        self._lock = threading.Lock()  # guards the fields below
+        self._changed = threading.Condition(self._lock)
+        self._refreshing = threading.Lock()  # one list at a time; waiting lookups share its result
+        self._table: dict[str, Sighting] = {}
+        self._listed_at: float | None = None  # when the last complete list started
+        self._followers: dict[str, _Follow] = {}
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self.lists = 0  # complete lists made (for tests and benchmarks)
+
+    # -- following ----------------------------------------------------------------------
+
+    def follow(self, uid: str, arn: str, status: str) -> None:
+        """Wake `uid` as soon as tracker `arn` is seen in a status other than `status` (or gone)."""
+        with self._lock:
+            self._followers[uid] = _Follow(arn=arn, status=status)
+            self._start_poller()
+            self._changed.notify_all()
+
+    def forget(self, uid: str) -> None:
+        """`uid` no longer waits (it reconciled, or was deleted)."""
+        with self._lock:
+            self._followers.pop(uid, None)
+
+    def following(self) -> dict[str, str]:
+        """uid -> ARN of every follower."""
+        with self._lock:
+            return {uid: follow.arn for uid, follow in self._followers.items()}
+
+    # -- reading ------------------------------------------------------------------------
+
+    def lookup(self, arn: str, *, newer_than: float) -> Sighting | None:
+        """The tracker as seen by a list that started at or after `newer_than` (listing if need be); None: gone.
+
+        Raises whatever the list function raises (the caller's AWS error handling applies).
+        """
+        with self._refreshing:
+            with self._lock:
+                fresh = self._listed_at is not None and self._listed_at >= newer_than
+            if not fresh:
+                self._refresh_locked()
+        with self._lock:
+            return self._table.get(arn)
+
+    def refresh(self) -> None:
+        """List every tracker once, update the table and wake the followers whose tracker moved."""
+        with self._refreshing:
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
+        started = self._clock()
+        table = {sighting.arn: sighting for sighting in self._list()}
+        with self._lock:
+            self._table = table
+            self._listed_at = started
+            self.lists += 1
+            moved = [
+                uid
+                for uid, follow in self._followers.items()
+                if (table[follow.arn].status if follow.arn in table else GONE) != follow.status
+            ]
+            for uid in moved:
+                del self._followers[uid]
+        for uid in moved:
+            self._wake(uid)
+
+    # -- the poller ---------------------------------------------------------------------
+
+    def _start_poller(self) -> None:
+        if self._thread is None and not self._stopped:
+            self._thread = threading.Thread(target=self._poll, name=self._name, daemon=True)
+            self._thread.start()
+
+    def _poll(self) -> None:
+        """While anyone follows: wait a pause (the follower has just looked itself), then list."""
+        pause = self._interval
+        while True:
+            with self._lock:
+                while not self._followers and not self._stopped:
+                    self._changed.wait()
+                if not self._stopped:
+                    self._changed.wait(pause)
+                if self._stopped:
+                    return
+                if not self._followers:
+                    continue
+            try:
+                self.refresh()
+                pause = self.poll_interval()
+            except Exception as error:  # keep polling: a throttled or failed list is retried later
+                pause = min(self._max_backoff, pause * 2)
+                log.warning("%s: listing event trackers failed (%s); retrying in %.0f s", self._name, error, pause)
+
+    def poll_interval(self) -> float:
+        """Seconds between lists: `interval`, stretched so that the pages stay within the call rate."""
+        with self._lock:
+            pages = max(1, math.ceil(len(self._table) / PAGE_SIZE))
+        return max(self._interval, pages / self._max_calls_per_second)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class Boards:
+    """The boards of one AWS identity (one account), one per region, made on first use."""
+
+    def __init__(self, list_for_region: Callable[[str], ListTrackers], wake: Wake, *, interval: float = 1.0) -> None:
+        self._list_for_region = list_for_region
+        self._wake = wake
+        self._interval = interval
+        self._boards: dict[str, StatusBoard] = {}
+        self._lock = threading.Lock()
+
+    def for_region(self, region: str) -> StatusBoard:
+        with self._lock:
+            if region not in self._boards:
+                self._boards[region] = StatusBoard(
+                    self._list_for_region(region), self._wake, interval=self._interval, name=f"status-board-{region}"
+                )
+            return self._boards[region]
+
+    def forget(self, uid: str) -> None:
+        with self._lock:
+            boards = list(self._boards.values())
+        for board in boards:
+            board.forget(uid)
+
+    def stop(self) -> None:
+        with self._lock:
+            boards = list(self._boards.values())
+        for board in boards:
+            board.stop()

@@ -1,0 +1,229 @@
+"""The status board: one list feeds every follower, wakes those whose tracker moved, and idles otherwise."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from personalize_operator.board import GONE, Boards, Sighting, StatusBoard, is_transitional
+
+ARN = "arn:aws:personalize:us-east-1:123456789012:event-tracker/{}"
+
+
+class FakeRegion:
+    """An in-memory ListEventTrackers: statuses set by the test, calls counted."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, str] = {}
+        self.calls = 0
+        self.fail = False
+        self.lock = threading.Lock()
+
+    def set(self, key: str, status: str) -> str:
+        arn = ARN.format(key)
+        with self.lock:
+            self.statuses[arn] = status
+        return arn
+
+    def remove(self, key: str) -> None:
+        with self.lock:
+            del self.statuses[ARN.format(key)]
+
+    def list(self) -> Iterator[Sighting]:
+        with self.lock:
+            self.calls += 1
+            if self.fail:
+                raise RuntimeError("LimitExceededException")
+            items = [Sighting(arn=arn, name=arn.rsplit("/", 1)[1], status=s) for arn, s in self.statuses.items()]
+        yield from items
+
+
+class Woken:
+    def __init__(self) -> None:
+        self.uids: list[str] = []
+        self.event = threading.Event()
+
+    def __call__(self, uid: str) -> None:
+        self.uids.append(uid)
+        self.event.set()
+
+
+@pytest.fixture
+def region() -> FakeRegion:
+    return FakeRegion()
+
+
+@pytest.fixture
+def woken() -> Woken:
+    return Woken()
+
+
+@pytest.fixture
+def board(region: FakeRegion, woken: Woken) -> Iterator[StatusBoard]:
+    """A board whose poller waits a minute: the test drives `refresh` itself."""
+    board = StatusBoard(region.list, woken, interval=60)
+    yield board
+    board.stop()
+
+
+class TestRefresh:
+    def test_a_follower_whose_tracker_changed_status_is_woken_once_and_dropped(
+        self, board: StatusBoard, region: FakeRegion, woken: Woken
+    ) -> None:
+        arn = region.set("a", "CREATE PENDING")
+        board.follow("uid-a", arn, "CREATE PENDING")
+        region.set("a", "ACTIVE")
+        board.refresh()
+        board.refresh()
+        assert woken.uids == ["uid-a"] and board.following() == {}
+
+    def test_a_follower_whose_tracker_did_not_move_keeps_waiting(
+        self, board: StatusBoard, region: FakeRegion, woken: Woken
+    ) -> None:
+        arn = region.set("a", "CREATE IN_PROGRESS")
+        board.follow("uid-a", arn, "CREATE IN_PROGRESS")
+        board.refresh()
+        assert woken.uids == [] and board.following() == {"uid-a": arn}
+
+    def test_a_tracker_that_disappeared_wakes_its_follower(
+        self, board: StatusBoard, region: FakeRegion, woken: Woken
+    ) -> None:
+        arn = region.set("a", "DELETE IN_PROGRESS")
+        board.follow("uid-a", arn, "DELETE IN_PROGRESS")
+        region.remove("a")
+        board.refresh()
+        assert woken.uids == ["uid-a"]
+
+    def test_one_list_serves_every_follower(self, board: StatusBoard, region: FakeRegion, woken: Woken) -> None:
+        arns = [region.set(str(i), "CREATE PENDING") for i in range(50)]
+        for i, arn in enumerate(arns):
+            board.follow(f"uid-{i}", arn, "CREATE PENDING")
+        for i in range(0, 50, 2):
+            region.set(str(i), "ACTIVE")
+        board.refresh()
+        assert region.calls == 1
+        assert sorted(woken.uids) == sorted(f"uid-{i}" for i in range(0, 50, 2))
+
+    def test_following_again_replaces_the_status_waited_on(
+        self, board: StatusBoard, region: FakeRegion, woken: Woken
+    ) -> None:
+        arn = region.set("a", "CREATE IN_PROGRESS")
+        board.follow("uid-a", arn, "CREATE PENDING")
+        board.follow("uid-a", arn, "CREATE IN_PROGRESS")
+        board.refresh()
+        assert woken.uids == []
+
+    def test_a_forgotten_follower_is_not_woken(self, board: StatusBoard, region: FakeRegion, woken: Woken) -> None:
+        arn = region.set("a", "CREATE PENDING")
+        board.follow("uid-a", arn, "CREATE PENDING")
+        board.forget("uid-a")
+        region.set("a", "ACTIVE")
+        board.refresh()
+        assert woken.uids == []
+
+
+class TestLookup:
+    def test_lookups_newer_than_one_moment_share_one_list(self, board: StatusBoard, region: FakeRegion) -> None:
+        arns = [region.set(str(i), "ACTIVE") for i in range(300)]
+        moment = time.monotonic()
+        threads = [threading.Thread(target=board.lookup, args=(arn,), kwargs={"newer_than": moment}) for arn in arns]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert region.calls == 1
+        assert board.lookup(arns[7], newer_than=moment) == Sighting(arn=arns[7], name="7", status="ACTIVE")
+
+    def test_a_lookup_newer_than_the_last_list_lists_again(self, board: StatusBoard, region: FakeRegion) -> None:
+        arn = region.set("a", "CREATE PENDING")
+        board.lookup(arn, newer_than=0)
+        region.set("a", "ACTIVE")
+        assert board.lookup(arn, newer_than=time.monotonic()).status == "ACTIVE"
+        assert region.calls == 2
+
+    def test_a_tracker_not_listed_is_none(self, board: StatusBoard) -> None:
+        assert board.lookup(ARN.format("missing"), newer_than=0) is None
+
+    def test_a_failed_list_reaches_the_caller(self, board: StatusBoard, region: FakeRegion) -> None:
+        region.fail = True
+        with pytest.raises(RuntimeError, match="LimitExceeded"):
+            board.lookup(ARN.format("a"), newer_than=0)
+
+
+class TestPoller:
+    @pytest.fixture
+    def polling(self, region: FakeRegion, woken: Woken) -> Iterator[StatusBoard]:
+        board = StatusBoard(region.list, woken, interval=0.05, max_calls_per_second=100)
+        yield board
+        board.stop()
+
+    def test_no_follower_no_polling(self, polling: StatusBoard, region: FakeRegion) -> None:
+        arn = region.set("a", "CREATE PENDING")
+        polling.follow("uid-a", arn, "CREATE PENDING")
+        polling.forget("uid-a")
+        time.sleep(0.3)
+        assert region.calls <= 1  # at most the list that was due when the follower left
+
+    def test_the_poller_wakes_a_follower_soon_after_its_tracker_moves_and_then_idles(
+        self, polling: StatusBoard, region: FakeRegion, woken: Woken
+    ) -> None:
+        arn = region.set("a", "CREATE PENDING")
+        polling.follow("uid-a", arn, "CREATE PENDING")
+        time.sleep(0.2)
+        assert region.calls >= 2 and woken.uids == []
+        region.set("a", "ACTIVE")
+        assert woken.event.wait(5)
+        calls = region.calls
+        time.sleep(0.3)
+        assert region.calls == calls
+
+    def test_the_poller_survives_failed_lists_and_backs_off(self, region: FakeRegion, woken: Woken) -> None:
+        board = StatusBoard(region.list, woken, interval=0.05, max_calls_per_second=100, max_backoff=0.2)
+        try:
+            arn = region.set("a", "CREATE PENDING")
+            region.fail = True
+            board.follow("uid-a", arn, "CREATE PENDING")
+            time.sleep(0.7)
+            assert 2 <= region.calls <= 6  # 0.05, 0.1, 0.2, 0.2 ... apart, not every 0.05 s
+            region.fail = False
+            region.set("a", "ACTIVE")
+            assert woken.event.wait(5)
+        finally:
+            board.stop()
+
+    def test_many_pages_stretch_the_interval_to_the_call_rate(self, region: FakeRegion, woken: Woken) -> None:
+        board = StatusBoard(region.list, woken, interval=1.0, max_calls_per_second=2.0)
+        for i in range(1000):
+            region.set(str(i), "ACTIVE")
+        assert board.poll_interval() == 1.0  # nothing listed yet: one page assumed
+        board.refresh()
+        assert board.poll_interval() == 5.0  # 10 pages at 2 per second
+
+
+class TestBoards:
+    def test_one_board_per_region_each_with_its_own_list(self, woken: Woken) -> None:
+        regions = {"us-east-1": FakeRegion(), "eu-west-1": FakeRegion()}
+        boards = Boards(lambda region: regions[region].list, woken)
+        assert boards.for_region("us-east-1") is boards.for_region("us-east-1")
+        boards.for_region("eu-west-1").refresh()
+        assert regions["eu-west-1"].calls == 1 and regions["us-east-1"].calls == 0
+        boards.stop()
+
+
+@pytest.mark.parametrize(
+    ("status", "transitional"),
+    [
+        ("CREATE PENDING", True),
+        ("CREATE IN_PROGRESS", True),
+        ("DELETE PENDING", True),
+        ("DELETE IN_PROGRESS", True),
+        ("ACTIVE", False),
+        ("CREATE FAILED", False),
+        (GONE, False),
+    ],
+)
+def test_only_create_and_delete_in_flight_are_transitional(status: str, transitional: bool) -> None:
+    assert is_transitional(status) is transitional
