@@ -20,10 +20,12 @@ help:
 	@echo "make lint     ruff"
 	@echo "make bench    benchmarks that print figures (idle cost of the resync, ...)"
 
-$(STAMP): pyproject.toml
+# Two distributions: the operator (pyproject.toml, all the image carries) and the dev tools
+# (operator/pyproject.toml: emulator, local control plane, demo).
+$(STAMP): pyproject.toml operator/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' -e ./operator
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -77,6 +77,13 @@ class TestImage:
         modules = "import importlib.util as u; print([m for m in ('pip', 'setuptools') if u.find_spec(m)])"
         assert run_once(built, "-c", modules, entrypoint="python").strip() == "[]"
 
+    def test_carries_only_the_operator_not_the_dev_tools_or_cryptography(self, built: image.Built) -> None:
+        dev_only = ("personalize_emulator", "local_cluster", "personalize_demo", "cryptography", "matplotlib")
+        probe = f"import importlib.util as u; print([m for m in {dev_only!r} if u.find_spec(m)])"
+        assert run_once(built, "-c", probe, entrypoint="python").strip() == "[]"
+        venv = run_once(built, "/opt/venv/bin", entrypoint="ls").split()
+        assert "personalize-emulator" not in venv and "local-cluster" not in venv
+
     def test_default_command_is_personalize_operator_run(self, built: image.Built) -> None:
         usage = run_once(built, "run", "--help", entrypoint="personalize-operator")
         assert "--namespace" in usage and "--liveness" in usage
