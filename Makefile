@@ -17,6 +17,7 @@ help:
 	@echo "              NODE=1: with a real node running pods (needs root and make image; docs/node.md)"
 	@echo "make crds     regenerate crds/ from the pydantic model"
 	@echo "make image    the container image with podman (docs/image.md)"
+	@echo "make bench    operator benchmark (~25 min): table, JSON, docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
 	@echo "make lint     ruff"
 	@echo "make bench    benchmarks that print figures (idle cost of the resync, ...)"
 
@@ -47,6 +48,11 @@ cluster: binaries $(if $(NODE),node-binaries node-tools image)
 
 demo: binaries
 	$(PY) -m personalize_demo
+
+# Figures from the Kubernetes watch and the emulator's counters, never from the operator's logs (docs/performance.md).
+BENCH_ARGS ?=
+bench: binaries
+	PYTHONPATH=tests $(PY) bench/operator.py $(BENCH_ARGS)
 
 crds: venv
 	$(PY) -m personalize_operator.crd
