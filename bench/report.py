@@ -197,7 +197,7 @@ def write(results: dict[str, Any], out: Path) -> None:
         plots.append(("ACTIVE->Secret latency (CDF)", "latency-cdf.png"))
         _plot_rates(
             results["latency"]["rates"],
-            "AWS calls/s: latency run (4 s, 60 s, 300 s creations)",
+            "AWS calls/s: latency run",
             folder / "calls-latency.png",
         )
         plots.append(("AWS calls per second during the latency run", "calls-latency.png"))

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-TRANSITIONAL = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS", "DELETE PENDING", "DELETE IN_PROGRESS"})
+CREATING = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
+DELETING = frozenset({"DELETE PENDING", "DELETE IN_PROGRESS"})
+TRANSITIONAL = CREATING | DELETING
 GONE = "GONE"  # the status of a tracker the list no longer shows
 PAGE_SIZE = 100  # ListEventTrackers' largest page
 
@@ -55,6 +57,15 @@ Wake = Callable[[str], None]
 
 def is_transitional(status: str) -> bool:
     return status in TRANSITIONAL
+
+
+def stage(status: str) -> str:
+    """What a follower waits to see end: CREATE PENDING and CREATE IN_PROGRESS are one stage (creating)."""
+    if status in CREATING:
+        return "CREATING"
+    if status in DELETING:
+        return "DELETING"
+    return status
 
 
 class StatusBoard:
@@ -98,7 +109,7 @@ class StatusBoard:
     # -- following ----------------------------------------------------------------------
 
     def follow(self, uid: str, arn: str, status: str) -> None:
-        """Wake `uid` as soon as tracker `arn` is seen in a status other than `status` (or gone)."""
+        """Wake `uid` as soon as tracker `arn` leaves the stage of `status` (creating, deleting), or is gone."""
         with self._lock:
             self._followers[uid] = _Follow(arn=arn, status=status)
             self._start_poller()
@@ -144,7 +155,7 @@ class StatusBoard:
             moved = [
                 uid
                 for uid, follow in self._followers.items()
-                if (table[follow.arn].status if follow.arn in table else GONE) != follow.status
+                if stage(table[follow.arn].status if follow.arn in table else GONE) != stage(follow.status)
             ]
             for uid in moved:
                 del self._followers[uid]

@@ -24,6 +24,7 @@ from kubernetes.client.rest import ApiException
 from personalize_operator import leader, model, resource, runner
 from personalize_operator import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
 from personalize_operator.aws import ClientPool
+from personalize_operator.board import Boards
 from personalize_operator.kube import TrackerObjects
 from personalize_operator.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
 from personalize_operator.pacing import Attempts, next_delay
@@ -57,21 +58,26 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     config.load_config()
     api = _api_client(ours.max_workers)
     core = client.CoreV1Api(api)
+    pool = ClientPool(
+        max_attempts=ours.aws_max_attempts,
+        connect_timeout=ours.aws_connect_timeout,
+        read_timeout=ours.aws_read_timeout,
+        calls_per_second=ours.aws_calls_per_second,
+        burst=ours.aws_call_burst,
+        max_pool_connections=ours.max_workers,
+    )
+    wakers = Wakers()
     edges = runner.Edges(
         settings=ours,
-        pool=ClientPool(
-            max_attempts=ours.aws_max_attempts,
-            connect_timeout=ours.aws_connect_timeout,
-            read_timeout=ours.aws_read_timeout,
-            calls_per_second=ours.aws_calls_per_second,
-            burst=ours.aws_call_burst,
-            max_pool_connections=ours.max_workers,
-        ),
+        pool=pool,
         core=core,
         objects=TrackerObjects(client.CustomObjectsApi(api)),
-        wakers=Wakers(),
+        wakers=wakers,
         gates=Gates(),
         executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
+        boards=Boards(lambda region: lambda: pool.for_region(region).sightings(), wakers.wake)
+        if ours.status_board
+        else None,
     )
     if ours.tenancy_file is not None:
         # A bad file at start-up stops the operator (no last good map yet); later, the last good map stays.
@@ -101,6 +107,9 @@ def stop(memo: kopf.Memo, **_: Any) -> None:
         memo["edges"].tenancy.stop()
     if "secret_watch" in memo:
         memo["secret_watch"].stop()
+    edges: runner.Edges | None = memo.get("edges")
+    if edges is not None and edges.boards is not None:
+        edges.boards.stop()
 
 
 def _api_client(max_workers: int) -> client.ApiClient:
@@ -148,12 +157,13 @@ async def keep_in_line(
     wake = edges.wakers.register(uid)
     attempts, rng, finalizer_waits = Attempts(), random.Random(uid), 0
     loop = asyncio.get_running_loop()
+    first = True
     try:
         while not stopped:
             memo.get("leader", leader.NOT_ELECTED).ensure_leading()  # a leader resumed after its Lease lapsed exits
             try:
                 result = await loop.run_in_executor(
-                    edges.executor, runner.live_pass, edges, namespace, name, uid, attempts.count
+                    edges.executor, runner.live_pass, edges, namespace, name, uid, attempts.count, first
                 )
             except runner.FinalizerMissing as waiting:
                 logger.debug(str(waiting))
@@ -170,10 +180,14 @@ async def keep_in_line(
             decision = result.outcome.decision
             generation = (result.body.get("metadata") or {}).get("generation")
             attempts.after(decision.phase, decision.reason, generation, decision.requeue is not None)
-            if await sleep(wake, stopped, next_delay(decision.requeue, edges.settings.resync_seconds, rng)):
+            delay = next_delay(decision.requeue, edges.settings.resync_seconds, rng, first=first)
+            first = False
+            if await sleep(wake, stopped, delay):
                 attempts.reset()
     finally:
         edges.wakers.unregister(uid)
+        if edges.boards is not None:
+            edges.boards.forget(uid)
 
 
 @kopf.on.event(*RESOURCE)

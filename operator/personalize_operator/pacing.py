@@ -17,9 +17,26 @@ def resync_delay(resync_seconds: float, rng: random.Random) -> float:
     return resync_seconds * (1.0 + rng.uniform(-JITTER, JITTER))
 
 
-def next_delay(requeue: float | None, resync_seconds: float, rng: random.Random) -> float:
-    """Seconds to sleep after a pass: its own requeue when sooner than the resync, else a jittered resync."""
-    resync = resync_delay(resync_seconds, rng)
+FIRST_RESYNC_FLOOR = 0.1  # the first resync after start-up comes after at least 10 % of the interval
+
+
+def first_delay(resync_seconds: float, rng: random.Random) -> float:
+    """The first resync after start-up, anywhere in [10 %, 100 %] of the interval.
+
+    A restart resumes every resource at once; spreading their first full look
+    (Describe and ListTagsForResource each) evenly over the interval keeps a
+    restart of 1,000 resources to a trickle of calls instead of a burst at
+    the end of the first interval, and leaves the first minute quiet.
+    """
+    return resync_seconds * rng.uniform(FIRST_RESYNC_FLOOR, 1.0)
+
+
+def next_delay(requeue: float | None, resync_seconds: float, rng: random.Random, *, first: bool = False) -> float:
+    """Seconds to sleep after a pass: its own requeue when sooner than the resync, else a jittered resync.
+
+    `first`: after the daemon's first pass, the resync is spread over the whole interval (`first_delay`).
+    """
+    resync = first_delay(resync_seconds, rng) if first else resync_delay(resync_seconds, rng)
     return min(requeue, resync) if requeue is not None else resync
 
 

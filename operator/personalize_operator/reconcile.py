@@ -127,6 +127,31 @@ def observe(aws: Trackers, owners: Owners, desired: Desired, recorded: Recorded)
     return Observation(foreign=foreign, foreign_owner=_live_owner(owners, foreign), lost=lost)
 
 
+def _first_look(ctx: Context) -> Observation:
+    """What a pass starts from. Nothing ever requested (no ARN, no createRequested): nothing to look for.
+
+    We only ever create after recording createRequested, so without it no tracker of ours can exist, and
+    AWS allows one tracker per dataset group: a Create into a taken group answers AlreadyExists, and
+    `_create` then looks (and finds ours, or the foreign one). This saves a ListEventTrackers per new
+    resource, which matters in a burst against the account's request limit.
+    """
+    if not ctx.recorded.arn and not ctx.recorded.create_requested:
+        return Observation()
+    return observe(ctx.aws, ctx.owners, ctx.desired, ctx.recorded)
+
+
+def _fresh_from_create(recorded: Recorded, desired: Desired, tracker: RemoteTracker) -> bool:
+    """The tracker turned ACTIVE from a creation we made with the current spec's tags: no need to list them.
+
+    Tags changed in AWS in the meantime are put back at the next resync, like any other drift.
+    """
+    return (
+        recorded.arn == tracker.arn
+        and recorded.reason == "Creating"
+        and recorded.observed_generation == desired.generation
+    )
+
+
 def _live_owner(owners: Owners, tracker: RemoteTracker | None) -> str:
     """ "namespace/name" of the EventTracker that owns `tracker`, if that resource still exists."""
     owner = owner_of(tracker) if tracker is not None else None
@@ -143,7 +168,10 @@ def _owner(desired: Desired) -> Owner:
 def _sync_active(ctx: Context, tracker: RemoteTracker) -> list[Event]:
     """Tags and Secret brought in line with the spec; old Secret removed on a rename."""
     events: list[Event] = []
-    to_set, to_remove = tag_changes(ctx.aws.tags(tracker.arn), ctx.desired)
+    if _fresh_from_create(ctx.recorded, ctx.desired, tracker):
+        to_set, to_remove = {}, []
+    else:
+        to_set, to_remove = tag_changes(ctx.aws.tags(tracker.arn), ctx.desired)
     ctx.aws.tag(tracker.arn, to_set)
     ctx.aws.untag(tracker.arn, to_remove)
     if to_set or to_remove:
@@ -170,8 +198,11 @@ def _create(ctx: Context, decision: Decision) -> tuple[Decision, RemoteTracker |
         again = observe(ctx.aws, ctx.owners, desired, Recorded())
         if again.tracker is None and again.foreign is None:
             raise
-        return decide(desired, ctx.recorded, again, retry=ctx.retry), again.tracker, []
-    created = ctx.aws.describe(arn) or RemoteTracker(
+        # Carry out what the group's tracker calls for in this pass (adopt, sync ours...): never report
+        # Active before the Secret is written. Never CREATE again: the group is taken.
+        return _act(ctx, decide(desired, ctx.recorded, again, retry=ctx.retry), again)
+    # Every new tracker starts CREATE PENDING: no Describe needed to know it (the status board follows it).
+    created = RemoteTracker(
         arn=arn, name=desired.tracker_name, status="CREATE PENDING", dataset_group_arn=desired.dataset_group_arn
     )
     return decision, created, [Event("Normal", "CreatedEventTracker", f"created event tracker {desired.tracker_name}")]
@@ -216,7 +247,7 @@ def reconcile(ctx: Context) -> Outcome:
     tracker: RemoteTracker | None = None
     events: list[Event] = []
     try:
-        observed = observe(ctx.aws, ctx.owners, ctx.desired, ctx.recorded)
+        observed = _first_look(ctx)
         tracker = observed.tracker
         decision = decide(ctx.desired, ctx.recorded, observed, retry=ctx.retry)
         decision, tracker, events = _act(ctx, decision, observed)

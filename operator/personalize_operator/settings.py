@@ -46,6 +46,13 @@ class OperatorSettings(BaseSettings):
     aws_call_burst: int = Field(
         2, ge=1, description="Calls that may go out at once before the per-second rate applies (the bucket's size)."
     )
+    status_board: bool = Field(
+        True,
+        description=(
+            "One ListEventTrackers about every second per region while any tracker is being created or deleted"
+            " wakes its resource at once (board.py); false: each waiting resource polls with backoff up to 30 s."
+        ),
+    )
     aws_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to AWS.")
     aws_read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for an AWS answer.")
     scanning: bool = Field(

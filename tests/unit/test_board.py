@@ -107,12 +107,23 @@ class TestRefresh:
         assert region.calls == 1
         assert sorted(woken.uids) == sorted(f"uid-{i}" for i in range(0, 50, 2))
 
-    def test_following_again_replaces_the_status_waited_on(
+    def test_a_step_within_creation_does_not_wake_only_its_end_does(
         self, board: StatusBoard, region: FakeRegion, woken: Woken
     ) -> None:
         arn = region.set("a", "CREATE IN_PROGRESS")
         board.follow("uid-a", arn, "CREATE PENDING")
-        board.follow("uid-a", arn, "CREATE IN_PROGRESS")
+        board.refresh()
+        assert woken.uids == []
+        region.set("a", "CREATE FAILED")
+        board.refresh()
+        assert woken.uids == ["uid-a"]
+
+    def test_following_again_replaces_the_status_waited_on(
+        self, board: StatusBoard, region: FakeRegion, woken: Woken
+    ) -> None:
+        arn = region.set("a", "ACTIVE")
+        board.follow("uid-a", arn, "CREATE PENDING")
+        board.follow("uid-a", arn, "ACTIVE")
         board.refresh()
         assert woken.uids == []
 

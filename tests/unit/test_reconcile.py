@@ -182,16 +182,46 @@ class TestLiveResource:
     def test_a_lost_arn_is_found_again_by_our_uid_tag(self) -> None:
         world = World()
         ours = world.aws.add("ACTIVE", OURS)
-        outcome = reconcile(world.context())
+        outcome = reconcile(world.context(recorded=Recorded(create_requested=True)))
         assert "CreateEventTracker" not in world.aws.calls
         assert outcome.status["eventTrackerArn"] == ours.arn
+
+    def test_a_new_resource_creates_without_listing_first(self) -> None:
+        world = World()
+        reconcile(world.context())
+        assert world.aws.calls == ["CreateEventTracker"]
+
+    def test_a_create_into_a_group_holding_our_tracker_finds_it_and_writes_the_secret_in_the_same_pass(
+        self,
+    ) -> None:
+        world = World()
+        ours = world.aws.add("ACTIVE", OURS)
+        outcome = reconcile(world.context())
+        assert world.aws.calls[:2] == ["CreateEventTracker", "ListEventTrackers"] and len(world.aws.trackers) == 1
+        assert outcome.status["eventTrackerArn"] == ours.arn and outcome.decision.phase == Phase.ACTIVE
+        assert world.secrets.written == {"storefront-tracking": ours.tracking_id}
+
+    def test_a_tracker_just_created_with_the_current_spec_turns_active_without_listing_its_tags(self) -> None:
+        world = World()
+        tracker = world.aws.add("ACTIVE", DESIRED.remote_tags)
+        recorded = Recorded(arn=tracker.arn, phase="Creating", reason="Creating", observed_generation=1)
+        outcome = reconcile(world.context(recorded=recorded))
+        assert world.aws.calls == ["DescribeEventTracker"] and outcome.decision.phase == Phase.ACTIVE
+        assert world.secrets.written == {"storefront-tracking": tracker.tracking_id}
+
+    def test_a_spec_changed_during_creation_gets_its_tags_compared(self) -> None:
+        world = World()
+        tracker = world.aws.add("ACTIVE", OURS)
+        recorded = Recorded(arn=tracker.arn, phase="Creating", reason="Creating", observed_generation=1)
+        reconcile(world.context(desired=replace(DESIRED, generation=2), recorded=recorded))
+        assert "ListTagsForResource" in world.aws.calls and world.aws.trackers[tracker.arn].tags["team"] == "growth"
 
     def test_a_foreign_tracker_is_a_conflict_with_no_remote_change(self) -> None:
         world = World()
         world.aws.add("ACTIVE", {}, name="theirs")
         outcome = reconcile(world.context())
         assert outcome.decision.reason == "Conflict"
-        assert not {"CreateEventTracker", "TagResource"} & set(world.aws.calls)
+        assert "TagResource" not in world.aws.calls and len(world.aws.trackers) == 1  # the create was refused
 
     def test_adoption_never_takes_a_tracker_another_live_resource_owns(self) -> None:
         world = World(owners=FakeOwners(alive_uids={"uid-a"}))
@@ -215,7 +245,7 @@ class TestLiveResource:
         outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
         assert outcome.decision.step == Step.ADOPT
         assert world.aws.trackers[orphan.arn].tags[UID_TAG] == "uid-1"
-        assert "CreateEventTracker" not in world.aws.calls
+        assert len(world.aws.trackers) == 1
 
     def test_paused_makes_no_call_and_writes_no_secret(self) -> None:
         world = World()
