@@ -2,8 +2,10 @@
 
 Contract, in crossplane-runtime's terms:
 - `describe` and `find_in_dataset_group` only read; a missing tracker is None.
-- `create` returns the new ARN (never the trackingId: it is read from an
-  ACTIVE tracker only, so that nobody can use it early).
+- `create` returns the new ARN (never the trackingId: nobody may use it
+  before the tracker is ACTIVE). The client keeps the answer's trackingId
+  in memory (`take_created`), so that once the status board has seen the
+  tracker ACTIVE no Describe is needed to write the Secret.
 - `delete` treats "not found" as success.
 - `tag` / `untag` change only the keys given.
 botocore exceptions are translated here, at the boundary, into the taxonomy
@@ -23,7 +25,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.config
@@ -84,6 +86,9 @@ class TrackerClient:
     """The Personalize calls the operator makes, for one region."""
 
     client: Any
+    # ARN -> (trackingId, dataset group ARN) from CreateEventTracker answers not yet used: credentials, never shown.
+    _created: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    _created_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         method = getattr(self.client, _snake(operation))
@@ -145,14 +150,27 @@ class TrackerClient:
         return [tracker for tracker in found if tracker is not None]
 
     def create(self, *, name: str, dataset_group_arn: str, tags: Mapping[str, str]) -> str:
-        """Create the tracker; returns its ARN. The trackingId in the answer is dropped on purpose."""
+        """Create the tracker; returns its ARN. The answer's trackingId stays in this client (`created`)."""
         answer = self._call(
             "CreateEventTracker",
             name=name,
             datasetGroupArn=dataset_group_arn,
             tags=[{"tagKey": k, "tagValue": v} for k, v in sorted(tags.items())],
         )
-        return str(answer["eventTrackerArn"])
+        arn = str(answer["eventTrackerArn"])
+        if answer.get("trackingId"):
+            with self._created_lock:
+                self._created[arn] = (str(answer["trackingId"]), dataset_group_arn)
+        return arn
+
+    def created(self, arn: str) -> tuple[str, str] | None:
+        """(trackingId, dataset group ARN) from this process's CreateEventTracker answer for `arn`, if kept."""
+        with self._created_lock:
+            return self._created.get(arn)
+
+    def forget_created(self, arn: str) -> None:
+        with self._created_lock:
+            self._created.pop(arn, None)
 
     def delete(self, arn: str) -> None:
         """Ask for deletion; an already-missing tracker counts as deleted."""

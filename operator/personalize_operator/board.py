@@ -140,6 +140,13 @@ class StatusBoard:
         with self._lock:
             return self._table.get(arn)
 
+    def recent(self, arn: str, *, within: float) -> Sighting | None:
+        """The tracker as the last list saw it, if that list started less than `within` seconds ago; never lists."""
+        with self._lock:
+            if self._listed_at is None or self._clock() - self._listed_at > within:
+                return None
+            return self._table.get(arn)
+
     def refresh(self) -> None:
         """List every tracker once, update the table and wake the followers whose tracker moved."""
         with self._refreshing:

@@ -6,6 +6,10 @@ board's one ListEventTrackers a second wakes the resource as soon as the
 tracker leaves that stage, and the pass's own requeue becomes a long safety
 net (in case a wake-up is ever lost).
 
+Turning ACTIVE: the board's list says ACTIVE and the CreateEventTracker
+answer (kept in memory by aws.TrackerClient) holds the trackingId, so the
+pass that writes the Secret needs no Describe (`BoardTrackers`).
+
 Resuming: after a restart every resource's daemon runs a first pass. For a
 resource that was Active, whose spec has not changed since, whose Secret is
 intact (its data still hashes to the data-hash annotation and names the
@@ -26,15 +30,45 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from personalize_operator.aws import TrackerClient
 from personalize_operator.board import TRANSITIONAL, StatusBoard
 from personalize_operator.decide import Decision, Desired, Phase, Recorded, Step
 from personalize_operator.reconcile import Outcome
-from personalize_operator.remote import ACTIVE
+from personalize_operator.remote import ACTIVE, RemoteTracker
 from personalize_operator.secrets import DATA_HASH_ANNOTATION, REQUEST_TIMEOUT, data_hash, owner_uid
 
 log = logging.getLogger(__name__)
 
-SAFETY_NET_SECONDS = 60.0  # a followed resource still looks by itself this often
+SAFETY_NET_SECONDS = 120.0  # a followed resource still looks by itself this often (a lost wake-up costs this)
+BOARD_FRESHNESS_SECONDS = 3.0  # a list this recent may stand in for a Describe of a tracker we just created
+
+
+class BoardTrackers:
+    """A region's tracker client whose `describe` of a tracker created by this process, seen ACTIVE by a
+    recent board list, is answered from that list and the create answer; everything else goes to AWS."""
+
+    def __init__(self, inner: TrackerClient, board: StatusBoard) -> None:
+        self._inner = inner
+        self._board = board
+
+    def describe(self, arn: str, *, with_tags: bool = False) -> RemoteTracker | None:
+        created = None if with_tags else self._inner.created(arn)
+        seen = self._board.recent(arn, within=BOARD_FRESHNESS_SECONDS) if created else None
+        if created is None or seen is None or seen.status != ACTIVE:
+            return self._inner.describe(arn, with_tags=with_tags)
+        self._inner.forget_created(arn)
+        tracking_id, dataset_group_arn = created
+        return RemoteTracker(
+            arn=arn,
+            name=seen.name,
+            status=ACTIVE,
+            dataset_group_arn=dataset_group_arn,
+            account_id=arn.split(":")[4] if arn.count(":") >= 5 else "",
+            tracking_id=tracking_id,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def follow_if_waiting(board: StatusBoard | None, uid: str, outcome: Outcome) -> Outcome:

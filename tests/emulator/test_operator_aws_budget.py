@@ -59,3 +59,16 @@ def test_sightings_list_every_tracker_of_the_region_across_pages(aws_env: None, 
     seen = list(ClientPool(calls_per_second=100, burst=10).for_region("us-east-1").sightings())
     assert len(seen) == 150 and {s.status for s in seen} == {"ACTIVE"}
     assert emulator.admin.calls() == {"ListEventTrackers": 2}
+
+
+def test_the_create_answer_keeps_the_tracking_id_in_the_client_only(aws_env: None, emulator: Emulator) -> None:
+    personalize = emulator.client()
+    group = personalize.create_dataset_group(name="kept")["datasetGroupArn"]
+    client = ClientPool().for_region("us-east-1")
+    arn = client.create(name="kept", dataset_group_arn=group, tags={})
+    kept = client.created(arn)
+    assert kept is not None and kept[1] == group
+    assert kept[0] == emulator.admin.tracker(arn=arn)["trackingId"]
+    assert "trackingId" not in repr(client) and kept[0] not in repr(client)
+    client.forget_created(arn)
+    assert client.created(arn) is None

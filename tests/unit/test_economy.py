@@ -132,3 +132,48 @@ class TestFirstResync:
 
     def test_a_sooner_requeue_still_wins_on_the_first_pass(self) -> None:
         assert next_delay(2.0, 600, random.Random(1), first=True) == 2.0
+
+
+class FakeClient:
+    """An aws.TrackerClient stand-in: the create answer kept, Describe counted."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, tuple[str, str]] = {ARN: ("tid-from-create", DESIRED.dataset_group_arn)}
+        self.describes = 0
+
+    def created(self, arn: str) -> tuple[str, str] | None:
+        return self.kept.get(arn)
+
+    def forget_created(self, arn: str) -> None:
+        self.kept.pop(arn, None)
+
+    def describe(self, arn: str, *, with_tags: bool = False) -> Any:
+        self.describes += 1
+        return "described"
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return {"passed": "through"}
+
+
+class TestTurningActive:
+    def test_a_tracker_we_created_seen_active_by_a_recent_list_needs_no_describe(self) -> None:
+        region, inner = FakeRegion("ACTIVE"), FakeClient()
+        status_board = board(region)
+        status_board.refresh()
+        trackers = economy.BoardTrackers(inner, status_board)  # type: ignore[arg-type]
+        seen = trackers.describe(ARN)
+        assert seen.status == "ACTIVE" and seen.tracking_id == "tid-from-create" and inner.describes == 0
+        assert seen.account_id == "111122223333" and seen.dataset_group_arn == DESIRED.dataset_group_arn
+        assert trackers.describe(ARN) == "described"  # the create answer is used once, then forgotten
+        assert trackers.tags(ARN) == {"passed": "through"}
+
+    def test_without_a_recent_active_sighting_or_a_create_answer_it_describes(self) -> None:
+        for status, kept in (("CREATE IN_PROGRESS", True), ("ACTIVE", False)):
+            region, inner = FakeRegion(status), FakeClient()
+            if not kept:
+                inner.kept.clear()
+            status_board = board(region)
+            status_board.refresh()
+            assert economy.BoardTrackers(inner, status_board).describe(ARN) == "described"  # type: ignore[arg-type]
+        never_listed = economy.BoardTrackers(FakeClient(), board(FakeRegion()))  # type: ignore[arg-type]
+        assert never_listed.describe(ARN) == "described"
