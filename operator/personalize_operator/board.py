@@ -59,15 +59,6 @@ def is_transitional(status: str) -> bool:
     return status in TRANSITIONAL
 
 
-def stage(status: str) -> str:
-    """What a follower waits to see end: CREATE PENDING and CREATE IN_PROGRESS are one stage (creating)."""
-    if status in CREATING:
-        return "CREATING"
-    if status in DELETING:
-        return "DELETING"
-    return status
-
-
 class StatusBoard:
     """The trackers of one region as last listed, and the resources waiting on them; thread safe.
 
@@ -109,7 +100,7 @@ class StatusBoard:
     # -- following ----------------------------------------------------------------------
 
     def follow(self, uid: str, arn: str, status: str) -> None:
-        """Wake `uid` as soon as tracker `arn` leaves the stage of `status` (creating, deleting), or is gone."""
+        """Wake `uid` as soon as tracker `arn` is seen in a status other than `status` (or gone)."""
         with self._lock:
             self._followers[uid] = _Follow(arn=arn, status=status)
             self._start_poller()
@@ -162,7 +153,7 @@ class StatusBoard:
             moved = [
                 uid
                 for uid, follow in self._followers.items()
-                if stage(table[follow.arn].status if follow.arn in table else GONE) != stage(follow.status)
+                if (table[follow.arn].status if follow.arn in table else GONE) != follow.status
             ]
             for uid in moved:
                 del self._followers[uid]

@@ -6,9 +6,12 @@ board's one ListEventTrackers a second wakes the resource as soon as the
 tracker leaves that stage, and the pass's own requeue becomes a long safety
 net (in case a wake-up is ever lost).
 
-Turning ACTIVE: the board's list says ACTIVE and the CreateEventTracker
-answer (kept in memory by aws.TrackerClient) holds the trackingId, so the
-pass that writes the Secret needs no Describe (`BoardTrackers`).
+Reading from the list (`BoardTrackers`): the board wakes a follower at every
+status step, and its pass reads the status from the list that woke it
+instead of a Describe; when the list says ACTIVE for a tracker this process
+created, the CreateEventTracker answer (kept in memory by aws.TrackerClient)
+holds the trackingId, so the pass that writes the Secret needs no Describe
+either.
 
 Resuming: after a restart every resource's daemon runs a first pass. For a
 resource that was Active, whose spec has not changed since, whose Secret is
@@ -40,30 +43,41 @@ from personalize_operator.secrets import DATA_HASH_ANNOTATION, REQUEST_TIMEOUT, 
 log = logging.getLogger(__name__)
 
 SAFETY_NET_SECONDS = 120.0  # a followed resource still looks by itself this often (a lost wake-up costs this)
-BOARD_FRESHNESS_SECONDS = 3.0  # a list this recent may stand in for a Describe of a tracker we just created
+BOARD_FRESHNESS_SECONDS = 3.0  # a list this recent may stand in for a Describe
 
 
 class BoardTrackers:
-    """A region's tracker client whose `describe` of a tracker created by this process, seen ACTIVE by a
-    recent board list, is answered from that list and the create answer; everything else goes to AWS."""
+    """A region's tracker client whose `describe` is answered from a recent board list when the list says
+    enough: a tracker in transition (its status is all a waiting pass needs), or one this process created
+    that the list shows ACTIVE (the create answer holds its trackingId). Everything else goes to AWS."""
 
-    def __init__(self, inner: TrackerClient, board: StatusBoard) -> None:
+    def __init__(self, inner: TrackerClient, board: StatusBoard, dataset_group_arn: str) -> None:
         self._inner = inner
         self._board = board
+        self._dataset_group_arn = dataset_group_arn
 
     def describe(self, arn: str, *, with_tags: bool = False) -> RemoteTracker | None:
-        created = None if with_tags else self._inner.created(arn)
-        seen = self._board.recent(arn, within=BOARD_FRESHNESS_SECONDS) if created else None
-        if created is None or seen is None or seen.status != ACTIVE:
+        seen = None if with_tags else self._board.recent(arn, within=BOARD_FRESHNESS_SECONDS)
+        account_id = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if seen is not None and seen.status in TRANSITIONAL:
+            return RemoteTracker(
+                arn=arn,
+                name=seen.name,
+                status=seen.status,
+                dataset_group_arn=self._dataset_group_arn,
+                account_id=account_id,
+            )
+        created = self._inner.created(arn) if seen is not None and seen.status == ACTIVE else None
+        if created is None:
             return self._inner.describe(arn, with_tags=with_tags)
         self._inner.forget_created(arn)
         tracking_id, dataset_group_arn = created
         return RemoteTracker(
             arn=arn,
-            name=seen.name,
+            name=seen.name if seen else "",
             status=ACTIVE,
             dataset_group_arn=dataset_group_arn,
-            account_id=arn.split(":")[4] if arn.count(":") >= 5 else "",
+            account_id=account_id,
             tracking_id=tracking_id,
         )
 

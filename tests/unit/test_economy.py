@@ -160,20 +160,28 @@ class TestTurningActive:
         region, inner = FakeRegion("ACTIVE"), FakeClient()
         status_board = board(region)
         status_board.refresh()
-        trackers = economy.BoardTrackers(inner, status_board)  # type: ignore[arg-type]
+        trackers = economy.BoardTrackers(inner, status_board, DESIRED.dataset_group_arn)  # type: ignore[arg-type]
         seen = trackers.describe(ARN)
         assert seen.status == "ACTIVE" and seen.tracking_id == "tid-from-create" and inner.describes == 0
         assert seen.account_id == "111122223333" and seen.dataset_group_arn == DESIRED.dataset_group_arn
         assert trackers.describe(ARN) == "described"  # the create answer is used once, then forgotten
         assert trackers.tags(ARN) == {"passed": "through"}
 
-    def test_without_a_recent_active_sighting_or_a_create_answer_it_describes(self) -> None:
-        for status, kept in (("CREATE IN_PROGRESS", True), ("ACTIVE", False)):
+    def test_a_tracker_in_transition_is_read_from_a_recent_list(self) -> None:
+        region, inner = FakeRegion("CREATE IN_PROGRESS"), FakeClient()
+        status_board = board(region)
+        status_board.refresh()
+        seen = economy.BoardTrackers(inner, status_board, DESIRED.dataset_group_arn).describe(ARN)  # type: ignore[arg-type]
+        assert seen.status == "CREATE IN_PROGRESS" and seen.tracking_id == "" and inner.describes == 0
+        assert inner.kept  # the create answer waits for ACTIVE
+
+    def test_without_a_recent_sighting_that_says_enough_it_describes(self) -> None:
+        for status, kept in (("CREATE FAILED", True), ("ACTIVE", False)):
             region, inner = FakeRegion(status), FakeClient()
             if not kept:
                 inner.kept.clear()
             status_board = board(region)
             status_board.refresh()
-            assert economy.BoardTrackers(inner, status_board).describe(ARN) == "described"  # type: ignore[arg-type]
-        never_listed = economy.BoardTrackers(FakeClient(), board(FakeRegion()))  # type: ignore[arg-type]
+            assert economy.BoardTrackers(inner, status_board, DESIRED.dataset_group_arn).describe(ARN) == "described"  # type: ignore[arg-type]
+        never_listed = economy.BoardTrackers(FakeClient(), board(FakeRegion()), DESIRED.dataset_group_arn)  # type: ignore[arg-type]
         assert never_listed.describe(ARN) == "described"
