@@ -154,7 +154,7 @@ class CallSampler:
         return self.samples
 
     def _sample(self) -> Sample:
-        return Sample(at=time.time(), calls=self.admin.calls(), refused=self.admin.refused())
+        return Sample(at=time.time(), calls=self.admin.calls(), refused=self.admin.rate_limited())
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
