@@ -30,6 +30,7 @@ from personalize_emulator.admin_client import EmulatorAdmin
 GROUP, VERSION, PLURAL = "personalize.operators.dev", "v1alpha1", "eventtrackers"
 OWNER_LABEL = "personalize.operators.dev/event-tracker"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+IMAGE_ENV = {"MALLOC_ARENA_MAX": "2"}  # as the container image sets it (Dockerfile)
 
 
 def _ready(obj: dict[str, Any]) -> bool:
@@ -217,7 +218,7 @@ class Operator:
         self.port = free_port()
         args = [executable, "run", f"--liveness=http://127.0.0.1:{self.port}/healthz", "--metrics-port=0"]
         args += [f"--namespace={ns}" for ns in self.namespaces]
-        env = {"KUBECONFIG": str(self.kubeconfig), **self.aws_env, **self.env}
+        env = {"KUBECONFIG": str(self.kubeconfig), **IMAGE_ENV, **self.aws_env, **self.env}
         self.started_at = time.time()
         self.process = spawn(args, self.log, env=env)
         deadline = time.monotonic() + timeout

@@ -236,15 +236,17 @@ transition, so a plain creation takes 4 s; per-tracker holds stretch CREATE IN_P
 operator: Ready and Secret times are when the benchmark's own Kubernetes watch saw them, the moment a tracker
 turned ACTIVE is the emulator's `lastUpdatedDateTime`, AWS calls are the emulator's call counters sampled
 every second (`/_emulator/calls`, rate-limited calls from `/_emulator/rate-limited`), CPU and memory come from
-`/proc/<pid>` of the operator process. The operator's logs are never read.
+`/proc/<pid>` of the operator process. The operator's logs are never read. The operator runs with
+`MALLOC_ARENA_MAX=2`, as the container image sets it.
 
 Runs, in order, in one control plane and one emulator region (so later runs list the earlier trackers too):
 
 1. **latency**: trackers whose creation takes 4 s, 60 s and 300 s, created 0.3 s apart, all in flight together.
 2. **burst**: EventTrackers created at once (16 client threads) against an emulator limited to 10 calls/s.
 3. **restart**: more EventTrackers to reach the restart count, then the operator is stopped and started again.
-4. **idle**: the operator restarted with a short resync; calls over two resync periods, scaled to the default
-   600 s (each resync pass makes the same calls whatever the period).
+4. **idle**: the operator restarted with a short resync (and the emulator limit and the operator's call budget
+   lifted, so that they do not cap the passes); calls over two resync periods, scaled to the default 600 s
+   (each resync pass makes the same calls whatever the period).
 5. **rss**: more EventTrackers to reach the RSS count (operator budget raised to 50 calls/s to fill quickly),
    RSS read after they are all Ready, and again after a plain restart.
 

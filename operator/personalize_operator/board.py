@@ -91,7 +91,8 @@ class StatusBoard:
         self._changed = threading.Condition(self._lock)
         self._refreshing = threading.Lock()  # one list at a time; waiting lookups share its result
         self._table: dict[str, Sighting] = {}
-        self._listed_at: float | None = None  # when the last complete list started
+        self._listed_at: float | None = None  # when the last complete list started (before any page was asked)
+        self._answered_at: float | None = None  # when its first page arrived
         self._followers: dict[str, _Follow] = {}
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -132,9 +133,9 @@ class StatusBoard:
             return self._table.get(arn)
 
     def recent(self, arn: str, *, within: float) -> Sighting | None:
-        """The tracker as the last list saw it, if that list started less than `within` seconds ago; never lists."""
+        """The tracker as the last list saw it, if its first page came less than `within` seconds ago; never lists."""
         with self._lock:
-            if self._listed_at is None or self._clock() - self._listed_at > within:
+            if self._answered_at is None or self._clock() - self._answered_at > within:
                 return None
             return self._table.get(arn)
 
@@ -145,10 +146,15 @@ class StatusBoard:
 
     def _refresh_locked(self) -> None:
         started = self._clock()
-        table = {sighting.arn: sighting for sighting in self._list()}
+        sightings = iter(self._list())
+        first = next(sightings, None)
+        answered = self._clock()  # the first page's data is at most this old (the request may have queued for a token)
+        table = {sighting.arn: sighting for sighting in ([first] if first else [])}
+        table.update((sighting.arn, sighting) for sighting in sightings)
         with self._lock:
             self._table = table
             self._listed_at = started
+            self._answered_at = answered
             self.lists += 1
             moved = [
                 uid

@@ -235,3 +235,18 @@ class TestBoards:
 )
 def test_only_create_and_delete_in_flight_are_transitional(status: str, transitional: bool) -> None:
     assert is_transitional(status) is transitional
+
+
+def test_recent_counts_from_the_first_page_not_from_a_wait_for_a_token() -> None:
+    now = [100.0]
+
+    def slow_list() -> Iterator[Sighting]:
+        now[0] += 5.0  # the first page waited 5 s for a token of the call budget
+        yield Sighting(arn=ARN.format("a"), name="a", status="ACTIVE")
+
+    board = StatusBoard(slow_list, lambda uid: None, interval=60, clock=lambda: now[0])
+    board.refresh()
+    assert board.recent(ARN.format("a"), within=1.0) is not None
+    now[0] += 2.0
+    assert board.recent(ARN.format("a"), within=1.0) is None
+    assert board.lookup(ARN.format("a"), newer_than=100.0) is not None  # the list started at 100: no new list
