@@ -175,7 +175,9 @@ def _plot_rates(series: list[Any], title: str, path: Path) -> None:
     times = [t for t, _ in series]
     for op in operations:
         axes.plot(times, [rates.get(op, 0.0) for _, rates in series], label=op, linewidth=1)
-    axes.plot(times, [sum(rates.values()) for _, rates in series], label="all", color="black", linewidth=1.5)
+    axes.plot(
+        times, [sum(rates.values()) for _, rates in series], label="all", color="black", linestyle=":", linewidth=1.5
+    )
     axes.set_xlabel("seconds")
     axes.set_ylabel("AWS calls per second")
     axes.set_title(title)
