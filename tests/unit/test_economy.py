@@ -50,7 +50,10 @@ def secret(arn: str = ARN, uid: str = "uid-1", edited: bool = False) -> Any:
     annotations = {DATA_HASH_ANNOTATION: data_hash(data)}
     if edited:
         data = {**data, "trackingId": base64.b64encode(b"edited").decode()}
-    meta = SimpleNamespace(annotations=annotations, owner_references=[SimpleNamespace(uid=uid, controller=True)])
+    owner = SimpleNamespace(
+        uid=uid, controller=True, kind="EventTracker", api_version="personalize.operators.dev/v1alpha1"
+    )
+    meta = SimpleNamespace(annotations=annotations, owner_references=[owner])
     return SimpleNamespace(data=data, metadata=meta)
 
 

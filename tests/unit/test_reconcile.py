@@ -361,7 +361,7 @@ class TestClientThatCannotBeBuilt:
         outcome = reconcile(ctx)
         assert (outcome.decision.phase, outcome.decision.reason) == (Phase.FAILED, "InvalidSpec")
         assert "us-east-" in outcome.decision.message
-        assert "CannotObserveEventTracker" in reasons(outcome)
+        assert "CannotCreateEventTracker" in reasons(outcome)  # a new resource's first call is the create
         deleting = world.context(desired=replace(DESIRED, region="us-east-", retain=True))
         deleting.aws = Unreachable(refused.value)  # type: ignore[assignment]
         assert finalize(deleting).release
