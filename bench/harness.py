@@ -218,7 +218,9 @@ class Operator:
         self.port = free_port()
         args = [executable, "run", f"--liveness=http://127.0.0.1:{self.port}/healthz", "--metrics-port=0"]
         args += [f"--namespace={ns}" for ns in self.namespaces]
-        env = {"KUBECONFIG": str(self.kubeconfig), **IMAGE_ENV, **self.aws_env, **self.env}
+        # Its own Lease: every start leads at once (a restart's figures are not a lease hand-over's timing).
+        lease = {"PERSONALIZE_OPERATOR_LEASE_NAME": f"bench-{self.log.stem}"}
+        env = {"KUBECONFIG": str(self.kubeconfig), **IMAGE_ENV, **lease, **self.aws_env, **self.env}
         self.started_at = time.time()
         self.process = spawn(args, self.log, env=env)
         deadline = time.monotonic() + timeout
