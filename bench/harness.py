@@ -30,7 +30,6 @@ from personalize_emulator.admin_client import EmulatorAdmin
 GROUP, VERSION, PLURAL = "personalize.operators.dev", "v1alpha1", "eventtrackers"
 OWNER_LABEL = "personalize.operators.dev/event-tracker"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-IMAGE_ENV = {"MALLOC_ARENA_MAX": "2"}  # as the container image sets it (Dockerfile)
 
 
 def _ready(obj: dict[str, Any]) -> bool:
@@ -220,7 +219,7 @@ class Operator:
         args += [f"--namespace={ns}" for ns in self.namespaces]
         # Its own Lease: every start leads at once (a restart's figures are not a lease hand-over's timing).
         lease = {"PERSONALIZE_OPERATOR_LEASE_NAME": f"bench-{self.log.stem}"}
-        env = {"KUBECONFIG": str(self.kubeconfig), **IMAGE_ENV, **lease, **self.aws_env, **self.env}
+        env = {"KUBECONFIG": str(self.kubeconfig), **lease, **self.aws_env, **self.env}
         self.started_at = time.time()
         self.process = spawn(args, self.log, env=env)
         deadline = time.monotonic() + timeout

@@ -238,8 +238,7 @@ transition, so a plain creation takes 4 s; per-tracker holds stretch CREATE IN_P
 operator: Ready and Secret times are when the benchmark's own Kubernetes watch saw them, the moment a tracker
 turned ACTIVE is the emulator's `lastUpdatedDateTime`, AWS calls are the emulator's call counters sampled
 every second (`/_emulator/calls`, rate-limited calls from `/_emulator/rate-limited`), CPU and memory come from
-`/proc/<pid>` of the operator process. The operator's logs are never read. The operator runs with
-`MALLOC_ARENA_MAX=2`, as the container image sets it.
+`/proc/<pid>` of the operator process. The operator's logs are never read.
 
 Runs, in order, in one control plane and one emulator region (so later runs list the earlier trackers too):
 

@@ -43,7 +43,10 @@ from personalize_operator.secrets import DATA_HASH_ANNOTATION, REQUEST_TIMEOUT, 
 log = logging.getLogger(__name__)
 
 SAFETY_NET_SECONDS = 120.0  # a followed resource still looks by itself this often (a lost wake-up costs this)
-BOARD_FRESHNESS_SECONDS = 3.0  # a list this recent may stand in for a Describe
+# A list this recent may stand in for a Describe. Generous on purpose: in a burst the woken pass may wait
+# for a worker thread and the list's pages for tokens; ACTIVE does not change by itself, and a status in
+# transition read a little late only means one more wake-up by the next list.
+BOARD_FRESHNESS_SECONDS = 30.0
 
 
 class BoardTrackers:
