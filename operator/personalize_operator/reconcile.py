@@ -135,8 +135,8 @@ def _first_look(ctx: Context) -> Observation:
     `_create` then looks (and finds ours, or the foreign one). This saves a ListEventTrackers per new
     resource, which matters in a burst against the account's request limit.
     """
-    if not ctx.recorded.arn and not ctx.recorded.create_requested:
-        return Observation()
+    if not ctx.recorded.arn and not ctx.recorded.create_requested and not ctx.desired.adopt:
+        return Observation()  # (asked to adopt: look first, so that adopting never tries a create)
     return observe(ctx.aws, ctx.owners, ctx.desired, ctx.recorded)
 
 

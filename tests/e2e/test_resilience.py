@@ -25,9 +25,9 @@ def test_ten_trackers_reach_active_under_fifty_percent_throttling(solo: Solo) ->
 
 def test_operator_killed_between_create_and_status_write_adopts_its_tracker(solo: Solo) -> None:
     group = new_dataset_group(solo.emulator)
-    # The reconciler describes the tracker right after creating it, before status is written:
-    # slow that call down so the SIGKILL lands in the gap.
-    solo.emulator.admin.latency(8.0, operations=["DescribeEventTracker"])
+    # AWS creates the tracker but its answer comes 8 s late: the SIGKILL lands before the operator
+    # learns the ARN, so it is never written to status.
+    solo.emulator.admin.latency(8.0, operations=["CreateEventTracker"])
     solo.emulator.admin.reset_calls()
     solo.trackers.create(manifest("survivor", group))
     wait_for(

@@ -191,6 +191,12 @@ class TestLiveResource:
         reconcile(world.context())
         assert world.aws.calls == ["CreateEventTracker"]
 
+    def test_a_new_resource_asked_to_adopt_looks_first_and_never_tries_a_create(self) -> None:
+        world = World()
+        world.aws.add("ACTIVE", {}, name="old")
+        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        assert outcome.decision.step == Step.ADOPT and "CreateEventTracker" not in world.aws.calls
+
     def test_a_create_into_a_group_holding_our_tracker_finds_it_and_writes_the_secret_in_the_same_pass(
         self,
     ) -> None:
