@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -208,22 +209,24 @@ class StatusBoard:
 
 
 class Boards:
-    """The boards of one AWS identity (one account), one per region, made on first use."""
+    """One board per (region, identity): an identity is one account (the operator's own, or a tenancy role)."""
 
-    def __init__(self, list_for_region: Callable[[str], ListTrackers], wake: Wake, *, interval: float = 1.0) -> None:
-        self._list_for_region = list_for_region
+    def __init__(self, list_for: Callable[[str, Any], ListTrackers], wake: Wake, *, interval: float = 1.0) -> None:
+        self._list_for = list_for
         self._wake = wake
         self._interval = interval
-        self._boards: dict[str, StatusBoard] = {}
+        self._boards: dict[tuple[str, Any], StatusBoard] = {}
         self._lock = threading.Lock()
 
-    def for_region(self, region: str) -> StatusBoard:
+    def for_region(self, region: str, identity: Any = None) -> StatusBoard:
+        """The board of `region` as seen by `identity` (hashable; None: the operator's own)."""
+        key = (region, identity)
         with self._lock:
-            if region not in self._boards:
-                self._boards[region] = StatusBoard(
-                    self._list_for_region(region), self._wake, interval=self._interval, name=f"status-board-{region}"
+            if key not in self._boards:
+                self._boards[key] = StatusBoard(
+                    self._list_for(region, identity), self._wake, interval=self._interval, name=f"status-board-{region}"
                 )
-            return self._boards[region]
+            return self._boards[key]
 
     def forget(self, uid: str) -> None:
         with self._lock:

@@ -75,7 +75,9 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         wakers=wakers,
         gates=Gates(),
         executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
-        boards=Boards(lambda region: lambda: pool.for_region(region).sightings(), wakers.wake)
+        boards=Boards(
+            lambda region, identity: lambda: pool.for_region(region, identity=identity).sightings(), wakers.wake
+        )
         if ours.status_board
         else None,
     )

@@ -9,16 +9,18 @@ overlap for one resource.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic
 from kubernetes import client
 
-from personalize_operator import conditions, reconcile, resource, status, tenancy
+from personalize_operator import conditions, economy, reconcile, resource, status, tenancy
 from personalize_operator.aws import ClientPool, Identity, TrackerClient, session_name
+from personalize_operator.board import Boards
 from personalize_operator.decide import Desired, decide_forbidden, decide_invalid_spec, transition_event
 from personalize_operator.errors import AwsError
 from personalize_operator.kube import TrackerObjects
@@ -42,6 +44,8 @@ class Edges:
     gates: Gates
     executor: ThreadPoolExecutor
     tenancy: tenancy.TenancySource | None = None  # None: no tenancy file, the operator's own identity everywhere
+    boards: Boards | None = None  # status boards (board.py); None: every waiting resource polls by itself
+    started_at: float = field(default_factory=time.monotonic)  # resumes trust board lists made after this
 
 
 @dataclass
@@ -94,7 +98,9 @@ def _context(
     edges: Edges, body: Mapping[str, Any], desired: Desired, retry: int, identity: Identity | None = None
 ) -> reconcile.Context:
     namespace, name = desired.namespace, desired.name
-    aws = _trackers(edges.pool, desired.region, identity=identity)
+    aws: Any = _trackers(edges.pool, desired.region, identity=identity)
+    if edges.boards is not None and isinstance(aws, TrackerClient):
+        aws = economy.BoardTrackers(aws, edges.boards.for_region(desired.region, identity), desired.dataset_group_arn)
     return reconcile.Context(
         aws=aws,  # type: ignore[arg-type]
         secrets=SecretStore(edges.core),
@@ -158,8 +164,12 @@ def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) 
     return Identity(role_arn=role, external_id=external_id, session_name=session_name(desired.namespace))
 
 
-def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> PassResult | None:
-    """One reconcile pass; None when the resource is gone or being deleted (the daemon then ends)."""
+def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, first: bool = False) -> PassResult | None:
+    """One reconcile pass; None when the resource is gone or being deleted (the daemon then ends).
+
+    `first`: the daemon's first pass in this process, where an unchanged Active resource is confirmed
+    from the status board instead of AWS (economy.py).
+    """
     with edges.gates.held(uid):
         body = edges.objects.read(namespace, name)
         if body is None or is_deleting(body) or _meta(body).get("uid") != uid:
@@ -180,11 +190,18 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> 
                 outcome = _forbidden(body, desired, allowed)
             else:
                 identity = _identity(allowed, desired.namespace)
-                outcome = reconcile.reconcile(_context(edges, body, desired, retry, identity))
+                board = edges.boards.for_region(desired.region, identity) if edges.boards is not None else None
+                recorded = resource.recorded_from(body)
+                if first and economy.resumes_unchanged(board, edges.core, desired, recorded, edges.started_at):
+                    outcome = economy.resumed(desired)
+                else:
+                    passed = reconcile.reconcile(_context(edges, body, desired, retry, identity))
+                    outcome = economy.follow_if_waiting(board, uid, passed)
                 if edges.tenancy is not None and outcome.status.get("eventTrackerArn"):
                     # Recorded only when this identity saw or created the tracker: the one that can delete it.
                     outcome.status["roleArn"] = identity.role_arn if identity else None
-        edges.objects.patch_status(namespace, name, outcome.status)
+        if outcome.status:
+            edges.objects.patch_status(namespace, name, outcome.status)
         return PassResult(body=body, outcome=outcome)
 
 

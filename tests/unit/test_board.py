@@ -214,7 +214,7 @@ class TestPoller:
 class TestBoards:
     def test_one_board_per_region_each_with_its_own_list(self, woken: Woken) -> None:
         regions = {"us-east-1": FakeRegion(), "eu-west-1": FakeRegion()}
-        boards = Boards(lambda region: regions[region].list, woken)
+        boards = Boards(lambda region, identity: regions[region].list, woken)
         assert boards.for_region("us-east-1") is boards.for_region("us-east-1")
         boards.for_region("eu-west-1").refresh()
         assert regions["eu-west-1"].calls == 1 and regions["us-east-1"].calls == 0
