@@ -93,19 +93,22 @@ class SecretWatch:
                 log.warning("Secret watch (%s) failed: %s; again in %ss", namespace or "all", error, RETRY_SECONDS)
                 self._stop.wait(RETRY_SECONDS)
 
-    def _list(self, namespace: str | None) -> Callable[..., Any]:
+    def _lister(self, namespace: str | None) -> tuple[Callable[..., Any], tuple[str, ...]]:
+        """The bound list method itself (never a wrapper): kubernetes' Watch reads the type to decode from its
+        docstring, and a lambda would make it hand back plain dicts."""
         if namespace is None:
-            return self._core.list_secret_for_all_namespaces
-        return lambda **kwargs: self._core.list_namespaced_secret(namespace, **kwargs)
+            return self._core.list_secret_for_all_namespaces, ()
+        return self._core.list_namespaced_secret, (namespace,)
 
     def _watch(self, namespace: str | None) -> None:
-        lister = self._list(namespace)
-        listed = lister(label_selector=SECRET_SELECTOR, _request_timeout=60)
+        lister, args = self._lister(namespace)
+        listed = lister(*args, label_selector=SECRET_SELECTOR, _request_timeout=60)
         for item in listed.items:
             self._consider("ADDED", item)
         stream = watch.Watch()
         for event in stream.stream(
             lister,
+            *args,
             label_selector=SECRET_SELECTOR,
             resource_version=listed.metadata.resource_version,
             timeout_seconds=WATCH_SECONDS,

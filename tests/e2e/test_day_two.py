@@ -79,6 +79,29 @@ class TestSecretHeals:
         print(f"Secret repaired {time.monotonic() - started:.1f}s after the edit")
 
 
+class TestSecretHealsInAWatchedNamespace:
+    """An operator given exact namespaces (as the chart's namespaces mode runs it) watches each one."""
+
+    @pytest.fixture
+    def solo_env(self) -> dict[str, str]:
+        return {}  # the default 600 s resync: healing can only come from the watch
+
+    def test_a_deleted_secret_is_back_within_seconds(self, solo: Solo) -> None:
+        group = new_dataset_group(solo.emulator)
+        solo.trackers.create(manifest("exact", group))
+        solo.trackers.wait_phase("exact", "Active", timeout=60)
+        before = secret_digest(solo.trackers, "exact-tracking")
+        solo.trackers.core.delete_namespaced_secret("exact-tracking", solo.namespace)
+        started = time.monotonic()
+        wait_for(
+            lambda: secret_digest(solo.trackers, "exact-tracking") == before,
+            timeout=HEAL_SECONDS,
+            what="Secret recreated",
+        )
+        print(f"Secret recreated {time.monotonic() - started:.1f}s after its deletion (watch of one namespace)")
+        assert "Secret watch" not in solo.operator.output(), "the watch failed"
+
+
 @pytest.fixture
 def solo_env() -> dict[str, str]:
     return {"PERSONALIZE_OPERATOR_RESYNC_SECONDS": "15"}
