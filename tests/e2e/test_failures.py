@@ -22,7 +22,11 @@ def test_create_failed_is_reported_then_retried_on_request(
     assert status["awsStatus"] == "CREATE FAILED"
     # DescribeEventTracker has no failure reason field, so the message explains what to do instead.
     assert "CREATE FAILED" in trackers.condition("broken", "Ready")["message"]
-    assert any(kind == "Warning" and reason == "CreateFailed" for kind, reason, _ in trackers.events("broken"))
+    wait_for(  # Events are posted after the status write: wait for it rather than race it
+        lambda: any(kind == "Warning" and reason == "CreateFailed" for kind, reason, _ in trackers.events("broken")),
+        timeout=30,
+        what="a CreateFailed Warning Event",
+    )
 
     emulator.admin.clear_failures()
     trackers.patch("broken", {"metadata": {"annotations": {"personalize.operators.dev/retry": "1"}}})
