@@ -17,9 +17,9 @@ help:
 	@echo "              NODE=1: with a real node running pods (needs root and make image; docs/node.md)"
 	@echo "make crds     regenerate crds/ from the pydantic model"
 	@echo "make image    the container image with podman (docs/image.md)"
-	@echo "make bench    operator benchmark (~25 min): table, JSON, docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
+	@echo "make bench    benchmarks (~30 min): idle cost of the resync, then the operator benchmark: table, JSON,"
+	@echo "              docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
 	@echo "make lint     ruff"
-	@echo "make bench    benchmarks that print figures (idle cost of the resync, ...)"
 
 # Two distributions: the operator (pyproject.toml, all the image carries) and the dev tools
 # (operator/pyproject.toml: emulator, local control plane, demo).
@@ -52,6 +52,7 @@ demo: binaries
 # Figures from the Kubernetes watch and the emulator's counters, never from the operator's logs (docs/performance.md).
 BENCH_ARGS ?=
 bench: binaries
+	$(PY) bench/idle_cost.py
 	PYTHONPATH=tests $(PY) bench/operator.py $(BENCH_ARGS)
 
 crds: venv
@@ -64,9 +65,6 @@ lint: venv
 format: venv
 	$(VENV)/bin/ruff format operator tests bench
 	$(VENV)/bin/ruff check --fix operator tests bench
-
-bench: binaries
-	$(PY) bench/idle_cost.py
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache
