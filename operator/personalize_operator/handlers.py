@@ -15,6 +15,7 @@ import asyncio
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -37,6 +38,8 @@ from personalize_operator.wakeups import Gates, Wakers, sleep
 RESOURCE = (model.GROUP, model.VERSION, model.PLURAL)
 ERROR_PAUSE_SECONDS = 10.0  # after a pass that failed unexpectedly (for example the API server went away)
 FINALIZER_WAIT_SECONDS = 1.0  # kopf adds the finalizer in the same cycle that starts the daemon
+STOP_TIMEOUT_SECONDS = 60.0  # after kopf cancels a daemon; a cancelled sleep or pass wait ends at once
+_JITTER = random.Random()  # one for all daemons (they run in the event loop's thread), not 2.5 KB each
 
 
 @kopf.on.startup()
@@ -149,47 +152,73 @@ def _post(result: runner.PassResult, logger: logging.Logger) -> None:
     logger.info(f"{decision.phase} ({decision.reason}): {decision.message}")
 
 
-@kopf.daemon(*RESOURCE, cancellation_timeout=None)
+@dataclass
+class _Daemon:
+    """What one resource's daemon remembers between passes (kept small: there is one per resource)."""
+
+    attempts: Attempts = field(default_factory=Attempts)
+    first: bool = True
+    finalizer_waits: int = 0
+
+
+@kopf.daemon(*RESOURCE, cancellation_timeout=STOP_TIMEOUT_SECONDS)
 async def keep_in_line(
     meta: kopf.Meta, stopped: kopf.DaemonStopped, memo: kopf.Memo, logger: logging.Logger, **_: Any
 ) -> None:
-    """Reconcile, then sleep until the requeue, the resync or a wake-up; until the resource is deleted."""
+    """Reconcile, then sleep until the requeue, the resync or a wake-up; until the resource is deleted.
+
+    kopf stops the daemon (resource deleted, operator exiting) by cancelling it: a pass already
+    running in its thread still finishes, under the resource's gate.
+    """
     edges: runner.Edges = memo["edges"]
     uid, namespace, name = str(meta["uid"]), str(meta["namespace"]), str(meta["name"])
     wake = edges.wakers.register(uid)
-    attempts, rng, finalizer_waits = Attempts(), random.Random(uid), 0
-    loop = asyncio.get_running_loop()
-    first = True
+    daemon = _Daemon()
     try:
         while not stopped:
-            memo.get("leader", leader.NOT_ELECTED).ensure_leading()  # a leader resumed after its Lease lapsed exits
-            try:
-                result = await loop.run_in_executor(
-                    edges.executor, runner.live_pass, edges, namespace, name, uid, attempts.count, first
-                )
-            except runner.FinalizerMissing as waiting:
-                logger.debug(str(waiting))
-                await sleep(wake, stopped, min(30.0, FINALIZER_WAIT_SECONDS * 2**finalizer_waits))
-                finalizer_waits += 1
-                continue
-            except Exception as error:  # the API server went away, a bug: explain, wait, and try again
-                logger.warning(f"pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
-                await sleep(wake, stopped, ERROR_PAUSE_SECONDS)
-                continue
-            if result is None:
+            delay = await _one_pass(edges, memo, namespace, name, uid, daemon, logger)
+            if delay is None:
                 return  # gone or being deleted: the delete handler takes over
-            _post(result, logger)
-            decision = result.outcome.decision
-            generation = (result.body.get("metadata") or {}).get("generation")
-            attempts.after(decision.phase, decision.reason, generation, decision.requeue is not None)
-            delay = next_delay(decision.requeue, edges.settings.resync_seconds, rng, first=first)
-            first = False
-            if await sleep(wake, stopped, delay):
-                attempts.reset()
+            if await sleep(wake, delay):
+                daemon.attempts.reset()
+    except asyncio.CancelledError:
+        return  # stopped by kopf: the normal way out, not a failure to report
     finally:
         edges.wakers.unregister(uid)
         if edges.boards is not None:
             edges.boards.forget(uid)
+
+
+async def _one_pass(
+    edges: runner.Edges, memo: kopf.Memo, namespace: str, name: str, uid: str, daemon: _Daemon, logger: logging.Logger
+) -> float | None:
+    """Run one pass; the seconds to sleep after it, None when the daemon should end.
+
+    A function of its own so that the pass's body and outcome are freed before the sleep
+    (1,000 sleeping daemons would otherwise each hold a copy of their object).
+    """
+    memo.get("leader", leader.NOT_ELECTED).ensure_leading()  # a leader resumed after its Lease lapsed exits
+    loop = asyncio.get_running_loop()
+    try:
+        result = await loop.run_in_executor(
+            edges.executor, runner.live_pass, edges, namespace, name, uid, daemon.attempts.count, daemon.first
+        )
+    except runner.FinalizerMissing as waiting:
+        logger.debug(str(waiting))
+        daemon.finalizer_waits += 1
+        return min(30.0, FINALIZER_WAIT_SECONDS * 2 ** (daemon.finalizer_waits - 1))
+    except Exception as error:  # the API server went away, a bug: explain, wait, and try again
+        logger.warning(f"pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
+        return ERROR_PAUSE_SECONDS
+    if result is None:
+        return None
+    _post(result, logger)
+    decision = result.outcome.decision
+    generation = (result.body.get("metadata") or {}).get("generation")
+    daemon.attempts.after(decision.phase, decision.reason, generation, decision.requeue is not None)
+    delay = next_delay(decision.requeue, edges.settings.resync_seconds, _JITTER, first=daemon.first)
+    daemon.first = False
+    return delay
 
 
 @kopf.on.event(*RESOURCE)

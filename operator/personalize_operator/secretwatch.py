@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 300  # the server closes each watch after this; we list and watch again
 RETRY_SECONDS = 5.0
+LIST_PAGE = 200  # Secrets per list page
 
 
 def needs_repair(event_type: str, annotations: Mapping[str, str] | None, data: Mapping[str, str] | None) -> bool:
@@ -100,17 +101,31 @@ class SecretWatch:
             return self._core.list_secret_for_all_namespaces, ()
         return self._core.list_namespaced_secret, (namespace,)
 
+    def _list(self, namespace: str | None) -> str:
+        """Look at every Secret of ours page by page; the list's resourceVersion, to watch from.
+
+        Pages, and nothing kept: the list is not held for the watch's five minutes (with 1,000
+        Secrets that was 10 MB of resident memory for nothing).
+        """
+        lister, args = self._lister(namespace)
+        token: str | None = None
+        while True:
+            page = lister(*args, label_selector=SECRET_SELECTOR, limit=LIST_PAGE, _continue=token, _request_timeout=60)
+            for item in page.items:
+                self._consider("ADDED", item)
+            token = page.metadata._continue
+            if not token:
+                return str(page.metadata.resource_version)
+
     def _watch(self, namespace: str | None) -> None:
         lister, args = self._lister(namespace)
-        listed = lister(*args, label_selector=SECRET_SELECTOR, _request_timeout=60)
-        for item in listed.items:
-            self._consider("ADDED", item)
+        version = self._list(namespace)
         stream = watch.Watch()
         for event in stream.stream(
             lister,
             *args,
             label_selector=SECRET_SELECTOR,
-            resource_version=listed.metadata.resource_version,
+            resource_version=version,
             timeout_seconds=WATCH_SECONDS,
             _request_timeout=WATCH_SECONDS + 30,
         ):

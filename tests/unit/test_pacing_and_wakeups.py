@@ -41,26 +41,50 @@ def test_a_wake_from_another_thread_cuts_the_sleep_short() -> None:
     async def scenario() -> tuple[bool, float]:
         wakers = Wakers()
         event = wakers.register("uid")
-        stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         threading.Timer(0.1, wakers.wake, args=("uid",)).start()
         started = loop.time()
-        woken = await sleep(event, stopped, 30.0)
+        woken = await sleep(event, 30.0)
         return woken, loop.time() - started
 
     woken, waited = asyncio.run(scenario())
     assert woken and waited < 10
 
 
-def test_stopping_ends_the_sleep_without_a_wake() -> None:
+def test_the_sleep_ends_unwoken_at_its_timeout() -> None:
     async def scenario() -> bool:
-        wakers = Wakers()
-        event = wakers.register("uid")
-        stopped = asyncio.Event()
-        asyncio.get_running_loop().call_later(0.05, stopped.set)
-        return await sleep(event, stopped, 30.0)
+        return await sleep(Wakers().register("uid"), 0.05)
 
     assert asyncio.run(scenario()) is False
+
+
+def test_a_wake_before_the_sleep_is_not_lost() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        wakers = Wakers()
+        event = wakers.register("uid")
+        wakers.wake("uid")
+        await asyncio.sleep(0)  # call_soon_threadsafe delivers it
+        return await sleep(event, 30.0), event.is_set()
+
+    assert asyncio.run(scenario()) == (True, False)
+
+
+def test_cancelling_a_sleep_stops_it_at_once() -> None:
+    """kopf stops a daemon by cancelling it; the sleep must not hold the daemon for its full length."""
+
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(sleep(Wakers().register("uid"), 30.0))
+        await asyncio.sleep(0.05)
+        started = loop.time()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return loop.time() - started
+        raise AssertionError("a cancelled sleep returned")
+
+    assert asyncio.run(scenario()) < 10
 
 
 def test_waking_an_unknown_resource_is_a_no_op() -> None:
