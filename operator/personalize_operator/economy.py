@@ -13,7 +13,7 @@ created, the CreateEventTracker answer (kept in memory by aws.TrackerClient)
 holds the trackingId, so the pass that writes the Secret needs no Describe
 either.
 
-Resuming: after a restart every resource's daemon runs a first pass. For a
+Resuming: after a restart every resource runs a first pass. For a
 resource that was Active, whose spec has not changed since, whose Secret is
 intact (its data still hashes to the data-hash annotation and names the
 recorded ARN) and whose tracker the board lists as ACTIVE, that pass has

@@ -1,21 +1,21 @@
-"""kopf wiring only: settings at start-up, one daemon per EventTracker, and the delete handler.
+"""kopf wiring only: settings at start-up, the event handler that feeds the scheduler, the delete handler.
 
-Every live resource has one daemon that runs a pass (runner.live_pass), then
-sleeps until the pass's own requeue, the resync timer, or a wake-up (its
-spec or annotations changed, its Secret was deleted or edited), whichever
-comes first. So the same reconcile runs for every entry point, and nothing
-is left unlooked-at once it is Active or Failed. Deletion is kopf's delete
-handler (with the finalizer), serialised with the daemon by the resource's
-gate.
+Every live resource kopf sees is tracked by the scheduler (scheduler.py),
+which runs a pass (runner.live_pass) and runs the next one at the pass's own
+requeue, the resync timer, or a wake-up (its spec or annotations changed,
+its Secret was deleted or edited), whichever comes first. So the same
+reconcile runs for every entry point, and nothing is left unlooked-at once
+it is Active or Failed. Deletion is kopf's delete handler (with the
+finalizer), serialised with any pass still running by the resource's gate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -26,20 +26,21 @@ from personalize_operator import leader, model, resource, runner
 from personalize_operator import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
 from personalize_operator.aws import ClientPool
 from personalize_operator.board import Boards
+from personalize_operator.gates import Gates
 from personalize_operator.kube import TrackerObjects
 from personalize_operator.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
-from personalize_operator.pacing import Attempts, next_delay
+from personalize_operator.pacing import next_delay
 from personalize_operator.resource import FINALIZER
+from personalize_operator.scheduler import Entry, Scheduler
 from personalize_operator.secretwatch import SecretWatch
 from personalize_operator.settings import OperatorSettings
 from personalize_operator.tenancy import TenancyError, TenancySource
-from personalize_operator.wakeups import Gates, Wakers, sleep
 
 RESOURCE = (model.GROUP, model.VERSION, model.PLURAL)
 ERROR_PAUSE_SECONDS = 10.0  # after a pass that failed unexpectedly (for example the API server went away)
-FINALIZER_WAIT_SECONDS = 1.0  # kopf adds the finalizer in the same cycle that starts the daemon
-STOP_TIMEOUT_SECONDS = 60.0  # after kopf cancels a daemon; a cancelled sleep or pass wait ends at once
-_JITTER = random.Random()  # one for all daemons (they run in the event loop's thread), not 2.5 KB each
+FINALIZER_WAIT_SECONDS = 1.0  # kopf adds the finalizer in the cycle that first reports the resource
+_JITTER = random.Random()  # one for all resources (passes end in the event loop's thread), not 2.5 KB each
+log = logging.getLogger(__name__)
 
 
 @kopf.on.startup()
@@ -69,20 +70,22 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         burst=ours.aws_call_burst,
         max_pool_connections=ours.max_workers,
     )
-    wakers = Wakers()
+    boards = (
+        Boards(lambda region, identity: lambda: pool.for_region(region, identity=identity).sightings(), _wake(memo))
+        if ours.status_board
+        else None
+    )
     edges = runner.Edges(
         settings=ours,
         pool=pool,
         core=core,
         objects=TrackerObjects(client.CustomObjectsApi(api)),
-        wakers=wakers,
+        scheduler=Scheduler(
+            concurrency=ours.max_workers, on_forget=boards.forget if boards is not None else lambda _: None
+        ),
         gates=Gates(),
         executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
-        boards=Boards(
-            lambda region, identity: lambda: pool.for_region(region, identity=identity).sightings(), wakers.wake
-        )
-        if ours.status_board
-        else None,
+        boards=boards,
     )
     if ours.tenancy_file is not None:
         # A bad file at start-up stops the operator (no last good map yet); later, the last good map stays.
@@ -95,19 +98,26 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     if not ours.scanning:
         _require_served_resource()
     if ours.secret_watch:
-        watch = SecretWatch(core, ours.namespaces, edges.wakers.wake)
+        watch = SecretWatch(core, ours.namespaces, edges.scheduler.wake)
         watch.start()
         memo["secret_watch"] = watch
 
 
 def _tenancy_changed(edges: runner.Edges, logger: logging.Logger) -> None:
-    """A new map may allow (or refuse) any resource: every daemon runs a pass now, no restart needed."""
-    logger.info(f"tenancy map changed: woke {edges.wakers.wake_all()} resource(s)")
+    """A new map may allow (or refuse) any resource: every resource runs a pass now, no restart needed."""
+    logger.info(f"tenancy map changed: woke {edges.scheduler.wake_all()} resource(s)")
+
+
+def _wake(memo: kopf.Memo) -> Any:
+    """The scheduler's wake, for the boards built before the scheduler (from the board's thread)."""
+    return lambda uid: memo["edges"].scheduler.wake(uid) if "edges" in memo else False
 
 
 @kopf.on.cleanup()
-def stop(memo: kopf.Memo, **_: Any) -> None:
-    """Stop our own threads; kopf stops the daemons."""
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    """Stop the scheduler and our own threads."""
+    if "edges" in memo:
+        await memo["edges"].scheduler.stop()
     if "edges" in memo and memo["edges"].tenancy is not None:
         memo["edges"].tenancy.stop()
     if "secret_watch" in memo:
@@ -145,89 +155,58 @@ def _explain(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _post(result: runner.PassResult, logger: logging.Logger) -> None:
+def _post(result: runner.PassResult, namespace: str, name: str) -> None:
     for event in result.outcome.events:
         kopf.event(result.body, type=event.type, reason=event.reason, message=event.message)
     decision = result.outcome.decision
-    logger.info(f"{decision.phase} ({decision.reason}): {decision.message}")
+    log.info(f"{namespace}/{name}: {decision.phase} ({decision.reason}): {decision.message}")
 
 
-@dataclass
-class _Daemon:
-    """What one resource's daemon remembers between passes (kept small: there is one per resource)."""
-
-    attempts: Attempts = field(default_factory=Attempts)
-    first: bool = True
-    finalizer_waits: int = 0
-
-
-@kopf.daemon(*RESOURCE, cancellation_timeout=STOP_TIMEOUT_SECONDS)
-async def keep_in_line(
-    meta: kopf.Meta, stopped: kopf.DaemonStopped, memo: kopf.Memo, logger: logging.Logger, **_: Any
-) -> None:
-    """Reconcile, then sleep until the requeue, the resync or a wake-up; until the resource is deleted.
-
-    kopf stops the daemon (resource deleted, operator exiting) by cancelling it: a pass already
-    running in its thread still finishes, under the resource's gate.
-    """
-    edges: runner.Edges = memo["edges"]
-    uid, namespace, name = str(meta["uid"]), str(meta["namespace"]), str(meta["name"])
-    wake = edges.wakers.register(uid)
-    daemon = _Daemon()
-    try:
-        while not stopped:
-            delay = await _one_pass(edges, memo, namespace, name, uid, daemon, logger)
-            if delay is None:
-                return  # gone or being deleted: the delete handler takes over
-            if await sleep(wake, delay):
-                daemon.attempts.reset()
-    except asyncio.CancelledError:
-        return  # stopped by kopf: the normal way out, not a failure to report
-    finally:
-        edges.wakers.unregister(uid)
-        if edges.boards is not None:
-            edges.boards.forget(uid)
-
-
-async def _one_pass(
-    edges: runner.Edges, memo: kopf.Memo, namespace: str, name: str, uid: str, daemon: _Daemon, logger: logging.Logger
-) -> float | None:
-    """Run one pass; the seconds to sleep after it, None when the daemon should end.
-
-    A function of its own so that the pass's body and outcome are freed before the sleep
-    (1,000 sleeping daemons would otherwise each hold a copy of their object).
-    """
+async def _one_pass(edges: runner.Edges, memo: kopf.Memo, uid: str, entry: Entry) -> float | None:
+    """Run one pass; the seconds until the next, None when the resource is gone or being deleted."""
     memo.get("leader", leader.NOT_ELECTED).ensure_leading()  # a leader resumed after its Lease lapsed exits
+    namespace, name = entry.namespace, entry.name
     loop = asyncio.get_running_loop()
     try:
         result = await loop.run_in_executor(
-            edges.executor, runner.live_pass, edges, namespace, name, uid, daemon.attempts.count, daemon.first
+            edges.executor, runner.live_pass, edges, namespace, name, uid, entry.attempts.count, entry.first
         )
-    except runner.FinalizerMissing as waiting:
-        logger.debug(str(waiting))
-        daemon.finalizer_waits += 1
-        return min(30.0, FINALIZER_WAIT_SECONDS * 2 ** (daemon.finalizer_waits - 1))
+    except runner.FinalizerMissing as waiting:  # kopf adds it in the same cycle that reports the resource
+        log.debug(f"{namespace}/{name}: {waiting}")
+        entry.finalizer_waits += 1
+        return min(30.0, FINALIZER_WAIT_SECONDS * 2 ** (entry.finalizer_waits - 1))
     except Exception as error:  # the API server went away, a bug: explain, wait, and try again
-        logger.warning(f"pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
+        log.warning(f"{namespace}/{name}: pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
         return ERROR_PAUSE_SECONDS
     if result is None:
-        return None
-    _post(result, logger)
+        return None  # gone or being deleted: the delete handler takes over
+    _post(result, namespace, name)
     decision = result.outcome.decision
     generation = (result.body.get("metadata") or {}).get("generation")
-    daemon.attempts.after(decision.phase, decision.reason, generation, decision.requeue is not None)
-    delay = next_delay(decision.requeue, edges.settings.resync_seconds, _JITTER, first=daemon.first)
-    daemon.first = False
+    entry.attempts.after(decision.phase, decision.reason, generation, decision.requeue is not None)
+    delay = next_delay(decision.requeue, edges.settings.resync_seconds, _JITTER, first=entry.first)
+    entry.first = False
     return delay
 
 
 @kopf.on.event(*RESOURCE)
-async def notice_changes(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """A spec or annotation change wakes the resource's daemon at once (our own status writes do not)."""
+async def notice_changes(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Every resource kopf sees is tracked; a spec or annotation change runs its pass at once.
+
+    Our own status writes change no fingerprint, so they wake nothing. Once the resource is
+    being deleted the delete handler owns it, and the scheduler lets it go.
+    """
     edges: runner.Edges = memo["edges"]
+    scheduler = edges.scheduler
+    if not scheduler.started:  # here, not at start-up: kopf.event needs the context kopf gives its handlers
+        scheduler.start(functools.partial(_one_pass, edges, memo))
     uid = str(body.metadata.uid)
-    if edges.wakers.changed(uid, resource.wake_fingerprint(body)):
-        edges.wakers.wake(uid)
+    if type == "DELETED" or body.metadata.get("deletionTimestamp"):
+        scheduler.forget(uid)
+        return
+    new = scheduler.track(uid, str(body.metadata.namespace), str(body.metadata.name))
+    if scheduler.changed(uid, resource.wake_fingerprint(body)) and not new:
+        scheduler.wake(uid)
 
 
 @kopf.on.delete(*RESOURCE, errors=kopf.ErrorsMode.TEMPORARY, backoff=5)
@@ -239,7 +218,7 @@ def delete_tracker(body: kopf.Body, retry: int, memo: kopf.Memo, logger: logging
     result = runner.deletion_pass(edges, str(meta.namespace), str(meta.name), str(meta.uid), retry)
     if result is None:
         return
-    _post(result, logger)
+    _post(result, str(meta.namespace), str(meta.name))
     if not result.outcome.release:
         decision = result.outcome.decision
         raise kopf.TemporaryError(f"{REQUEUE_PREFIX}{decision.message}", delay=decision.requeue or 5.0)

@@ -1,6 +1,6 @@
 """The EventTracker objects themselves, read and status-patched with timeouts (the Kubernetes edge).
 
-The daemon reads the object fresh before every pass (kopf's live body may lag
+Every pass reads the object fresh (kopf's live body may lag
 behind our own status writes) and writes status through the status
 subresource, so the operator never touches spec.
 """

@@ -34,7 +34,7 @@ def first_delay(resync_seconds: float, rng: random.Random) -> float:
 def next_delay(requeue: float | None, resync_seconds: float, rng: random.Random, *, first: bool = False) -> float:
     """Seconds to sleep after a pass: its own requeue when sooner than the resync, else a jittered resync.
 
-    `first`: after the daemon's first pass, the resync is spread over the whole interval (`first_delay`).
+    `first`: after the resource's first pass in this process, the resync is spread over the interval.
     """
     resync = first_delay(resync_seconds, rng) if first else resync_delay(resync_seconds, rng)
     return min(requeue, resync) if requeue is not None else resync

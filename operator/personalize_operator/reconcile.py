@@ -1,6 +1,6 @@
 """Observe, decide, act: one pass of the reconciler, the same for every entry point.
 
-Every way a resource is looked at (its daemon's first pass, a spec change, a
+Every way a resource is looked at (its first pass, a spec change, a
 resync timer, a Secret that changed, the end of a wait) runs `reconcile`;
 deletion runs `finalize`. Each pass does at most one remote step, so a crash
 at any line is safe to repeat. Crash-safe create: every tracker we create

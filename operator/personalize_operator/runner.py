@@ -1,9 +1,9 @@
 """One pass for one resource, end to end: read it fresh, reconcile (or finalize), write its status.
 
 Runs in a worker thread (every call here blocks on AWS or Kubernetes). The
-daemon in handlers.py calls `live_pass` over and over; kopf's delete handler
-calls `deletion_pass`. Both hold the resource's gate, so the two never
-overlap for one resource.
+scheduler (scheduler.py) calls `live_pass` over and over; kopf's delete
+handler calls `deletion_pass`. Both hold the resource's gate, so the two
+never overlap for one resource.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from personalize_operator.aws import ClientPool, Identity, TrackerClient, sessio
 from personalize_operator.board import Boards
 from personalize_operator.decide import Desired, decide_forbidden, decide_invalid_spec, transition_event
 from personalize_operator.errors import AwsError
+from personalize_operator.gates import Gates
 from personalize_operator.kube import TrackerObjects
 from personalize_operator.remote import RemoteTracker
+from personalize_operator.scheduler import Scheduler
 from personalize_operator.secrets import SecretStore
 from personalize_operator.settings import OperatorSettings
-from personalize_operator.wakeups import Gates, Wakers
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class Edges:
     pool: ClientPool
     core: client.CoreV1Api
     objects: TrackerObjects
-    wakers: Wakers
+    scheduler: Scheduler
     gates: Gates
     executor: ThreadPoolExecutor
     tenancy: tenancy.TenancySource | None = None  # None: no tenancy file, the operator's own identity everywhere
@@ -165,9 +166,9 @@ def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) 
 
 
 def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, first: bool = False) -> PassResult | None:
-    """One reconcile pass; None when the resource is gone or being deleted (the daemon then ends).
+    """One reconcile pass; None when the resource is gone or being deleted (the scheduler lets it go).
 
-    `first`: the daemon's first pass in this process, where an unchanged Active resource is confirmed
+    `first`: the resource's first pass in this process, where an unchanged Active resource is confirmed
     from the status board instead of AWS (economy.py).
     """
     with edges.gates.held(uid):

@@ -11,10 +11,11 @@ from kubernetes.client.rest import ApiException
 
 from personalize_operator import runner
 from personalize_operator.aws import Identity
+from personalize_operator.gates import Gates
 from personalize_operator.resource import FINALIZER
+from personalize_operator.scheduler import Scheduler
 from personalize_operator.settings import OperatorSettings
 from personalize_operator.tenancy import TenancySource
-from personalize_operator.wakeups import Gates, Wakers
 
 ROLE_A = "arn:aws:iam::111111111111:role/personalize-team-a"
 ROLE_B = "arn:aws:iam::222222222222:role/personalize-team-b"
@@ -85,7 +86,7 @@ def _edges(tmp_path: Path, pool: Pool, body: dict[str, Any], text: str = MAP) ->
         pool=pool,  # type: ignore[arg-type]
         core=NoSecrets(),  # type: ignore[arg-type]
         objects=objects,  # type: ignore[arg-type]
-        wakers=Wakers(),
+        scheduler=Scheduler(concurrency=1),
         gates=Gates(),
         executor=ThreadPoolExecutor(max_workers=1),
         tenancy=source,

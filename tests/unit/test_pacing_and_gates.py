@@ -1,17 +1,16 @@
-"""When passes run: requeue versus jittered resync, backoff attempts, wake-ups, and the Secret watch's rules."""
+"""When passes run: requeue or jittered resync, backoff attempts, the per-resource gate, the Secret watch's rules."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 
 import pytest
 
+from personalize_operator.gates import Gates
 from personalize_operator.pacing import JITTER, Attempts, next_delay
 from personalize_operator.secrets import DATA_HASH_ANNOTATION, data_hash
 from personalize_operator.secretwatch import exact_namespaces, namespace_matches, needs_repair
-from personalize_operator.wakeups import Gates, Wakers, sleep
 
 
 def test_a_requeue_sooner_than_the_resync_wins() -> None:
@@ -35,67 +34,6 @@ def test_attempts_grow_while_a_state_lasts_and_reset_when_it_changes() -> None:
     assert attempts.after("Active", "Active", 1, False) == 0
     assert attempts.after("Pending", "AccessDenied", 1, True) == 0
     assert attempts.after("Pending", "AccessDenied", 2, True) == 0  # a spec change starts over
-
-
-def test_a_wake_from_another_thread_cuts_the_sleep_short() -> None:
-    async def scenario() -> tuple[bool, float]:
-        wakers = Wakers()
-        event = wakers.register("uid")
-        loop = asyncio.get_running_loop()
-        threading.Timer(0.1, wakers.wake, args=("uid",)).start()
-        started = loop.time()
-        woken = await sleep(event, 30.0)
-        return woken, loop.time() - started
-
-    woken, waited = asyncio.run(scenario())
-    assert woken and waited < 10
-
-
-def test_the_sleep_ends_unwoken_at_its_timeout() -> None:
-    async def scenario() -> bool:
-        return await sleep(Wakers().register("uid"), 0.05)
-
-    assert asyncio.run(scenario()) is False
-
-
-def test_a_wake_before_the_sleep_is_not_lost() -> None:
-    async def scenario() -> tuple[bool, bool]:
-        wakers = Wakers()
-        event = wakers.register("uid")
-        wakers.wake("uid")
-        await asyncio.sleep(0)  # call_soon_threadsafe delivers it
-        return await sleep(event, 30.0), event.is_set()
-
-    assert asyncio.run(scenario()) == (True, False)
-
-
-def test_cancelling_a_sleep_stops_it_at_once() -> None:
-    """kopf stops a daemon by cancelling it; the sleep must not hold the daemon for its full length."""
-
-    async def scenario() -> float:
-        loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(sleep(Wakers().register("uid"), 30.0))
-        await asyncio.sleep(0.05)
-        started = loop.time()
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            return loop.time() - started
-        raise AssertionError("a cancelled sleep returned")
-
-    assert asyncio.run(scenario()) < 10
-
-
-def test_waking_an_unknown_resource_is_a_no_op() -> None:
-    assert Wakers().wake("nobody") is False
-
-
-def test_only_a_changed_fingerprint_calls_for_a_wake() -> None:
-    wakers = Wakers()
-    assert not wakers.changed("u", (1, None))  # first sight
-    assert not wakers.changed("u", (1, None))  # our own status write
-    assert wakers.changed("u", (2, None))  # spec edited
 
 
 def test_one_pass_at_a_time_per_resource() -> None:
