@@ -411,12 +411,52 @@ def run(scale: Scale, out: Path) -> dict[str, Any]:
     return results
 
 
+def run_rss_only(scale: Scale) -> dict[str, Any]:
+    """Only the rss run, from an empty namespace: every EventTracker is created with the operator running."""
+    work = Path(tempfile.mkdtemp(prefix="personalize-bench-"))
+    say(f"work directory (logs): {work}")
+    with (
+        ControlPlane(workdir=work / "cluster") as plane,
+        running_emulator(subprocess=True, transition_delay=DELAY, tracker_quota=5000) as emulator,
+    ):
+        from support.kube import install_crd
+
+        install_crd(plane.kubeconfig, REPO / "crds")
+        bench = Bench(plane.kubeconfig, emulator, work)
+        namespace = bench.namespace("bench-fleet")
+        watch = harness.NamespaceWatch(bench.api, namespace).start()
+        results = {"scale": "rss only", "started": time.strftime("%Y-%m-%d %H:%M")}
+        results["rss"] = bench.rss(scale, namespace, bench.operator([namespace]), watch)
+        watch.stop()
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small numbers, a few minutes (a smoke test)")
+    parser.add_argument(
+        "--rss-only", action="store_true", help="only the rss run, from an empty namespace (prints; writes no report)"
+    )
+    parser.add_argument(
+        "--merge", type=Path, help="with --rss-only: put its figures into this saved JSON and redraw the report"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs", help="where performance.md and the plots go")
     parser.add_argument("--from-json", type=Path, help="only redraw the report from a saved JSON")
     args = parser.parse_args()
+    if args.rss_only:
+        alone = run_rss_only(QUICK if args.quick else FULL)
+        print(json.dumps(alone, indent=2))
+        if not args.merge:
+            return 0
+        results = json.loads(args.merge.read_text())
+        results["rss"] = alone["rss"]
+        results.setdefault("notes", []).append(
+            f"The rss row was measured again by `bench/operator.py --rss-only` on {alone['started']}: all"
+            f" {alone['rss']['active']} EventTrackers created in an empty namespace with that operator running."
+        )
+        report.write(results, args.out)
+        print(report.table(results))
+        return 0
     results = json.loads(args.from_json.read_text()) if args.from_json else run(QUICK if args.quick else FULL, args.out)
     report.write(results, args.out)
     print(report.table(results))

@@ -222,6 +222,7 @@ def write(results: dict[str, Any], out: Path) -> None:
             table=table(results),
             acceptance=acceptance_table,
             images=images,
+            notes="".join(f"\n- {note}" for note in results.get("notes", [])) or "\n- none",
         )
     )
 
@@ -258,6 +259,9 @@ Runs, in order, in one control plane and one emulator region (so later runs list
 ## Acceptance (issue 11)
 
 {acceptance}
+
+Notes on this run:
+{notes}
 
 ## Plots
 
