@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -11,31 +11,31 @@ from personalize_operator import secretwatch
 from personalize_operator.secrets import MANAGED_BY, OWNER_UID_LABEL, SECRET_SELECTOR
 
 
-def _secret(name: str, owner: str, *, ours: bool = True) -> client.V1Secret:
-    labels = {**MANAGED_BY, OWNER_UID_LABEL: owner} if ours else {"app": "other"}
-    reference = client.V1OwnerReference(
-        api_version="personalize.operators.dev/v1alpha1", kind="EventTracker", name=name, uid=owner, controller=True
-    )
-    return client.V1Secret(
-        metadata=client.V1ObjectMeta(name=name, labels=labels, owner_references=[reference]),
-        string_data={"trackingId": "not-a-real-one"},  # no data-hash annotation: every one needs repair
-    )
+def _secret(name: str, *, ours: bool = True) -> client.V1Secret:
+    # No ownerReferences: a running garbage collector would delete Secrets whose owner does not exist.
+    labels = {**MANAGED_BY, OWNER_UID_LABEL: name} if ours else {"app": "other"}
+    return client.V1Secret(metadata=client.V1ObjectMeta(name=name, labels=labels), string_data={"k": "v"})
 
 
 def test_every_page_of_our_secrets_is_considered(
     core: client.CoreV1Api, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owners = [str(uuid.uuid4()) for _ in range(7)]
-    for index, owner in enumerate(owners):
-        core.create_namespaced_secret(namespace, _secret(f"s-{index}", owner))
-    core.create_namespaced_secret(namespace, _secret("theirs", str(uuid.uuid4()), ours=False))
+    ours = [f"s-{index}" for index in range(7)]
+    for name in ours:
+        core.create_namespaced_secret(namespace, _secret(name))
+    core.create_namespaced_secret(namespace, _secret("theirs", ours=False))
     monkeypatch.setattr(secretwatch, "LIST_PAGE", 3)  # 7 Secrets: pages of 3, 3 and 1
-    woken: list[str] = []
-    watch = secretwatch.SecretWatch(core, [namespace], lambda uid: woken.append(uid) or True)
+    watch = secretwatch.SecretWatch(core, [namespace], lambda uid: True)
+    considered: list[tuple[str, str]] = []
+
+    def consider(event_type: str, secret: Any) -> None:
+        considered.append((event_type, secret.metadata.name))
+
+    monkeypatch.setattr(watch, "_consider", consider)
 
     version = watch._list(namespace)
 
-    assert sorted(woken) == sorted(owners)  # each once, the other Secret never
+    assert sorted(considered) == [("ADDED", name) for name in sorted(ours)]  # each once, the other Secret never
     assert version.isdigit()
     listed = core.list_namespaced_secret(namespace, label_selector=SECRET_SELECTOR)
-    assert int(version) >= int(max(s.metadata.resource_version for s in listed.items))
+    assert int(version) >= max(int(s.metadata.resource_version) for s in listed.items)
