@@ -152,12 +152,17 @@ class TestChanges:
         trackers.wait_phase("moving", "Active")
         assert trackers.secret("first") is not None
         trackers.patch("moving", {"spec": {"secretName": "second"}})
+        # The pass moves the Secret, then writes status: wait for both (reading status as soon as the
+        # Secrets moved raced the status write once in a clean-clone run).
         wait_for(
-            lambda: trackers.secret("second") is not None and trackers.secret("first") is None,
+            lambda: (
+                trackers.secret("second") is not None
+                and trackers.secret("first") is None
+                and trackers.status("moving").get("secretName") == "second"
+            ),
             timeout=30,
-            what="Secret moved from first to second",
+            what="Secret moved from first to second, and status says so",
         )
-        assert trackers.status("moving")["secretName"] == "second"
 
 
 class TestDelete:
