@@ -30,7 +30,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from personalize_operator.aws import TrackerClient
@@ -39,6 +38,7 @@ from personalize_operator.decide import Decision, Desired, Phase, Recorded, Step
 from personalize_operator.reconcile import Outcome
 from personalize_operator.remote import ACTIVE, RemoteTracker
 from personalize_operator.secrets import DATA_HASH_ANNOTATION, REQUEST_TIMEOUT, data_hash, owner_uid
+from personalize_operator.secretsapi import SecretsApi
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def secret_intact(secret: Any, uid: str, arn: str) -> bool:
 
 
 def resumes_unchanged(
-    board: StatusBoard | None, core: client.CoreV1Api, desired: Desired, recorded: Recorded, since: float
+    board: StatusBoard | None, core: SecretsApi, desired: Desired, recorded: Recorded, since: float
 ) -> bool:
     """True when a first pass after start-up has nothing to do (see the module docstring); any doubt is False."""
     if board is None or not settled_active(desired, recorded):

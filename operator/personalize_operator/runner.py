@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic
-from kubernetes import client
 
 from personalize_operator import conditions, economy, reconcile, resource, status, tenancy
 from personalize_operator.aws import ClientPool, Identity, TrackerClient, session_name
@@ -28,6 +27,7 @@ from personalize_operator.kube import TrackerObjects
 from personalize_operator.remote import RemoteTracker
 from personalize_operator.scheduler import Scheduler
 from personalize_operator.secrets import SecretStore
+from personalize_operator.secretsapi import SecretsApi
 from personalize_operator.settings import OperatorSettings
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Edges:
 
     settings: OperatorSettings
     pool: ClientPool
-    core: client.CoreV1Api
+    core: SecretsApi
     objects: TrackerObjects
     scheduler: Scheduler
     gates: Gates

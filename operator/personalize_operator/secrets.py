@@ -28,6 +28,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from personalize_operator.model import GROUP, KIND, VERSION
+from personalize_operator.secretsapi import SecretsApi
 
 API_VERSION = f"{GROUP}/{VERSION}"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -161,7 +162,7 @@ def _failure(action: str, namespace: str, name: str, error: Exception) -> Secret
     return SecretError(f"{action} Secret {name} failed: no answer from the Kubernetes API ({type(error).__name__})")
 
 
-def _read(core: client.CoreV1Api, namespace: str, name: str) -> client.V1Secret | None:
+def _read(core: SecretsApi, namespace: str, name: str) -> client.V1Secret | None:
     try:
         return core.read_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT)
     except ApiException as error:
@@ -172,7 +173,7 @@ def _read(core: client.CoreV1Api, namespace: str, name: str) -> client.V1Secret 
         raise _failure("reading", namespace, name, error) from None
 
 
-def _write_once(core: client.CoreV1Api, wanted: dict[str, Any], owner: Owner) -> bool | None:
+def _write_once(core: SecretsApi, wanted: dict[str, Any], owner: Owner) -> bool | None:
     """One read-then-write; None when the write lost a race (409) and should be tried again."""
     namespace, name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
     existing = _read(core, namespace, name)
@@ -196,7 +197,7 @@ def _write_once(core: client.CoreV1Api, wanted: dict[str, Any], owner: Owner) ->
         raise _failure("writing", namespace, name, error) from None
 
 
-def apply(core: client.CoreV1Api, wanted: dict[str, Any], owner: Owner) -> bool:
+def apply(core: SecretsApi, wanted: dict[str, Any], owner: Owner) -> bool:
     """Create or repair the Secret; True when something was written.
 
     Raises SecretConflict (not ours) or SecretError (the API failed or kept racing us).
@@ -209,7 +210,7 @@ def apply(core: client.CoreV1Api, wanted: dict[str, Any], owner: Owner) -> bool:
     raise SecretError(f"writing Secret {name} failed: it kept changing under us (409 Conflict)", 409)
 
 
-def delete_if_ours(core: client.CoreV1Api, namespace: str, name: str, owner: Owner) -> bool:
+def delete_if_ours(core: SecretsApi, namespace: str, name: str, owner: Owner) -> bool:
     """Delete a Secret this resource controls; leave anybody else's alone. True when ours was deleted."""
     existing = _read(core, namespace, name)
     if existing is None or owner_uid(existing.metadata) != owner.uid:
@@ -236,7 +237,7 @@ def delete_if_ours(core: client.CoreV1Api, namespace: str, name: str, owner: Own
 class SecretStore:
     """The reconciler's Secret edge (reconcile.SecretEdge): SecretConflict or SecretError, never ApiException."""
 
-    core: client.CoreV1Api
+    core: SecretsApi
 
     def write(self, owner: Owner, name: str, tracking_id: str, arn: str) -> bool:
         return apply(self.core, render(owner, name, tracking_id, arn), owner)

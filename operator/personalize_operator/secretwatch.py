@@ -15,11 +15,12 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kubernetes import client, watch
+from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
 from personalize_operator import metrics
 from personalize_operator.secrets import DATA_HASH_ANNOTATION, SECRET_SELECTOR, data_hash, owner_uid
+from personalize_operator.secretsapi import SecretsApi
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def exact_namespaces(patterns: Sequence[str]) -> list[str] | None:
 class SecretWatch:
     """One thread per watched scope; `stop` ends them at the next event or timeout."""
 
-    def __init__(self, core: client.CoreV1Api, patterns: Sequence[str], wake: Callable[[str], bool]) -> None:
+    def __init__(self, core: SecretsApi, patterns: Sequence[str], wake: Callable[[str], bool]) -> None:
         self._core = core
         self._patterns = list(patterns)
         self._wake = wake

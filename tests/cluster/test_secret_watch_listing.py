@@ -9,6 +9,7 @@ from kubernetes import client
 
 from personalize_operator import secretwatch
 from personalize_operator.secrets import MANAGED_BY, OWNER_UID_LABEL, SECRET_SELECTOR
+from personalize_operator.secretsapi import SecretsApi
 
 
 def _secret(name: str, *, ours: bool = True) -> client.V1Secret:
@@ -25,7 +26,7 @@ def test_every_page_of_our_secrets_is_considered(
         core.create_namespaced_secret(namespace, _secret(name))
     core.create_namespaced_secret(namespace, _secret("theirs", ours=False))
     monkeypatch.setattr(secretwatch, "LIST_PAGE", 3)  # 7 Secrets: pages of 3, 3 and 1
-    watch = secretwatch.SecretWatch(core, [namespace], lambda uid: True)
+    watch = secretwatch.SecretWatch(SecretsApi(core.api_client), [namespace], lambda uid: True)
     considered: list[tuple[str, str]] = []
 
     def consider(event_type: str, secret: Any) -> None:
