@@ -23,6 +23,7 @@ name); off otherwise.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import defaultdict
@@ -42,6 +43,7 @@ from personalize_operator.settings import OperatorSettings
 FINALIZER = f"{model.GROUP}/rbac-guard"
 REQUEST_TIMEOUT = (5.0, 30.0)
 ATTEMPTS = 3
+LIST_PAGE = 200
 _GLOB = frozenset("*?[]!")
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,16 @@ def decide(*, has_finalizer: bool, deleting: bool, trackers: Trackers, stopping:
     return Change.REMOVE if has_finalizer else Change.KEEP
 
 
+def should_sync(*, had_any: bool, has_any: bool, dirty: bool) -> bool:
+    """Whether an EventTracker event calls for a sync of its namespace's RoleBinding (pure).
+
+    Only when the namespace gains its first EventTracker or loses its last one (the finalizer follows
+    "any exist"), or the last sync failed. Not on every new name: a sync lists the namespace's
+    EventTrackers, and creating 1,000 at once made that 1,000 lists of up to 1,000 objects.
+    """
+    return dirty or had_any != has_any
+
+
 def finalizer_patch(finalizers: list[str], resource_version: str, change: Change) -> list[dict[str, Any]]:
     """A JSON patch adding or removing our finalizer, applied only to the version read (pure)."""
     kept = [name for name in finalizers if name != FINALIZER]
@@ -96,11 +108,25 @@ class Guard:
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
     def _trackers(self, namespace: str) -> Trackers:
-        items = self._custom.list_namespaced_custom_object(
-            model.GROUP, model.VERSION, namespace, model.PLURAL, _request_timeout=REQUEST_TIMEOUT
-        )["items"]
-        live = [item for item in items if not item["metadata"].get("deletionTimestamp")]
-        return Trackers(total=len(items), live=len(live))
+        """Count them page by page (a namespace may hold thousands; nothing is kept)."""
+        total = live = 0
+        token: str | None = None
+        while True:
+            page = self._custom.list_namespaced_custom_object(
+                model.GROUP,
+                model.VERSION,
+                namespace,
+                model.PLURAL,
+                limit=LIST_PAGE,
+                _continue=token,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+            items = page["items"]
+            total += len(items)
+            live += sum(1 for item in items if not item["metadata"].get("deletionTimestamp"))
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return Trackers(total=total, live=live)
 
     def _sync_binding(self, namespace: str, trackers: Trackers, stopping: bool) -> bool:
         """True when the RoleBinding is in line (or absent), False when a concurrent write kept winning."""
@@ -190,24 +216,28 @@ def start_guard(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.event(model.GROUP, model.VERSION, model.PLURAL)
-def follow_trackers(
+async def follow_trackers(
     event: Mapping[str, Any], namespace: str | None, name: str | None, memo: kopf.Memo, **_: Any
 ) -> None:
-    """An EventTracker appeared or vanished (or the last sync failed): look at its namespace again."""
+    """An EventTracker appeared or vanished: look at its namespace again when that can change the finalizer.
+
+    Async, and a thread only for a sync: every EventTracker event passes here, and most need nothing.
+    """
     watched: Watched | None = memo.get(MEMO_KEY)
     if watched is None or namespace not in watched.namespaces or not name:
         return
-    vanished = event.get("type") == "DELETED"
-    changed = vanished or name not in watched.seen[namespace]
-    if vanished:
-        watched.seen[namespace].discard(name)
+    seen = watched.seen[namespace]
+    had_any = bool(seen)
+    if event.get("type") == "DELETED":
+        seen.discard(name)
     else:
-        watched.seen[namespace].add(name)
-    if changed or namespace in watched.dirty:
-        if watched.guard.sync(namespace):
-            watched.dirty.discard(namespace)
-        else:
-            watched.dirty.add(namespace)
+        seen.add(name)
+    if not should_sync(had_any=had_any, has_any=bool(seen), dirty=namespace in watched.dirty):
+        return
+    if await asyncio.to_thread(watched.guard.sync, namespace):
+        watched.dirty.discard(namespace)
+    else:
+        watched.dirty.add(namespace)
 
 
 @kopf.on.cleanup()

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from personalize_operator.rbac_guard import FINALIZER, Change, Trackers, decide, finalizer_patch, guarded_namespaces
+from personalize_operator.rbac_guard import (
+    FINALIZER,
+    Change,
+    Trackers,
+    decide,
+    finalizer_patch,
+    guarded_namespaces,
+    should_sync,
+)
 
 NONE = Trackers(total=0, live=0)
 LIVE = Trackers(total=3, live=3)
@@ -78,3 +86,17 @@ def test_the_guard_runs_only_for_a_namespaced_install(
     setting: str, namespaces: list[str], expected: tuple[str, ...]
 ) -> None:
     assert guarded_namespaces(setting, namespaces) == expected
+
+
+@pytest.mark.parametrize(
+    ("had_any", "has_any", "dirty", "expected"),
+    [
+        (False, True, False, True),  # the namespace's first EventTracker: add the finalizer
+        (True, False, False, True),  # its last one is gone: remove it
+        (True, True, False, False),  # the 2nd ... 1,000th: nothing can change, no list
+        (False, False, False, False),
+        (True, True, True, True),  # the last sync failed: try again on any event
+    ],
+)
+def test_a_sync_only_when_any_can_change(had_any: bool, has_any: bool, dirty: bool, expected: bool) -> None:
+    assert should_sync(had_any=had_any, has_any=has_any, dirty=dirty) is expected
