@@ -56,7 +56,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.posting.reporting_component = "personalize-operator"
     settings.posting.loggers = False  # Events are posted explicitly, never from log lines
     settings.execution.max_workers = ours.max_workers
-    bound_event_processing(settings, ours.event_workers)
+    bound_event_processing(settings)
     settings.watching.server_timeout = ours.watch_server_timeout
     settings.watching.client_timeout = ours.watch_server_timeout + 30
     settings.watching.connect_timeout = 10
@@ -107,16 +107,15 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         memo["secret_watch"] = watch
 
 
-def bound_event_processing(settings: kopf.OperatorSettings, workers: int) -> None:
-    """Bound what kopf holds while many EventTrackers change at once (creating 1,000, a restart).
+def bound_event_processing(settings: kopf.OperatorSettings) -> None:
+    """Keep what kopf holds small while many EventTrackers change at once (creating 1,000, a restart).
 
-    By default kopf lists every object in one response, starts a worker per object at once and keeps
-    each for 5 s after its last event, each holding that object's latest body: creating 1,000
-    EventTrackers peaked the heap, and Python keeps a heap's peak (RSS 190-300 MB measured, 124 MB with
-    these bounds; docs/design.md section 7). Our handlers are quick (passes run in the scheduler), so
-    a few workers that leave soon keep up: 1,000 objects listed in about 4 s at a restart.
+    By default kopf lists every object in one response and keeps each object's worker, with the
+    object's latest body, for 5 s after its last event; Python keeps a heap's peak. Our handlers are
+    quick (passes run in the scheduler), so a worker can leave soon. Not bounded: how many workers run
+    at once (kopf's worker_limit). A worker sleeping on a deletion that waits for AWS keeps its slot,
+    so a bound would let that many stuck deletions stop event processing for every other resource.
     """
-    settings.queueing.worker_limit = workers
     settings.queueing.idle_timeout = EVENT_WORKER_IDLE_SECONDS
     settings.watching.chunk_size = LIST_CHUNK
 

@@ -34,12 +34,6 @@ class OperatorSettings(BaseSettings):
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="Log level.")
     log_format: LogFormat = Field(LogFormat.TEXT, description="text or json (one JSON object per line).")
     max_workers: int = Field(20, ge=1, le=500, description="Threads for handlers (AWS and Secret calls block).")
-    event_workers: int = Field(
-        50,
-        ge=1,
-        le=1000,
-        description="EventTrackers whose watch events kopf processes at once (bounds memory in bursts).",
-    )
     aws_max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts per AWS call.")
     aws_calls_per_second: float = Field(
         8.0,
