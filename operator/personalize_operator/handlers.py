@@ -22,7 +22,7 @@ import kopf
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import leader, model, resource, runner
+from personalize_operator import kubesession, leader, model, resource, runner
 from personalize_operator import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
 from personalize_operator.aws import ClientPool
 from personalize_operator.board import Boards
@@ -105,6 +105,23 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         watch = SecretWatch(core, ours.namespaces, edges.scheduler.wake)
         watch.start()
         memo["secret_watch"] = watch
+
+
+@kopf.on.login(errors=kopf.ErrorsMode.IGNORED)  # as kopf's own login: no credentials stops the operator
+async def login(
+    memo: kopf.Memo, settings: kopf.OperatorSettings, logger: logging.Logger, **kwargs: Any
+) -> kopf.AiohttpSession | None:
+    """kopf's own login (in-cluster or kubeconfig), over a session whose connections are bounded.
+
+    Runs again after an HTTP 401 (a rotated token), like kopf's. kubesession says why the bound.
+    """
+    ours: OperatorSettings = memo.get("settings") or OperatorSettings()
+    info = await asyncio.to_thread(kopf.login_via_client, logger=logger, settings=settings, **kwargs)
+    if info is None:
+        return None
+    limit = kubesession.connection_limit(ours.namespaces, scanning=ours.scanning, requests=ours.max_workers)
+    logger.info(f"API server connections: {'unbounded (namespace patterns)' if limit is None else f'at most {limit}'}")
+    return kubesession.bounded_session(info, limit)
 
 
 def bound_event_processing(settings: kopf.OperatorSettings) -> None:

@@ -38,13 +38,12 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from personalize_operator import model
-from personalize_operator.settings import OperatorSettings
+from personalize_operator.settings import OperatorSettings, is_namespace_pattern
 
 FINALIZER = f"{model.GROUP}/rbac-guard"
 REQUEST_TIMEOUT = (5.0, 30.0)
 ATTEMPTS = 3
 LIST_PAGE = 200
-_GLOB = frozenset("*?[]!")
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +192,7 @@ MEMO_KEY = "rbac_guard"
 
 def guarded_namespaces(setting: str | None, namespaces: list[str]) -> tuple[str, ...]:
     """Where the guard runs: only with a name to guard and exact namespaces (a namespaced install) (pure)."""
-    if not setting or not namespaces or any(_GLOB & set(namespace) for namespace in namespaces):
+    if not setting or not namespaces or any(is_namespace_pattern(namespace) for namespace in namespaces):
         return ()
     return tuple(namespaces)
 

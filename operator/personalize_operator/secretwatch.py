@@ -21,6 +21,7 @@ from kubernetes.client.rest import ApiException
 from personalize_operator import metrics
 from personalize_operator.secrets import DATA_HASH_ANNOTATION, SECRET_SELECTOR, data_hash, owner_uid
 from personalize_operator.secretsapi import SecretsApi
+from personalize_operator.settings import is_namespace_pattern
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def namespace_matches(namespace: str, patterns: Sequence[str]) -> bool:
 
 def exact_namespaces(patterns: Sequence[str]) -> list[str] | None:
     """The namespaces to watch one by one, or None when a cluster-wide watch is needed (globs, exclusions)."""
-    if not patterns or any(any(c in p for c in "*?[]!") for p in patterns):
+    if not patterns or any(is_namespace_pattern(p) for p in patterns):
         return None
     return list(patterns)
 

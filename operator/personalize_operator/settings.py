@@ -15,6 +15,11 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
+def is_namespace_pattern(namespace: str) -> bool:
+    """A kopf namespace pattern ('team-*', '!kube-system'), not an exact name."""
+    return any(c in namespace for c in "*?[]!")
+
+
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -183,7 +188,7 @@ class OperatorSettings(BaseSettings):
     @field_validator("scanning")
     @classmethod
     def patterns_need_scanning(cls, value: bool, info: ValidationInfo) -> bool:
-        patterns = [ns for ns in info.data.get("namespaces") or [] if any(c in ns for c in "*?[]!")]
+        patterns = [ns for ns in info.data.get("namespaces") or [] if is_namespace_pattern(ns)]
         if not value and patterns:
             raise ValueError(f"namespace patterns {patterns} need scanning (list/watch namespaces); use exact names")
         return value
