@@ -9,6 +9,7 @@ from kubernetes import client
 
 from personalize_operator import model, rbac_guard
 from support.kube import install_crd
+from support.trackers import manifest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,12 +20,10 @@ def crd(kubeconfig: Path) -> str:
 
 
 def _tracker(name: str) -> dict:
-    return {
-        "apiVersion": f"{model.GROUP}/{model.VERSION}",
-        "kind": "EventTracker",
-        "metadata": {"name": name, "finalizers": ["test.example/hold"]},
-        "spec": {"name": name, "datasetGroupArn": "arn:aws:personalize:us-east-1:123456789012:dataset-group/dg"},
-    }
+    """An EventTracker held by a finalizer of the test's own, so a deleted one stays to be counted."""
+    body = manifest(name, "arn:aws:personalize:us-east-1:123456789012:dataset-group/dg", name=name)
+    body["metadata"]["finalizers"] = ["test.example/hold"]
+    return body
 
 
 def test_counts_every_page_and_the_live_ones(
