@@ -56,7 +56,7 @@ bench: binaries
 	PYTHONPATH=tests $(PY) bench/operator.py $(BENCH_ARGS)
 
 crds: venv
-	$(PY) -m personalize_operator.crd
+	$(PY) -m personalize_operator.api.crd
 
 lint: venv
 	$(VENV)/bin/ruff check operator tests bench

@@ -24,7 +24,7 @@ from kubernetes import client, config
 
 from local_cluster.cluster import ControlPlane
 from personalize_emulator.testing import running_emulator
-from personalize_operator.settings import OperatorSettings
+from personalize_operator.runtime.settings import OperatorSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.kube import create_namespace, install_crd

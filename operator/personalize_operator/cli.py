@@ -10,9 +10,9 @@ import kopf
 import prometheus_client
 import pydantic
 
-from personalize_operator import leader
-from personalize_operator.health import Health, keep_in_touch, record_watch_activity, serve
-from personalize_operator.settings import LogFormat, OperatorSettings
+from personalize_operator.runtime import leader
+from personalize_operator.runtime.health import Health, keep_in_touch, record_watch_activity, serve
+from personalize_operator.runtime.settings import LogFormat, OperatorSettings
 from personalize_operator.tools import commands as tool_commands
 
 ENV_PREFIX = "PERSONALIZE_OPERATOR_"

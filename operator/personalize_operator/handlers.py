@@ -22,20 +22,24 @@ import kopf
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import kubesession, leader, model, resource, runner
-from personalize_operator import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
-from personalize_operator.aws import ClientPool
-from personalize_operator.board import Boards
-from personalize_operator.gates import Gates
-from personalize_operator.kube import TrackerObjects
-from personalize_operator.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
-from personalize_operator.pacing import next_delay
-from personalize_operator.resource import FINALIZER
-from personalize_operator.scheduler import Entry, Scheduler
-from personalize_operator.secretsapi import SecretsApi
-from personalize_operator.secretwatch import SecretWatch
-from personalize_operator.settings import OperatorSettings
-from personalize_operator.tenancy import TenancyError, TenancySource
+from personalize_operator.api import model
+from personalize_operator.aws.client import ClientPool
+from personalize_operator.aws.statusboard import Boards
+from personalize_operator.aws.tenancy import TenancyError, TenancySource
+from personalize_operator.kube import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
+from personalize_operator.kube import session as kubesession
+from personalize_operator.kube.objects import TrackerObjects
+from personalize_operator.kube.secretsapi import SecretsApi
+from personalize_operator.kube.secretwatch import SecretWatch
+from personalize_operator.reconciler import inputs as resource
+from personalize_operator.reconciler import passes as runner
+from personalize_operator.reconciler.inputs import FINALIZER
+from personalize_operator.reconciler.requeue import next_delay
+from personalize_operator.runtime import leader
+from personalize_operator.runtime.locks import Gates
+from personalize_operator.runtime.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
+from personalize_operator.runtime.settings import OperatorSettings
+from personalize_operator.runtime.workqueue import Entry, Scheduler
 
 RESOURCE = (model.GROUP, model.VERSION, model.PLURAL)
 ERROR_PAUSE_SECONDS = 10.0  # after a pass that failed unexpectedly (for example the API server went away)

@@ -24,7 +24,7 @@ from kubernetes.client.rest import ApiException
 
 from local_cluster.identity import service_account_kubeconfig
 from personalize_emulator.testing import Emulator
-from personalize_operator.rbac_guard import FINALIZER
+from personalize_operator.kube.rbac_guard import FINALIZER
 from support import chart
 from support.chart import Helm
 from support.operator_process import OperatorProcess

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from personalize_operator.settings import OperatorSettings
+from personalize_operator.runtime.settings import OperatorSettings
 from support import chart
 from support.chart import Helm
 from support.trackers import kubectl
@@ -367,7 +367,7 @@ class TestRbacRendering:
         assert env["PERSONALIZE_OPERATOR_LEASE_NAMESPACE"] == NAMESPACE
 
     def test_tenancy_renders_a_configmap_mounted_as_the_file_the_operator_reads(self, helm: Helm) -> None:
-        from personalize_operator.tenancy import parse
+        from personalize_operator.aws.tenancy import parse
 
         tenants = [
             {

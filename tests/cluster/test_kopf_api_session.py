@@ -14,7 +14,7 @@ import pytest
 from kubernetes.config import kube_config
 
 from personalize_operator import handlers
-from personalize_operator.settings import OperatorSettings
+from personalize_operator.runtime.settings import OperatorSettings
 
 
 def _use_kubeconfig(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from personalize_operator import model, rbac_guard
+from personalize_operator.api import model
+from personalize_operator.kube import rbac_guard
 from support.kube import install_crd
 from support.trackers import manifest
 

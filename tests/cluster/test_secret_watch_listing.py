@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from personalize_operator import secretwatch
-from personalize_operator.secrets import MANAGED_BY, OWNER_UID_LABEL, SECRET_SELECTOR
-from personalize_operator.secretsapi import SecretsApi
+from personalize_operator.kube import secretwatch
+from personalize_operator.kube.secrets import MANAGED_BY, OWNER_UID_LABEL, SECRET_SELECTOR
+from personalize_operator.kube.secretsapi import SecretsApi
 
 
 def _secret(name: str, *, ours: bool = True) -> client.V1Secret:

@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.secretsapi import SecretsApi
+from personalize_operator.kube.secretsapi import SecretsApi
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_the_operator_does_not_load_core_v1_api() -> None:
 
     probe = (
         "import sys, kubernetes.client as c\n"
-        "import personalize_operator.handlers, personalize_operator.rbac_guard, personalize_operator.cli\n"
+        "import personalize_operator.handlers, personalize_operator.kube.rbac_guard, personalize_operator.cli\n"
         "print('kubernetes.client.api.core_v1_api' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from personalize_emulator.testing import Emulator, running_emulator
-from personalize_operator import model
+from personalize_operator.api import model
 from personalize_operator.tools import exits
 from support.cli import SKELETON_VALUES, fill, leaves, personalize_operator
 from support.solo import Solo, new_dataset_group

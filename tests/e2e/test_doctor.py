@@ -19,7 +19,7 @@ import yaml
 
 from local_cluster.cluster import ControlPlane, ControlPlaneError
 from personalize_emulator.testing import Emulator, running_emulator
-from personalize_operator import crd
+from personalize_operator.api import crd
 from personalize_operator.tools import exits
 from support.cli import personalize_operator
 from support.kube import CRD_NAME, install_crd

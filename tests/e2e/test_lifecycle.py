@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 
 from personalize_emulator.testing import Emulator
-from personalize_operator import secrets
+from personalize_operator.kube import secrets
 from support.operator_process import OperatorProcess
 from support.trackers import Trackers, kubectl, manifest
 from support.wait import stays, wait_for

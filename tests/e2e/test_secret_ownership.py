@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from personalize_operator import secrets
+from personalize_operator.kube import secrets
 from support.kube import create_namespace, delete_namespace
 from support.trackers import Trackers, manifest
 from support.wait import wait_for

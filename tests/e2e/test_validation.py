@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from personalize_operator import secrets
+from personalize_operator.kube import secrets
 from support.trackers import Trackers, kubectl, manifest
 
 DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/shop"

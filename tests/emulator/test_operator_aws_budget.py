@@ -8,8 +8,8 @@ import time
 import pytest
 
 from personalize_emulator.testing import Emulator
-from personalize_operator.aws import ClientPool
-from personalize_operator.ratelimit import TokenBucket
+from personalize_operator.aws.client import ClientPool
+from personalize_operator.aws.ratelimit import TokenBucket
 
 
 @pytest.fixture

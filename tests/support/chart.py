@@ -21,7 +21,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.rbac_guard import FINALIZER as GUARD_FINALIZER
+from personalize_operator.kube.rbac_guard import FINALIZER as GUARD_FINALIZER
 from support.kube import create_namespace, delete_namespace
 from support.trackers import GROUP, PLURAL, REPO, VERSION
 from support.wait import wait_for

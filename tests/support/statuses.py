@@ -9,8 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from personalize_operator import conditions
-from personalize_operator.decide import (
+from personalize_operator.aws.errors import (
+    AccessDenied,
+    AlreadyExists,
+    InUse,
+    InvalidInput,
+    NotFound,
+    Retryable,
+    Throttled,
+    TooManyTags,
+)
+from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.reconciler import conditions
+from personalize_operator.reconciler.decide import (
     UID_TAG,
     Decision,
     Desired,
@@ -25,18 +36,7 @@ from personalize_operator.decide import (
     decide_secret_conflict,
     decide_secret_not_written,
 )
-from personalize_operator.errors import (
-    AccessDenied,
-    AlreadyExists,
-    InUse,
-    InvalidInput,
-    NotFound,
-    Retryable,
-    Throttled,
-    TooManyTags,
-)
-from personalize_operator.remote import RemoteTracker
-from personalize_operator.status import condition_list
+from personalize_operator.reconciler.status import condition_list
 
 DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
 ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/0f3c5e7a"

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from personalize_operator.decide import Decision, Phase
+from personalize_operator.reconciler.decide import Decision, Phase
 from support.gitops import GitopsCheck, ensure_gitops_check
 from support.statuses import DECISIONS, rendered_event_tracker
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from personalize_operator import crd
+from personalize_operator.api import crd
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "personalize-operator"

@@ -10,7 +10,7 @@ import pytest
 import regex
 import yaml
 
-from personalize_operator import constraints, crd, model
+from personalize_operator.api import constraints, crd, model
 
 COMMITTED = Path(__file__).resolve().parents[2] / "crds" / crd.CRD_FILENAME
 

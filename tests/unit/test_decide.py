@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from personalize_operator.decide import (
+from personalize_operator.aws.errors import (
+    AccessDenied,
+    AlreadyExists,
+    AwsError,
+    InUse,
+    InvalidInput,
+    NotFound,
+    Retryable,
+    Throttled,
+    TooManyTags,
+)
+from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.reconciler.decide import (
     CANNOT_CREATE,
     CANNOT_OBSERVE,
     NAME_TAG,
@@ -30,18 +42,6 @@ from personalize_operator.decide import (
     tag_changes,
     transition_event,
 )
-from personalize_operator.errors import (
-    AccessDenied,
-    AlreadyExists,
-    AwsError,
-    InUse,
-    InvalidInput,
-    NotFound,
-    Retryable,
-    Throttled,
-    TooManyTags,
-)
-from personalize_operator.remote import RemoteTracker
 
 DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
 ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/abc"

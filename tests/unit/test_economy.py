@@ -10,12 +10,12 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import economy
-from personalize_operator.board import Sighting, StatusBoard
-from personalize_operator.decide import Decision, Desired, Phase, Recorded, Step
-from personalize_operator.pacing import first_delay, next_delay
-from personalize_operator.reconcile import Outcome
-from personalize_operator.secrets import DATA_HASH_ANNOTATION, data_hash
+from personalize_operator.aws.statusboard import Sighting, StatusBoard
+from personalize_operator.kube.secrets import DATA_HASH_ANNOTATION, data_hash
+from personalize_operator.reconciler import resume as economy
+from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step
+from personalize_operator.reconciler.reconcile import Outcome
+from personalize_operator.reconciler.requeue import first_delay, next_delay
 
 ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/1"
 DESIRED = Desired(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import botocore.exceptions
 import pytest
 
-from personalize_operator.aws import translate
-from personalize_operator.errors import (
+from personalize_operator.aws.client import translate
+from personalize_operator.aws.errors import (
     CODE_KINDS,
     AccessDenied,
     AlreadyExists,

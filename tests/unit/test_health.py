@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from personalize_operator import health
-from personalize_operator.health import Heartbeats, Role, assess
+from personalize_operator.runtime import health
+from personalize_operator.runtime.health import Heartbeats, Role, assess
 
 LIMITS = {"api_timeout": 60.0, "watch_timeout": 330.0}
 

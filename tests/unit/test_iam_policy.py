@@ -1,6 +1,6 @@
 """docs/iam-policy.json grants exactly the Personalize calls the operator makes, and no more.
 
-The operations are read from operator/personalize_operator/aws.py (every
+The operations are read from operator/personalize_operator/aws/client.py (every
 `self._call("Operation", ...)`), so adding a call without updating the policy fails
 here. Resource types per action follow the AWS Service Authorization Reference for
 Amazon Personalize (see docs/iam.md).
@@ -17,11 +17,11 @@ from typing import Any
 import botocore.session
 import pytest
 
-from personalize_operator import model
+from personalize_operator.api import model
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "docs" / "iam-policy.json"
-AWS_MODULE = ROOT / "operator" / "personalize_operator" / "aws.py"
+AWS_MODULE = ROOT / "operator" / "personalize_operator" / "aws" / "client.py"
 
 EVENT_TRACKERS = "arn:*:personalize:*:*:event-tracker/*"
 DATASET_GROUPS = "arn:*:personalize:*:*:dataset-group/*"

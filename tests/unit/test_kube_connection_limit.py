@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from personalize_operator.kubesession import SCANNING_WATCHES, connection_limit
-from personalize_operator.settings import is_namespace_pattern
+from personalize_operator.kube.session import SCANNING_WATCHES, connection_limit
+from personalize_operator.runtime.settings import is_namespace_pattern
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from personalize_operator.cli import load_settings
-from personalize_operator.leader import LeaseRecord, LeaseTimings, Observed, Verdict, claimed, decide, observe
+from personalize_operator.runtime.leader import LeaseRecord, LeaseTimings, Observed, Verdict, claimed, decide, observe
 
 ME, OTHER = "pod-a_1", "pod-b_2"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

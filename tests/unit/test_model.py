@@ -12,8 +12,8 @@ import pytest
 import regex
 import yaml
 
-from personalize_operator import constraints, model
-from personalize_operator.model import (
+from personalize_operator.api import constraints, model
+from personalize_operator.api.model import (
     DeletionPolicy,
     EventTracker,
     EventTrackerSpec,

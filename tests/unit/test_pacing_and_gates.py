@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from personalize_operator.gates import Gates
-from personalize_operator.pacing import JITTER, Attempts, next_delay
-from personalize_operator.secrets import DATA_HASH_ANNOTATION, data_hash
-from personalize_operator.secretwatch import exact_namespaces, namespace_matches, needs_repair
+from personalize_operator.kube.secrets import DATA_HASH_ANNOTATION, data_hash
+from personalize_operator.kube.secretwatch import exact_namespaces, namespace_matches, needs_repair
+from personalize_operator.reconciler.requeue import JITTER, Attempts, next_delay
+from personalize_operator.runtime.locks import Gates
 
 
 def test_a_requeue_sooner_than_the_resync_wins() -> None:

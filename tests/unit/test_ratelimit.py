@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from personalize_operator.ratelimit import TokenBucket
+from personalize_operator.aws.ratelimit import TokenBucket
 
 
 class FakeTime:

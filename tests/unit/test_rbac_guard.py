@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalize_operator.rbac_guard import (
+from personalize_operator.kube.rbac_guard import (
     FINALIZER,
     Change,
     Trackers,

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from personalize_operator.decide import UID_TAG, Desired, Phase, Recorded, Step
-from personalize_operator.errors import AccessDenied, AlreadyExists, AwsError, NotFound, Retryable
-from personalize_operator.reconcile import Context, Outcome, finalize, reconcile
-from personalize_operator.remote import RemoteTracker
-from personalize_operator.secrets import Owner, SecretConflict, SecretError
+from personalize_operator.aws.errors import AccessDenied, AlreadyExists, AwsError, NotFound, Retryable
+from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
+from personalize_operator.reconciler.decide import UID_TAG, Desired, Phase, Recorded, Step
+from personalize_operator.reconciler.reconcile import Context, Outcome, finalize, reconcile
 
 DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
 _ids = itertools.count(1)
@@ -355,9 +355,9 @@ class TestDeletion:
 
 class TestClientThatCannotBeBuilt:
     def test_a_region_botocore_refuses_is_a_status_not_a_traceback(self) -> None:
-        from personalize_operator.aws import ClientPool
-        from personalize_operator.errors import InvalidInput
-        from personalize_operator.runner import Unreachable
+        from personalize_operator.aws.client import ClientPool
+        from personalize_operator.aws.errors import InvalidInput
+        from personalize_operator.reconciler.passes import Unreachable
 
         with pytest.raises(InvalidInput) as refused:
             ClientPool().for_region("us-east-")

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import runner
-from personalize_operator.aws import Identity
-from personalize_operator.gates import Gates
-from personalize_operator.resource import FINALIZER
-from personalize_operator.scheduler import Scheduler
-from personalize_operator.settings import OperatorSettings
-from personalize_operator.tenancy import TenancySource
+from personalize_operator.aws.client import Identity
+from personalize_operator.aws.tenancy import TenancySource
+from personalize_operator.reconciler import passes as runner
+from personalize_operator.reconciler.inputs import FINALIZER
+from personalize_operator.runtime.locks import Gates
+from personalize_operator.runtime.settings import OperatorSettings
+from personalize_operator.runtime.workqueue import Scheduler
 
 ROLE_A = "arn:aws:iam::111111111111:role/personalize-team-a"
 ROLE_B = "arn:aws:iam::222222222222:role/personalize-team-b"
@@ -183,12 +183,12 @@ class SeesNothing:
         return None
 
     def find_in_dataset_group(self, dataset_group_arn: str) -> list[Any]:
-        from personalize_operator.errors import NotFound
+        from personalize_operator.aws.errors import NotFound
 
         raise NotFound("ResourceNotFoundException", "not found", "ListEventTrackers")
 
     def create(self, **_: Any) -> str:
-        from personalize_operator.errors import NotFound
+        from personalize_operator.aws.errors import NotFound
 
         raise NotFound("ResourceNotFoundException", "dataset group not found", "CreateEventTracker")
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from personalize_operator.scheduler import Entry, Scheduler
+from personalize_operator.runtime.workqueue import Entry, Scheduler
 
 Scenario = Callable[[Scheduler, list[tuple[str, float]]], Awaitable[Any]]
 

@@ -11,7 +11,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import secrets
+from personalize_operator.kube import secrets
 
 OWNER = secrets.Owner(namespace="shop", name="storefront", uid="0b0c6f1e-1111-2222-3333-444455556666")
 

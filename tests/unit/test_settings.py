@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from personalize_operator.cli import load_settings
-from personalize_operator.settings import LogFormat
+from personalize_operator.runtime.settings import LogFormat
 
 
 def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from personalize_operator.decide import Decision, Desired, Phase, Recorded, Step
-from personalize_operator.remote import RemoteTracker
-from personalize_operator.status import render, render_invalid
+from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step
+from personalize_operator.reconciler.status import render, render_invalid
 
 DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
 ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/abc"
@@ -87,7 +87,7 @@ def test_an_invalid_spec_touches_no_identity() -> None:
 
 
 def test_the_account_comes_from_the_tracker_arn_when_aws_does_not_say() -> None:
-    from personalize_operator.status import account_of, identity
+    from personalize_operator.reconciler.status import account_of, identity
 
     arn = "arn:aws:personalize:eu-west-1:111111111111:event-tracker/0f3c"
     assert (

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from personalize_operator import metrics
-from personalize_operator.aws import ROLE_SESSION_NAME_LIMIT, session_name
-from personalize_operator.tenancy import (
+from personalize_operator.aws.client import ROLE_SESSION_NAME_LIMIT, session_name
+from personalize_operator.aws.tenancy import (
     Refusal,
     TenancyError,
     TenancyMap,
@@ -20,6 +19,7 @@ from personalize_operator.tenancy import (
     parse,
     resolve,
 )
+from personalize_operator.runtime import metrics
 
 ROLE_A = "arn:aws:iam::111111111111:role/personalize-team-a"
 ROLE_B = "arn:aws:iam::222222222222:role/personalize-team-b"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from personalize_operator import crd
+from personalize_operator.api import crd
 from personalize_operator.tools.crd_drift import drift
 from personalize_operator.tools.doctor import Check, render_text
 from personalize_operator.tools.permissions import needed

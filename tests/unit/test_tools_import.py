@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from personalize_operator import model
-from personalize_operator.aws import RemoteTracker
+from personalize_operator.api import model
+from personalize_operator.aws.client import RemoteTracker
 from personalize_operator.tools.importer import ADOPT_ANNOTATION, UID_TAG, Candidate, candidates, plan
 from personalize_operator.tools.output import Format, render
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from personalize_operator import model
+from personalize_operator.api import model
 from personalize_operator.cli import main
 from personalize_operator.tools import cli_shape, exits, skeleton
 from personalize_operator.tools.manifest import Options, dns_name, from_source, to_cli_input

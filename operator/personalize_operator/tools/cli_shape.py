@@ -14,7 +14,7 @@ from typing import Any
 import botocore.session
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from personalize_operator.constraints import CREATE_OPERATION, SERVICE
+from personalize_operator.api.constraints import CREATE_OPERATION, SERVICE
 
 CLI_JSON_INDENT = 4  # what the AWS CLI prints
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from personalize_operator import model
+from personalize_operator.api import model
 from personalize_operator.tools import exits
 from personalize_operator.tools.output import Document, Format, render
 
@@ -136,7 +136,7 @@ def _manifest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from personalize_operator.aws import AwsError, ClientPool
+    from personalize_operator.aws.client import AwsError, ClientPool
     from personalize_operator.tools import importer
 
     client = ClientPool(max_attempts=5).for_region(args.region)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from personalize_operator import crd
+from personalize_operator.api import crd
 from personalize_operator.tools import crd_drift
 from personalize_operator.tools.permissions import Permission, needed
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from personalize_operator import model
-from personalize_operator.aws import RemoteTracker, TrackerClient, translate
+from personalize_operator.api import model
+from personalize_operator.aws.client import RemoteTracker, TrackerClient, translate
 from personalize_operator.tools.exits import RefusedInput
 from personalize_operator.tools.manifest import dns_name, validate
 from personalize_operator.tools.output import Document

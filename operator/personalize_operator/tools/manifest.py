@@ -19,8 +19,8 @@ from typing import Any, TextIO
 
 import pydantic
 
-from personalize_operator import constraints, model
-from personalize_operator.constraints import StringConstraint
+from personalize_operator.api import constraints, model
+from personalize_operator.api.constraints import StringConstraint
 from personalize_operator.tools import cli_shape, problems
 from personalize_operator.tools.exits import RefusedInput, UsageError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from personalize_operator import model
+from personalize_operator.api import model
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pydantic
 
-from personalize_operator import model
+from personalize_operator.api import model
 
 # Root-level rules (model.ROOT_VALIDATIONS) report a fieldPath; pydantic gives them no location.
 _ROOT_FIELD = {

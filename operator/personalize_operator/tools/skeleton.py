@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from personalize_operator import model
+from personalize_operator.api import model
 from personalize_operator.tools import cli_shape
 from personalize_operator.tools.output import Format, to_yaml
 

@@ -33,9 +33,8 @@ import botocore.credentials
 import botocore.exceptions
 import botocore.session
 
-from personalize_operator import errors, metrics
-from personalize_operator.board import PAGE_SIZE, Sighting
-from personalize_operator.errors import (
+from personalize_operator.aws import errors
+from personalize_operator.aws.errors import (
     AccessDenied,
     AlreadyExists,
     AwsError,
@@ -46,8 +45,10 @@ from personalize_operator.errors import (
     Throttled,
     TooManyTags,
 )
-from personalize_operator.ratelimit import TokenBucket
-from personalize_operator.remote import RemoteTracker
+from personalize_operator.aws.ratelimit import TokenBucket
+from personalize_operator.aws.statusboard import PAGE_SIZE, Sighting
+from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.runtime import metrics
 
 __all__ = [
     "AccessDenied",

@@ -32,13 +32,13 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.aws import TrackerClient
-from personalize_operator.board import TRANSITIONAL, StatusBoard
-from personalize_operator.decide import Decision, Desired, Phase, Recorded, Step
-from personalize_operator.reconcile import Outcome
-from personalize_operator.remote import ACTIVE, RemoteTracker
-from personalize_operator.secrets import DATA_HASH_ANNOTATION, REQUEST_TIMEOUT, data_hash, owner_uid
-from personalize_operator.secretsapi import SecretsApi
+from personalize_operator.aws.client import TrackerClient
+from personalize_operator.aws.statusboard import TRANSITIONAL, StatusBoard
+from personalize_operator.aws.tracker import ACTIVE, RemoteTracker
+from personalize_operator.kube.secrets import DATA_HASH_ANNOTATION, REQUEST_TIMEOUT, data_hash, owner_uid
+from personalize_operator.kube.secretsapi import SecretsApi
+from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step
+from personalize_operator.reconciler.reconcile import Outcome
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import model
+from personalize_operator.api import model
 
 REQUEST_TIMEOUT = 30.0
 

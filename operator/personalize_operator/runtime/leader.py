@@ -33,10 +33,10 @@ from pathlib import Path
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import metrics
-from personalize_operator.settings import OperatorSettings
+from personalize_operator.runtime import metrics
+from personalize_operator.runtime.settings import OperatorSettings
 
-logger = logging.getLogger("personalize_operator.leader")
+logger = logging.getLogger("personalize_operator.runtime.leader")
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 EXIT_LEADERSHIP_LOST = 1
 

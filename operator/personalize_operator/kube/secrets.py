@@ -27,8 +27,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.model import GROUP, KIND, VERSION
-from personalize_operator.secretsapi import SecretsApi
+from personalize_operator.api.model import GROUP, KIND, VERSION
+from personalize_operator.kube.secretsapi import SecretsApi
 
 API_VERSION = f"{GROUP}/{VERSION}"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"

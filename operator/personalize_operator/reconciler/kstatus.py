@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from personalize_operator import conditions
-from personalize_operator.model import Phase
+from personalize_operator.api.model import Phase
+from personalize_operator.reconciler import conditions
 
 RECONCILING = "Reconciling"
 STALLED = "Stalled"

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from personalize_operator.errors import (
+from personalize_operator.api.model import OWNERSHIP_TAG_KEYS, RESERVED_TAG_PREFIX, Phase
+from personalize_operator.aws.errors import (
     AccessDenied,
     AlreadyExists,
     AwsError,
@@ -25,15 +26,14 @@ from personalize_operator.errors import (
     TooManyTags,
     reason_for,
 )
-from personalize_operator.kstatus import is_stalled
-from personalize_operator.model import OWNERSHIP_TAG_KEYS, RESERVED_TAG_PREFIX, Phase
-from personalize_operator.remote import (
+from personalize_operator.aws.tracker import (
     ACTIVE,
     CREATE_FAILED,
     CREATING_STATES,
     DELETING_STATES,
     RemoteTracker,
 )
+from personalize_operator.reconciler.kstatus import is_stalled
 
 __all__ = ["ACTIVE", "CREATE_FAILED", "CREATING_STATES", "DELETING_STATES", "Phase"]
 

@@ -17,18 +17,21 @@ from typing import Any
 
 import pydantic
 
-from personalize_operator import conditions, economy, reconcile, resource, status, tenancy
-from personalize_operator.aws import ClientPool, Identity, TrackerClient, session_name
-from personalize_operator.board import Boards
-from personalize_operator.decide import Desired, decide_forbidden, decide_invalid_spec, transition_event
-from personalize_operator.errors import AwsError
-from personalize_operator.gates import Gates
-from personalize_operator.kube import TrackerObjects
-from personalize_operator.remote import RemoteTracker
-from personalize_operator.scheduler import Scheduler
-from personalize_operator.secrets import SecretStore
-from personalize_operator.secretsapi import SecretsApi
-from personalize_operator.settings import OperatorSettings
+from personalize_operator.aws import tenancy
+from personalize_operator.aws.client import ClientPool, Identity, TrackerClient, session_name
+from personalize_operator.aws.errors import AwsError
+from personalize_operator.aws.statusboard import Boards
+from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.kube.objects import TrackerObjects
+from personalize_operator.kube.secrets import SecretStore
+from personalize_operator.kube.secretsapi import SecretsApi
+from personalize_operator.reconciler import conditions, reconcile, status
+from personalize_operator.reconciler import inputs as resource
+from personalize_operator.reconciler import resume as economy
+from personalize_operator.reconciler.decide import Desired, decide_forbidden, decide_invalid_spec, transition_event
+from personalize_operator.runtime.locks import Gates
+from personalize_operator.runtime.settings import OperatorSettings
+from personalize_operator.runtime.workqueue import Scheduler
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from personalize_operator import conditions
-from personalize_operator.decide import ADOPT_ANNOTATION, PAUSED_ANNOTATION, RETRY_ANNOTATION, Desired, Recorded
-from personalize_operator.model import READY, SECRET_SUFFIX, EventTrackerSpec
+from personalize_operator.api.model import READY, SECRET_SUFFIX, EventTrackerSpec
+from personalize_operator.reconciler import conditions
+from personalize_operator.reconciler.decide import (
+    ADOPT_ANNOTATION,
+    PAUSED_ANNOTATION,
+    RETRY_ANNOTATION,
+    Desired,
+    Recorded,
+)
 
 FINALIZER = "personalize.operators.dev/finalizer"
 

@@ -20,8 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from personalize_operator import conditions, metrics, status
-from personalize_operator.decide import (
+from personalize_operator.aws.errors import AlreadyExists, AwsError, InUse, NotFound
+from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
+from personalize_operator.reconciler import conditions, status
+from personalize_operator.reconciler.decide import (
     UID_TAG,
     Decision,
     Desired,
@@ -42,9 +45,7 @@ from personalize_operator.decide import (
     tag_changes,
     transition_event,
 )
-from personalize_operator.errors import AlreadyExists, AwsError, InUse, NotFound
-from personalize_operator.remote import RemoteTracker
-from personalize_operator.secrets import Owner, SecretConflict, SecretError
+from personalize_operator.runtime import metrics
 
 
 class Trackers(Protocol):

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from personalize_operator.pacing import Attempts
+from personalize_operator.reconciler.requeue import Attempts
 
 log = logging.getLogger(__name__)
 

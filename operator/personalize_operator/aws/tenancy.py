@@ -24,7 +24,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from personalize_operator import metrics
+from personalize_operator.runtime import metrics
 
 log = logging.getLogger(__name__)
 

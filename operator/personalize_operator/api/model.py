@@ -17,8 +17,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from personalize_operator import constraints
-from personalize_operator.constraints import StringConstraint
+from personalize_operator.api import constraints
+from personalize_operator.api.constraints import StringConstraint
 
 GROUP = "personalize.operators.dev"
 VERSION = "v1alpha1"

@@ -37,8 +37,8 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from personalize_operator import model
-from personalize_operator.settings import OperatorSettings, is_namespace_pattern
+from personalize_operator.api import model
+from personalize_operator.runtime.settings import OperatorSettings, is_namespace_pattern
 
 FINALIZER = f"{model.GROUP}/rbac-guard"
 REQUEST_TIMEOUT = (5.0, 30.0)

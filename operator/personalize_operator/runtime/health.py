@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from personalize_operator import metrics, model
+from personalize_operator.api import model
+from personalize_operator.runtime import metrics
 
-logger = logging.getLogger("personalize_operator.health")
+logger = logging.getLogger("personalize_operator.runtime.health")
 READINESS_PATH = "/readyz"
 WATCHED_PLURAL = model.PLURAL
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import aiohttp
 import kopf
 
-from personalize_operator.settings import is_namespace_pattern
+from personalize_operator.runtime.settings import is_namespace_pattern
 
 SCANNING_WATCHES = 2  # with scanning, kopf also watches CustomResourceDefinitions and Namespaces
 
