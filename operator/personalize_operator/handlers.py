@@ -22,7 +22,7 @@ import kopf
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.api import model
+from personalize_operator.api import names
 from personalize_operator.aws.client import ClientPool
 from personalize_operator.aws.statusboard import Boards
 from personalize_operator.aws.tenancy import TenancyError, TenancySource
@@ -33,7 +33,6 @@ from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.kube.secretwatch import SecretWatch
 from personalize_operator.reconciler import inputs as resource
 from personalize_operator.reconciler import passes as runner
-from personalize_operator.reconciler.inputs import FINALIZER
 from personalize_operator.reconciler.requeue import next_delay
 from personalize_operator.runtime import leader
 from personalize_operator.runtime.locks import Gates
@@ -41,7 +40,7 @@ from personalize_operator.runtime.logfilter import REQUEUE_PREFIX, RequeueIsNotA
 from personalize_operator.runtime.settings import OperatorSettings
 from personalize_operator.runtime.workqueue import Entry, Scheduler
 
-RESOURCE = (model.GROUP, model.VERSION, model.PLURAL)
+RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
 ERROR_PAUSE_SECONDS = 10.0  # after a pass that failed unexpectedly (for example the API server went away)
 FINALIZER_WAIT_SECONDS = 1.0  # kopf adds the finalizer in the cycle that first reports the resource
 EVENT_WORKER_IDLE_SECONDS = 0.2  # a kopf worker leaves this soon after its object's last event
@@ -54,7 +53,7 @@ log = logging.getLogger(__name__)
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     """Apply our settings to kopf and build the shared clients once."""
     ours: OperatorSettings = memo.get("settings") or OperatorSettings()
-    settings.persistence.finalizer = FINALIZER
+    settings.persistence.finalizer = names.FINALIZER
     settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
     settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.kopf.lastHandledConfiguration")
     settings.posting.reporting_component = "personalize-operator"
@@ -175,14 +174,14 @@ def _api_client(max_workers: int) -> client.ApiClient:
 def _require_served_resource() -> None:
     """Without scanning kopf would idle unnoticed if the CRD came later: fail start-up so the pod restarts."""
     try:
-        served = client.CustomObjectsApi().get_api_resources(model.GROUP, model.VERSION, _request_timeout=30).resources
+        served = client.CustomObjectsApi().get_api_resources(names.GROUP, names.VERSION, _request_timeout=30).resources
     except ApiException as error:
         if error.status != 404:
             raise
         served = []
-    if not any(resource.name == model.PLURAL for resource in served):
+    if not any(resource.name == names.PLURAL for resource in served):
         raise kopf.PermanentError(
-            f"{model.PLURAL}.{model.GROUP}/{model.VERSION} is not served: install the CRD first"
+            f"{names.PLURAL}.{names.GROUP}/{names.VERSION} is not served: install the CRD first"
             " (with scanning off it is only discovered at start-up)"
         )
 

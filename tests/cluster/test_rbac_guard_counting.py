@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from personalize_operator.api import model
+from personalize_operator.api import names
 from personalize_operator.kube import rbac_guard
 from support.kube import install_crd
 from support.trackers import manifest
@@ -30,7 +30,7 @@ def _tracker(name: str) -> dict:
 def test_counts_every_page_and_the_live_ones(
     crd: str, custom: client.CustomObjectsApi, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    kind = (model.GROUP, model.VERSION, namespace, model.PLURAL)
+    kind = (names.GROUP, names.VERSION, namespace, names.PLURAL)
     for index in range(5):
         custom.create_namespaced_custom_object(*kind, _tracker(f"t-{index}"))
     custom.delete_namespaced_custom_object(*kind, "t-0")  # held by its finalizer: counted, not live

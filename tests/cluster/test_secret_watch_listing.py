@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from personalize_operator.api.names import OWNER_UID_LABEL, SECRET_SELECTOR
 from personalize_operator.kube import secretwatch
-from personalize_operator.kube.secrets import MANAGED_BY, OWNER_UID_LABEL, SECRET_SELECTOR
+from personalize_operator.kube.secrets import MANAGED_BY
 from personalize_operator.kube.secretsapi import SecretsApi
 
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from personalize_emulator.testing import Emulator, running_emulator
-from personalize_operator.api import model
+from personalize_operator.api import model, names
 from personalize_operator.tools import exits
 from support.cli import SKELETON_VALUES, fill, leaves, personalize_operator
 from support.solo import Solo, new_dataset_group
@@ -125,7 +125,7 @@ class TestManifest:
             id="51-tags-or-one-over-the-crd-limit",
         ),
         pytest.param(
-            {**SEED_INPUT, "tags": [{"tagKey": f"{model.GROUP}/uid", "tagValue": "x"}]},
+            {**SEED_INPUT, "tags": [{"tagKey": f"{names.GROUP}/uid", "tagValue": "x"}]},
             f"spec.tags[0].tagKey: {model.RESERVED_TAG_KEY}",
             id="reserved-tag-prefix",
         ),
@@ -154,7 +154,7 @@ class TestManifest:
             {"datasetGroupArn": "arn:aws:personalize:us-west-2:123456789012:solution/x"}, id="not-a-dataset-group"
         ),
         pytest.param({"tags": tags(TOO_MANY_TAGS)}, id="too-many-tags"),
-        pytest.param({"tags": [{"tagKey": f"{model.GROUP}/uid", "tagValue": "x"}]}, id="reserved-tag-prefix"),
+        pytest.param({"tags": [{"tagKey": f"{names.GROUP}/uid", "tagValue": "x"}]}, id="reserved-tag-prefix"),
         pytest.param({"tags": [{"tagKey": "aws:stack", "tagValue": "x"}]}, id="aws-tag-prefix"),
         pytest.param({"tags": [{"tagKey": "bad*key", "tagValue": "x"}]}, id="tag-key-pattern"),
     ]

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
+from personalize_operator.api import names
 from personalize_operator.kube import secrets
 from support.kube import create_namespace, delete_namespace
 from support.trackers import Trackers, manifest
@@ -92,7 +93,7 @@ class TestApplyAgainstTheApiServer:
         assert base64.b64decode(repaired.data["trackingId"]) == b"new-id"
         assert repaired.metadata.labels[FOREIGN_LABEL[0]] == FOREIGN_LABEL[1]
         assert repaired.metadata.annotations[FOREIGN_ANNOTATION[0]] == FOREIGN_ANNOTATION[1]
-        assert repaired.metadata.annotations[secrets.DATA_HASH_ANNOTATION] == secrets.data_hash(repaired.data)
+        assert repaired.metadata.annotations[names.DATA_HASH_ANNOTATION] == secrets.data_hash(repaired.data)
         assert {ref.uid for ref in repaired.metadata.owner_references} == {owner.uid, other.metadata.uid}
         assert secrets.owner_uid(repaired.metadata) == owner.uid
 
@@ -103,7 +104,7 @@ class TestApplyAgainstTheApiServer:
         secrets.apply(core, secrets.render(owner, "ours", "id", "arn:x"), owner)
         core.create_namespaced_secret(namespace, {"metadata": {"name": "unrelated"}, "stringData": {"k": "v"}})
 
-        listed = core.list_namespaced_secret(namespace, label_selector=secrets.SECRET_SELECTOR).items
+        listed = core.list_namespaced_secret(namespace, label_selector=names.SECRET_SELECTOR).items
 
         assert [secret.metadata.name for secret in listed] == ["ours"]
 
@@ -182,4 +183,4 @@ class TestWithTheOperator:
         secret = wait_for(repaired, timeout=30, what="tampered trackingId repaired")
         assert secret.metadata.labels[FOREIGN_LABEL[0]] == FOREIGN_LABEL[1]
         assert secret.metadata.annotations[FOREIGN_ANNOTATION[0]] == FOREIGN_ANNOTATION[1]
-        assert secret.metadata.annotations[secrets.DATA_HASH_ANNOTATION] == secrets.data_hash(secret.data)
+        assert secret.metadata.annotations[names.DATA_HASH_ANNOTATION] == secrets.data_hash(secret.data)

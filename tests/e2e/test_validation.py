@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from personalize_operator.kube import secrets
+from personalize_operator.api import names
 from support.trackers import Trackers, kubectl, manifest
 
 DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/shop"
@@ -120,7 +120,7 @@ def test_a_200_character_metadata_name_becomes_active_with_its_secret(trackers: 
 
     secret = trackers.secret(f"{long_name}-tracking")
     assert secret is not None and set(secret.data) == {"trackingId", "eventTrackerArn"}
-    assert secret.metadata.labels[secrets.OWNER_UID_LABEL] == trackers.get(long_name)["metadata"]["uid"]
+    assert secret.metadata.labels[names.OWNER_UID_LABEL] == trackers.get(long_name)["metadata"]["uid"]
     assert all(len(value) <= 63 for value in secret.metadata.labels.values())
     trackers.delete(long_name)
     trackers.wait_gone(long_name, timeout=60)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws.errors import (
     AccessDenied,
     AlreadyExists,
@@ -22,7 +23,6 @@ from personalize_operator.aws.errors import (
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.reconciler import conditions
 from personalize_operator.reconciler.decide import (
-    UID_TAG,
     Decision,
     Desired,
     Observation,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from personalize_operator.api.names import NAME_TAG, NAMESPACE_TAG, UID_TAG
 from personalize_operator.aws.errors import (
     AccessDenied,
     AlreadyExists,
@@ -19,9 +20,6 @@ from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.reconciler.decide import (
     CANNOT_CREATE,
     CANNOT_OBSERVE,
-    NAME_TAG,
-    NAMESPACE_TAG,
-    UID_TAG,
     Decision,
     Desired,
     Observation,

@@ -10,8 +10,9 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
+from personalize_operator.api.names import DATA_HASH_ANNOTATION
 from personalize_operator.aws.statusboard import Sighting, StatusBoard
-from personalize_operator.kube.secrets import DATA_HASH_ANNOTATION, data_hash
+from personalize_operator.kube.secrets import data_hash
 from personalize_operator.reconciler import resume as economy
 from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step
 from personalize_operator.reconciler.reconcile import Outcome

@@ -17,7 +17,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from personalize_operator.api import model
+from personalize_operator.api import names
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "docs" / "iam-policy.json"
@@ -25,7 +25,7 @@ AWS_MODULE = ROOT / "operator" / "personalize_operator" / "aws" / "client.py"
 
 EVENT_TRACKERS = "arn:*:personalize:*:*:event-tracker/*"
 DATASET_GROUPS = "arn:*:personalize:*:*:dataset-group/*"
-OWNERSHIP_TAG = model.OWNERSHIP_TAG_KEYS[0]  # personalize.operators.dev/uid, on every tracker the operator owns
+OWNERSHIP_TAG = names.OWNERSHIP_TAG_KEYS[0]  # personalize.operators.dev/uid, on every tracker the operator owns
 REQUEST_CARRIES_OWNERSHIP = {"Null": {f"aws:RequestTag/{OWNERSHIP_TAG}": "false"}}
 RESOURCE_CARRIES_OWNERSHIP = {"Null": {f"aws:ResourceTag/{OWNERSHIP_TAG}": "false"}}
 
@@ -201,4 +201,4 @@ def test_the_ownership_tag_in_the_policy_is_the_one_the_operator_writes(policy: 
     text = json.dumps(policy)
 
     assert set(re.findall(r"aws:(?:Request|Resource)Tag/([^\"]+)", text)) == {OWNERSHIP_TAG}
-    assert OWNERSHIP_TAG in model.OWNERSHIP_TAG_KEYS
+    assert OWNERSHIP_TAG in names.OWNERSHIP_TAG_KEYS

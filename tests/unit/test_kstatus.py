@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from personalize_operator.api.model import Phase
-from personalize_operator.reconciler.kstatus import RECONCILING, STALLED, kstatus_conditions
+from personalize_operator.api.names import RECONCILING, STALLED, Phase
+from personalize_operator.reconciler.conditions import kstatus_conditions
 from support.gitops import GitopsCheck, ensure_gitops_check
 from support.statuses import DECISIONS, GENERATION, rendered_event_tracker
 

@@ -12,15 +12,9 @@ import pytest
 import regex
 import yaml
 
-from personalize_operator.api import constraints, model
-from personalize_operator.api.model import (
-    DeletionPolicy,
-    EventTracker,
-    EventTrackerSpec,
-    EventTrackerStatus,
-    Phase,
-    Tag,
-)
+from personalize_operator.api import constraints, model, names
+from personalize_operator.api.model import DeletionPolicy, EventTracker, EventTrackerSpec, EventTrackerStatus, Tag
+from personalize_operator.api.names import Phase
 
 DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/demo"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "eventtracker.yaml"
@@ -36,8 +30,8 @@ def tags(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 
 def resource(metadata_name: str = "storefront", **fields: Any) -> dict[str, Any]:
     return {
-        "apiVersion": f"{model.GROUP}/{model.VERSION}",
-        "kind": model.KIND,
+        "apiVersion": f"{names.GROUP}/{names.VERSION}",
+        "kind": names.KIND,
         "metadata": {"name": metadata_name, "namespace": "default", "uid": "u-1", "generation": 1},
         "spec": spec(**fields),
     }
@@ -416,7 +410,7 @@ def test_translated_patterns_agree_with_aws_whole_string_matching(value: str) ->
 class TestStatus:
     def full_status(self) -> dict[str, Any]:
         condition = {
-            "type": model.READY,
+            "type": names.READY,
             "status": "True",
             "reason": "Active",
             "message": "",
@@ -433,7 +427,7 @@ class TestStatus:
             "secretName": "storefront-tracking",
             "observedGeneration": 2,
             "retryHandled": "1",
-            "conditions": [condition, {**condition, "type": model.SYNCED, "reason": "ReconcileSuccess"}],
+            "conditions": [condition, {**condition, "type": names.SYNCED, "reason": "ReconcileSuccess"}],
             "kopf": {"progress": {}},
         }
 
@@ -441,7 +435,7 @@ class TestStatus:
         status = EventTrackerStatus.model_validate(self.full_status())
         assert status.phase is Phase.ACTIVE
         assert status.event_tracker_arn is not None and status.event_tracker_arn.endswith("/abc")
-        assert [c.type for c in status.conditions] == [model.READY, model.SYNCED]
+        assert [c.type for c in status.conditions] == [names.READY, names.SYNCED]
         assert status.conditions[0].status == "True"
 
     def test_an_empty_status_parses(self) -> None:

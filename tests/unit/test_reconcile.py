@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
+from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws.errors import AccessDenied, AlreadyExists, AwsError, NotFound, Retryable
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
-from personalize_operator.reconciler.decide import UID_TAG, Desired, Phase, Recorded, Step
+from personalize_operator.reconciler.decide import Desired, Phase, Recorded, Step
 from personalize_operator.reconciler.reconcile import Context, Outcome, finalize, reconcile
 
 DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from personalize_operator.api.names import UID_TAG
 from personalize_operator.kube import secrets
 from personalize_operator.reconciler import conditions
 from personalize_operator.reconciler import inputs as resource
-from personalize_operator.reconciler.decide import UID_TAG
 
 DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
 

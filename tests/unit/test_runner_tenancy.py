@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
+from personalize_operator.api.names import FINALIZER
 from personalize_operator.aws.client import Identity
 from personalize_operator.aws.tenancy import TenancySource
 from personalize_operator.reconciler import passes as runner
-from personalize_operator.reconciler.inputs import FINALIZER
 from personalize_operator.runtime.locks import Gates
 from personalize_operator.runtime.settings import OperatorSettings
 from personalize_operator.runtime.workqueue import Scheduler

@@ -11,6 +11,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from personalize_operator.api import names
 from personalize_operator.kube import secrets
 
 OWNER = secrets.Owner(namespace="shop", name="storefront", uid="0b0c6f1e-1111-2222-3333-444455556666")
@@ -78,12 +79,12 @@ class TestLabels:
         owner = secrets.Owner(namespace="shop", name="n" * length, uid=OWNER.uid)
         labels = secrets.labels_for(owner)
         assert all(len(value) <= 63 for value in labels.values())
-        assert labels[secrets.OWNER_UID_LABEL] == OWNER.uid
-        assert (secrets.OWNER_LABEL in labels) == (length <= 63)
+        assert labels[names.OWNER_UID_LABEL] == OWNER.uid
+        assert (names.OWNER_LABEL in labels) == (length <= 63)
 
     def test_the_selector_matches_every_secret_we_render(self) -> None:
         labels = secrets.render(OWNER, "s", "t", "arn")["metadata"]["labels"]
-        for term in secrets.SECRET_SELECTOR.split(","):
+        for term in names.SECRET_SELECTOR.split(","):
             key, _, value = term.partition("=")
             assert key in labels and (not value or labels[key] == value)
 
@@ -100,7 +101,7 @@ class TestDataHash:
         one = secrets.render(OWNER, "s", "tid-1", "arn")
         again = secrets.render(OWNER, "s", "tid-1", "arn")
         other = secrets.render(OWNER, "s", "tid-2", "arn")
-        annotation = secrets.DATA_HASH_ANNOTATION
+        annotation = names.DATA_HASH_ANNOTATION
         assert one["metadata"]["annotations"][annotation] == again["metadata"]["annotations"][annotation]
         assert one["metadata"]["annotations"][annotation] != other["metadata"]["annotations"][annotation]
         assert json.dumps(one).count("tid-1") == 0, "the trackingId is only in the data, base64-encoded"
@@ -131,7 +132,7 @@ class TestMerged:
         assert updated.metadata.labels == {"team": "growth", **self.wanted["metadata"]["labels"]}
         assert updated.metadata.annotations == {
             "reloader.stakater.com/match": "true",
-            secrets.DATA_HASH_ANNOTATION: secrets.data_hash(self.wanted["data"]),
+            names.DATA_HASH_ANNOTATION: secrets.data_hash(self.wanted["data"]),
         }
         assert updated.metadata.owner_references == [controller_ref(OWNER.uid), reloader]
         assert updated.metadata.finalizers == ["example.com/keep"]

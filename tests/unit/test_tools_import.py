@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import yaml
 
-from personalize_operator.api import model
+from personalize_operator.api import names
+from personalize_operator.api.names import ADOPT_ANNOTATION, UID_TAG
 from personalize_operator.aws.client import RemoteTracker
-from personalize_operator.tools.importer import ADOPT_ANNOTATION, UID_TAG, Candidate, candidates, plan
+from personalize_operator.tools.importer import Candidate, candidates, plan
 from personalize_operator.tools.output import Format, render
 
 DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/"
-OWNED = {UID_TAG: "uid-1", f"{model.GROUP}/namespace": "shop", f"{model.GROUP}/name": "clicks"}
+OWNED = {UID_TAG: "uid-1", f"{names.GROUP}/namespace": "shop", f"{names.GROUP}/name": "clicks"}
 
 
 def tracker(name: str, status: str = "ACTIVE", tags: dict[str, str] | None = None, **extra: str) -> RemoteTracker:

@@ -19,9 +19,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from personalize_operator.api import model
+from personalize_operator.api import model, names
 
-CRD_NAME = f"{model.PLURAL}.{model.GROUP}"
+CRD_NAME = f"{names.PLURAL}.{names.GROUP}"
 CRD_FILENAME = f"{CRD_NAME}.yaml"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CRD_PATH = REPO_ROOT / "crds" / CRD_FILENAME
@@ -34,7 +34,7 @@ HEADER = (
 
 # JSON-schema keys pydantic emits that Kubernetes either refuses or does not need.
 _DROPPED_KEYS = frozenset({"title", "$defs"})
-_READY_CONDITION = f'.status.conditions[?(@.type=="{model.READY}")]'
+_READY_CONDITION = f'.status.conditions[?(@.type=="{names.READY}")]'
 
 
 def _resolve(node: Any, defs: Mapping[str, Any]) -> Any:
@@ -140,19 +140,19 @@ def render_crd() -> dict[str, Any]:
         "kind": "CustomResourceDefinition",
         "metadata": {"name": CRD_NAME},
         "spec": {
-            "group": model.GROUP,
+            "group": names.GROUP,
             "names": {
-                "kind": model.KIND,
-                "listKind": f"{model.KIND}List",
-                "plural": model.PLURAL,
-                "singular": model.SINGULAR,
-                "shortNames": list(model.SHORT_NAMES),
-                "categories": list(model.CATEGORIES),
+                "kind": names.KIND,
+                "listKind": f"{names.KIND}List",
+                "plural": names.PLURAL,
+                "singular": names.SINGULAR,
+                "shortNames": list(names.SHORT_NAMES),
+                "categories": list(names.CATEGORIES),
             },
             "scope": "Namespaced",
             "versions": [
                 {
-                    "name": model.VERSION,
+                    "name": names.VERSION,
                     "served": True,
                     "storage": True,
                     "schema": {"openAPIV3Schema": resource_schema()},

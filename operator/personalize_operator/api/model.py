@@ -17,28 +17,21 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from personalize_operator.api import constraints
+from personalize_operator.api import arns, constraints
 from personalize_operator.api.constraints import StringConstraint
+from personalize_operator.api.names import (
+    AWS_TAG_PREFIX,
+    GROUP,
+    KIND,
+    OWNERSHIP_TAG_KEYS,
+    RESERVED_TAG_PREFIX,
+    SECRET_SUFFIX,
+    VERSION,
+    Phase,
+)
 
-GROUP = "personalize.operators.dev"
-VERSION = "v1alpha1"
-KIND = "EventTracker"
-PLURAL = "eventtrackers"
-SINGULAR = "eventtracker"
-SHORT_NAMES = ("et",)
-CATEGORIES = ("personalize",)
-
-READY = "Ready"
-SYNCED = "Synced"
-CONDITION_TYPES = (READY, SYNCED)
-
-RESERVED_TAG_PREFIX = f"{GROUP}/"
-# Tags the operator puts on every tracker it creates, to find it again after a crash.
-OWNERSHIP_TAG_KEYS = (f"{RESERVED_TAG_PREFIX}uid", f"{RESERVED_TAG_PREFIX}namespace", f"{RESERVED_TAG_PREFIX}name")
 # AWS counts our ownership tags against its per-resource limit; more user tags would fail TooManyTags for ever.
 MAX_USER_TAGS = min(constraints.TAGS.max_items or 200, constraints.TAGS_PER_RESOURCE_MAX) - len(OWNERSHIP_TAG_KEYS)
-AWS_TAG_PREFIX = "aws:"
-SECRET_SUFFIX = "-tracking"
 MAX_DEFAULTED_NAME = constraints.DNS1123_SUBDOMAIN_MAX - len(SECRET_SUFFIX)
 
 
@@ -172,16 +165,6 @@ class DeletionPolicy(StrEnum):
     RETAIN = "Retain"
 
 
-class Phase(StrEnum):
-    """Coarse lifecycle of the resource, for humans and printer columns."""
-
-    PENDING = "Pending"
-    CREATING = "Creating"
-    ACTIVE = "Active"
-    FAILED = "Failed"
-    DELETING = "Deleting"
-
-
 class ConditionStatus(StrEnum):
     TRUE = "True"
     FALSE = "False"
@@ -290,17 +273,17 @@ class EventTrackerSpec(BaseModel):
     @property
     def partition(self) -> str:
         """AWS partition of the dataset group (aws, aws-cn, aws-us-gov)."""
-        return self.dataset_group_arn.split(":")[1]
+        return arns.partition_of(self.dataset_group_arn)
 
     @property
     def region(self) -> str:
         """Region of the dataset group, where the tracker lives."""
-        return self.dataset_group_arn.split(":")[3]
+        return arns.region_of(self.dataset_group_arn)
 
     @property
     def account(self) -> str:
         """AWS account that owns the dataset group."""
-        return self.dataset_group_arn.split(":")[4]
+        return arns.account_of(self.dataset_group_arn)
 
 
 def immutability_violations(old: EventTrackerSpec, new: EventTrackerSpec, metadata_name: str) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.api import model
+from personalize_operator.api import names
 
 REQUEST_TIMEOUT = 30.0
 
@@ -27,7 +27,7 @@ class TrackerObjects:
         """The object, or None once it is gone."""
         try:
             found: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                model.GROUP, model.VERSION, namespace, model.PLURAL, name, _request_timeout=self.timeout
+                names.GROUP, names.VERSION, namespace, names.PLURAL, name, _request_timeout=self.timeout
             )
         except ApiException as error:
             if error.status == 404:
@@ -39,10 +39,10 @@ class TrackerObjects:
         """Merge-patch status; None when the object is gone meanwhile."""
         try:
             patched: dict[str, Any] = self.custom.patch_namespaced_custom_object_status(
-                model.GROUP,
-                model.VERSION,
+                names.GROUP,
+                names.VERSION,
                 namespace,
-                model.PLURAL,
+                names.PLURAL,
                 name,
                 {"status": status},
                 _request_timeout=self.timeout,

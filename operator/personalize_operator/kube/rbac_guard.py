@@ -37,10 +37,10 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.api import model
+from personalize_operator.api import names
 from personalize_operator.runtime.settings import OperatorSettings, is_namespace_pattern
 
-FINALIZER = f"{model.GROUP}/rbac-guard"
+FINALIZER = names.GUARD_FINALIZER
 REQUEST_TIMEOUT = (5.0, 30.0)
 ATTEMPTS = 3
 LIST_PAGE = 200
@@ -112,10 +112,10 @@ class Guard:
         token: str | None = None
         while True:
             page = self._custom.list_namespaced_custom_object(
-                model.GROUP,
-                model.VERSION,
+                names.GROUP,
+                names.VERSION,
                 namespace,
-                model.PLURAL,
+                names.PLURAL,
                 limit=LIST_PAGE,
                 _continue=token,
                 _request_timeout=REQUEST_TIMEOUT,
@@ -214,7 +214,7 @@ def start_guard(memo: kopf.Memo, **_: Any) -> None:
     logger.info("RBAC guard on for RoleBinding %s in %s", guard.name, ", ".join(namespaces))
 
 
-@kopf.on.event(model.GROUP, model.VERSION, model.PLURAL)
+@kopf.on.event(names.GROUP, names.VERSION, names.PLURAL)
 async def follow_trackers(
     event: Mapping[str, Any], namespace: str | None, name: str | None, memo: kopf.Memo, **_: Any
 ) -> None:

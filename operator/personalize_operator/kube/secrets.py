@@ -27,23 +27,21 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.api.model import GROUP, KIND, VERSION
+from personalize_operator.api.names import (
+    API_VERSION,
+    DATA_HASH_ANNOTATION,
+    GROUP,
+    KIND,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    OWNER_LABEL,
+    OWNER_UID_LABEL,
+)
 from personalize_operator.kube.secretsapi import SecretsApi
 
-API_VERSION = f"{GROUP}/{VERSION}"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "personalize-operator"
 MANAGED_BY = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
-# The owner's uid (36 characters, always a valid label value): what the Secret watch selects on.
-OWNER_UID_LABEL = f"{GROUP}/owner-uid"
-# The owner's name, for humans (`kubectl get secret -l ...`); set only when it fits a label value.
-OWNER_LABEL = f"{GROUP}/event-tracker"
 LABEL_VALUE_MAX = 63
-# sha256 of the Secret's data: a pod-template checksum or Reloader rolls pods when it changes.
-DATA_HASH_ANNOTATION = f"{GROUP}/data-hash"
-# Server-side label selector of the Secrets this operator writes (for a filtered list/watch).
-SECRET_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{OWNER_UID_LABEL}"
-# (connect, read) seconds for every Kubernetes call made here: a stuck API server must not hang a worker.
+
 REQUEST_TIMEOUT = (5.0, 30.0)
 CONFLICT_RETRIES = 3
 

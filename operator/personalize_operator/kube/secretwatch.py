@@ -18,7 +18,8 @@ from typing import Any
 from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
-from personalize_operator.kube.secrets import DATA_HASH_ANNOTATION, SECRET_SELECTOR, data_hash, owner_uid
+from personalize_operator.api.names import DATA_HASH_ANNOTATION, SECRET_SELECTOR
+from personalize_operator.kube.secrets import data_hash, owner_uid
 from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.runtime import metrics
 from personalize_operator.runtime.settings import is_namespace_pattern

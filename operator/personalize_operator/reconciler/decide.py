@@ -13,7 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from personalize_operator.api.model import OWNERSHIP_TAG_KEYS, RESERVED_TAG_PREFIX, Phase
+from personalize_operator.api.names import (
+    ADOPT_ANNOTATION,
+    AWS_TAG_PREFIX,
+    NAME_TAG,
+    NAMESPACE_TAG,
+    PAUSED_ANNOTATION,
+    RESERVED_TAG_PREFIX,
+    RETRY_ANNOTATION,
+    UID_TAG,
+    Phase,
+)
 from personalize_operator.aws.errors import (
     AccessDenied,
     AlreadyExists,
@@ -33,16 +43,10 @@ from personalize_operator.aws.tracker import (
     DELETING_STATES,
     RemoteTracker,
 )
-from personalize_operator.reconciler.kstatus import is_stalled
+from personalize_operator.reconciler.conditions import is_stalled
 
 __all__ = ["ACTIVE", "CREATE_FAILED", "CREATING_STATES", "DELETING_STATES", "Phase"]
 
-OWNER_PREFIX = RESERVED_TAG_PREFIX
-UID_TAG, NAMESPACE_TAG, NAME_TAG = OWNERSHIP_TAG_KEYS
-ADOPT_ANNOTATION = f"{OWNER_PREFIX}adopt"
-RETRY_ANNOTATION = f"{OWNER_PREFIX}retry"
-PAUSED_ANNOTATION = f"{OWNER_PREFIX}paused"
-AWS_RESERVED_TAG_PREFIX = "aws:"  # tags AWS itself manages: never set or removed by us
 
 CONFLICT_RECHECK_SECONDS = 180.0
 CREATING_MAX_DELAY = 30.0
@@ -179,7 +183,7 @@ def tag_changes(current: Mapping[str, str], desired: Desired) -> tuple[dict[str,
     wanted = desired.remote_tags
     to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
     to_remove = sorted(
-        k for k in current if k not in wanted and not k.startswith((OWNER_PREFIX, AWS_RESERVED_TAG_PREFIX))
+        k for k in current if k not in wanted and not k.startswith((RESERVED_TAG_PREFIX, AWS_TAG_PREFIX))
     )
     return to_set, to_remove
 

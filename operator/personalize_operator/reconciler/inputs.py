@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from personalize_operator.api.model import READY, SECRET_SUFFIX, EventTrackerSpec
-from personalize_operator.reconciler import conditions
-from personalize_operator.reconciler.decide import (
+from personalize_operator.api.model import EventTrackerSpec
+from personalize_operator.api.names import (
     ADOPT_ANNOTATION,
+    FINALIZER,
     PAUSED_ANNOTATION,
+    READY,
     RETRY_ANNOTATION,
-    Desired,
-    Recorded,
+    SECRET_SUFFIX,
+    WATCHED_ANNOTATIONS,
 )
-
-FINALIZER = "personalize.operators.dev/finalizer"
-
-# The annotations whose change must wake the resource at once (spec changes bump metadata.generation).
-WATCHED_ANNOTATIONS = (ADOPT_ANNOTATION, RETRY_ANNOTATION, PAUSED_ANNOTATION)
+from personalize_operator.reconciler import conditions
+from personalize_operator.reconciler.decide import Desired, Recorded
 
 
 def _flag(annotations: Mapping[str, Any], key: str) -> bool:

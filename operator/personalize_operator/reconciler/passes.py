@@ -17,6 +17,7 @@ from typing import Any
 
 import pydantic
 
+from personalize_operator.api import names
 from personalize_operator.aws import tenancy
 from personalize_operator.aws.client import ClientPool, Identity, TrackerClient, session_name
 from personalize_operator.aws.errors import AwsError
@@ -179,7 +180,7 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
         if body is None or is_deleting(body) or _meta(body).get("uid") != uid:
             return None
         if not resource.has_finalizer(body):
-            raise FinalizerMissing(f"waiting for the finalizer {resource.FINALIZER} before acting")
+            raise FinalizerMissing(f"waiting for the finalizer {names.FINALIZER} before acting")
         try:
             desired = resource.desired_from(body)
         except pydantic.ValidationError as error:

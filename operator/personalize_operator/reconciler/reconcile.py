@@ -20,12 +20,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws.errors import AlreadyExists, AwsError, InUse, NotFound
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
 from personalize_operator.reconciler import conditions, status
 from personalize_operator.reconciler.decide import (
-    UID_TAG,
     Decision,
     Desired,
     Event,

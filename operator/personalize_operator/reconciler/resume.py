@@ -32,10 +32,11 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
+from personalize_operator.api.names import DATA_HASH_ANNOTATION
 from personalize_operator.aws.client import TrackerClient
 from personalize_operator.aws.statusboard import TRANSITIONAL, StatusBoard
 from personalize_operator.aws.tracker import ACTIVE, RemoteTracker
-from personalize_operator.kube.secrets import DATA_HASH_ANNOTATION, REQUEST_TIMEOUT, data_hash, owner_uid
+from personalize_operator.kube.secrets import REQUEST_TIMEOUT, data_hash, owner_uid
 from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step
 from personalize_operator.reconciler.reconcile import Outcome

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from personalize_operator.api.model import READY, SYNCED
+from personalize_operator.api.names import READY, SYNCED
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.reconciler import conditions
+from personalize_operator.reconciler.conditions import kstatus_conditions
 from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step
-from personalize_operator.reconciler.kstatus import kstatus_conditions
 
 
 def identity(tracker: RemoteTracker | None) -> dict[str, Any]:

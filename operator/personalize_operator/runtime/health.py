@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from personalize_operator.api import model
+from personalize_operator.api import names
 from personalize_operator.runtime import metrics
 
 logger = logging.getLogger("personalize_operator.runtime.health")
 READINESS_PATH = "/readyz"
-WATCHED_PLURAL = model.PLURAL
+WATCHED_PLURAL = names.PLURAL
 
 
 class Role(enum.StrEnum):

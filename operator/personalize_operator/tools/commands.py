@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from personalize_operator.api import model
+from personalize_operator.api import model, names
 from personalize_operator.tools import exits
 from personalize_operator.tools.output import Document, Format, render
 
@@ -146,7 +146,7 @@ def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except AwsError as error:  # credentials refused, access denied, unreachable after retries
         err.write(f"personalize-operator import: {error}\n")
         return exits.REFUSED
-    needs_owners = any(importer.UID_TAG in tracker.tags for tracker in trackers)
+    needs_owners = any(names.UID_TAG in tracker.tags for tracker in trackers)
     owners, unknown = _owners(args.kubeconfig) if needs_owners else (lambda tracker: None, None)
     found = importer.plan(
         importer.candidates(trackers, owners, unknown), namespace=args.namespace, deletion_policy=args.deletion_policy

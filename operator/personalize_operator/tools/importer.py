@@ -15,15 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from personalize_operator.api import model
+from personalize_operator.api import model, names
+from personalize_operator.api.names import ADOPT_ANNOTATION, NAME_TAG, NAMESPACE_TAG, UID_TAG
 from personalize_operator.aws.client import RemoteTracker, TrackerClient, translate
+from personalize_operator.aws.tracker import ACTIVE
 from personalize_operator.tools.exits import RefusedInput
 from personalize_operator.tools.manifest import dns_name, validate
 from personalize_operator.tools.output import Document
 
-ADOPT_ANNOTATION = f"{model.GROUP}/adopt"
-UID_TAG, NAMESPACE_TAG, NAME_TAG = model.OWNERSHIP_TAG_KEYS
-ACTIVE = "ACTIVE"
 PROGRESS_THRESHOLD = 5  # a bar only when there are more trackers than this
 
 
@@ -56,7 +55,7 @@ def user_tags(tags: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """Tags a manifest may carry, and the keys left out (ownership tags, aws:*: the CRD refuses them)."""
     kept, dropped = {}, []
     for key, value in sorted(tags.items()):
-        if key.startswith(model.RESERVED_TAG_PREFIX) or key.lower().startswith(model.AWS_TAG_PREFIX):
+        if key.startswith(names.RESERVED_TAG_PREFIX) or key.lower().startswith(names.AWS_TAG_PREFIX):
             dropped.append(key)
         else:
             kept[key] = value
@@ -98,7 +97,7 @@ def manifest_for(tracker: RemoteTracker, *, metadata_name: str, namespace: str |
     if tags:
         spec["tags"] = [{"tagKey": key, "tagValue": value} for key, value in tags.items()]
     spec["deletionPolicy"] = deletion_policy
-    return {"apiVersion": f"{model.GROUP}/{model.VERSION}", "kind": model.KIND, "metadata": metadata, "spec": spec}
+    return {"apiVersion": f"{names.GROUP}/{names.VERSION}", "kind": names.KIND, "metadata": metadata, "spec": spec}
 
 
 def plan(candidates: Iterable[Candidate], *, namespace: str | None, deletion_policy: str) -> ImportPlan:
@@ -176,7 +175,7 @@ def cluster_owners(custom: Any) -> OwnerLookup:
     from kubernetes.client.rest import ApiException
 
     try:
-        listed = custom.list_cluster_custom_object(model.GROUP, model.VERSION, model.PLURAL, _request_timeout=30)[
+        listed = custom.list_cluster_custom_object(names.GROUP, names.VERSION, names.PLURAL, _request_timeout=30)[
             "items"
         ]
         by_uid = {meta["uid"]: f"{meta['namespace']}/{meta['name']}" for meta in (item["metadata"] for item in listed)}
@@ -196,7 +195,7 @@ def cluster_owners(custom: Any) -> OwnerLookup:
             return None
         try:
             item = custom.get_namespaced_custom_object(
-                model.GROUP, model.VERSION, namespace, model.PLURAL, name, _request_timeout=30
+                names.GROUP, names.VERSION, namespace, names.PLURAL, name, _request_timeout=30
             )
         except ApiException as error:
             if error.status == 404:

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import pydantic
 
-from personalize_operator.api import constraints, model
+from personalize_operator.api import constraints, model, names
 from personalize_operator.api.constraints import StringConstraint
 from personalize_operator.tools import cli_shape, problems
 from personalize_operator.tools.exits import RefusedInput, UsageError
@@ -116,7 +116,7 @@ def build(cli_input: dict[str, Any], options: Options) -> dict[str, Any]:
         spec["secretName"] = options.secret_name
     if options.deletion_policy:
         spec["deletionPolicy"] = options.deletion_policy
-    body = {"apiVersion": f"{model.GROUP}/{model.VERSION}", "kind": model.KIND, "metadata": metadata, "spec": spec}
+    body = {"apiVersion": f"{names.GROUP}/{names.VERSION}", "kind": names.KIND, "metadata": metadata, "spec": spec}
     validate(body, extra=_metadata_problems(options, metadata_name))
     return body
 

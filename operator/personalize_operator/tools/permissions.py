@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from personalize_operator.api import model
+from personalize_operator.api import names
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,9 @@ class Permission:
 
 OPERATOR_PERMISSIONS = (
     Permission(
-        model.GROUP, model.PLURAL, ("get", "list", "watch", "patch"), "watch and read EventTrackers, set the finalizer"
+        names.GROUP, names.PLURAL, ("get", "list", "watch", "patch"), "watch and read EventTrackers, set the finalizer"
     ),
-    Permission(model.GROUP, f"{model.PLURAL}/status", ("patch",), "write status"),
+    Permission(names.GROUP, f"{names.PLURAL}/status", ("patch",), "write status"),
     Permission("", "events", ("create",), "report phase changes and errors as Events"),
     Permission("", "secrets", ("get", "create", "update", "delete"), "write the trackingId Secret"),
 )

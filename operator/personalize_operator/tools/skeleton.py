@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from personalize_operator.api import model
+from personalize_operator.api import model, names
 from personalize_operator.tools import cli_shape
 from personalize_operator.tools.output import Format, to_yaml
 
@@ -43,8 +43,8 @@ def _description(model_class: type[BaseModel], alias: str) -> str:
 def manifest() -> dict[str, Any]:
     """The skeleton as an object (placeholders, the default deletionPolicy)."""
     return {
-        "apiVersion": f"{model.GROUP}/{model.VERSION}",
-        "kind": model.KIND,
+        "apiVersion": f"{names.GROUP}/{names.VERSION}",
+        "kind": names.KIND,
         "metadata": {"name": PLACEHOLDERS["metadata.name"], "namespace": PLACEHOLDERS["metadata.namespace"]},
         "spec": {
             "name": PLACEHOLDERS["spec.name"],

@@ -1,0 +1,69 @@
+"""Every name the EventTracker API shows the world, in one place: group and kind, annotations, the
+finalizer, Secret labels, AWS tag keys, condition types and phases.
+
+Plain constants only (no pydantic, no botocore), so the pure decision and status modules can import
+them; users, docs and tools rely on each string, so none is written anywhere else.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+GROUP = "personalize.operators.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "EventTracker"
+PLURAL = "eventtrackers"
+SINGULAR = "eventtracker"
+SHORT_NAMES = ("et",)
+CATEGORIES = ("personalize",)
+
+# Annotations a user sets on an EventTracker.
+ADOPT_ANNOTATION = f"{GROUP}/adopt"  # adopt an existing tracker no live resource owns
+RETRY_ANNOTATION = f"{GROUP}/retry"  # a new value: delete a CREATE FAILED tracker, create again
+PAUSED_ANNOTATION = f"{GROUP}/paused"  # no AWS call and no Secret write until removed
+# The annotations whose change must wake the resource at once (spec changes bump metadata.generation).
+WATCHED_ANNOTATIONS = (ADOPT_ANNOTATION, RETRY_ANNOTATION, PAUSED_ANNOTATION)
+
+FINALIZER = f"{GROUP}/finalizer"
+GUARD_FINALIZER = f"{GROUP}/rbac-guard"  # on the RoleBinding of a namespaced install (kube/rbac_guard.py)
+
+# The tracking Secret's labels and annotations.
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "personalize-operator"
+# The owner's uid (36 characters, always a valid label value): what the Secret watch selects on.
+OWNER_UID_LABEL = f"{GROUP}/owner-uid"
+# The owner's name, for humans (`kubectl get secret -l ...`); set only when it fits a label value.
+OWNER_LABEL = f"{GROUP}/event-tracker"
+# sha256 of the Secret's data: a pod-template checksum or Reloader rolls pods when it changes.
+DATA_HASH_ANNOTATION = f"{GROUP}/data-hash"
+# Server-side label selector of the Secrets this operator writes (for a filtered list/watch).
+SECRET_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{OWNER_UID_LABEL}"
+SECRET_SUFFIX = "-tracking"  # default Secret name: <metadata.name>-tracking
+TRACKING_ID_KEY = "trackingId"
+TRACKER_ARN_KEY = "eventTrackerArn"
+
+# AWS tags: ours mark ownership; AWS's own are never set or removed by us.
+RESERVED_TAG_PREFIX = f"{GROUP}/"
+UID_TAG = f"{RESERVED_TAG_PREFIX}uid"
+NAMESPACE_TAG = f"{RESERVED_TAG_PREFIX}namespace"
+NAME_TAG = f"{RESERVED_TAG_PREFIX}name"
+OWNERSHIP_TAG_KEYS = (UID_TAG, NAMESPACE_TAG, NAME_TAG)
+AWS_TAG_PREFIX = "aws:"
+
+# Condition types: ours, then kstatus's (Flux, kpt and cli-utils read those first).
+READY = "Ready"
+SYNCED = "Synced"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+CONDITION_TYPES = (READY, SYNCED)
+
+
+class Phase(StrEnum):
+    """Coarse lifecycle of the resource, for humans and printer columns."""
+
+    PENDING = "Pending"
+    CREATING = "Creating"
+    ACTIVE = "Active"
+    FAILED = "Failed"
+    DELETING = "Deleting"
