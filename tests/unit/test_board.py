@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from personalize_operator.aws.statusboard import GONE, Boards, Sighting, StatusBoard, is_transitional
+from personalize_operator.aws.statusboard import Boards, StatusBoard
+from personalize_operator.aws.tracker import GONE, Sighting, is_transitional
 
 ARN = "arn:aws:personalize:us-east-1:123456789012:event-tracker/{}"
 

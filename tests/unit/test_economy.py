@@ -11,12 +11,13 @@ from typing import Any
 from kubernetes.client.rest import ApiException
 
 from personalize_operator.api.names import DATA_HASH_ANNOTATION
-from personalize_operator.aws.statusboard import Sighting, StatusBoard
+from personalize_operator.aws.statusboard import BoardTrackers, StatusBoard
+from personalize_operator.aws.tracker import Sighting
 from personalize_operator.kube.secrets import data_hash
 from personalize_operator.reconciler import resume as economy
-from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step
-from personalize_operator.reconciler.reconcile import Outcome
-from personalize_operator.reconciler.requeue import first_delay, next_delay
+from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step, decide_resumed
+from personalize_operator.reconciler.outcome import Outcome, conclude
+from personalize_operator.reconciler.requeue import SAFETY_NET_SECONDS, first_delay, next_delay
 
 ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/1"
 DESIRED = Desired(
@@ -78,7 +79,7 @@ class TestFollowing:
         status_board = board(FakeRegion())
         outcome = economy.follow_if_waiting(status_board, "uid-1", waiting("CREATE PENDING"))
         assert status_board.following() == {"uid-1": ARN}
-        assert outcome.requeue == economy.SAFETY_NET_SECONDS
+        assert outcome.requeue == SAFETY_NET_SECONDS
         status_board.stop()
 
     def test_settled_states_errors_and_no_board_are_left_to_the_pass(self) -> None:
@@ -122,7 +123,9 @@ class TestResume:
         assert not economy.resumes_unchanged(status_board, FakeCore(secret()), DESIRED, ACTIVE, since=0)
 
     def test_a_resumed_pass_writes_nothing_and_posts_nothing(self) -> None:
-        outcome = economy.resumed(DESIRED)
+        outcome = conclude(
+            decide_resumed(DESIRED), desired=DESIRED, recorded=ACTIVE, previous_conditions=(), now="", unchanged=True
+        )
         assert outcome.status == {} and outcome.events == [] and outcome.requeue is None
         assert outcome.decision.phase == Phase.ACTIVE
 
@@ -164,7 +167,7 @@ class TestTurningActive:
         region, inner = FakeRegion("ACTIVE"), FakeClient()
         status_board = board(region)
         status_board.refresh()
-        trackers = economy.BoardTrackers(inner, status_board, DESIRED.dataset_group_arn)  # type: ignore[arg-type]
+        trackers = BoardTrackers(inner, status_board, DESIRED.dataset_group_arn)  # type: ignore[arg-type]
         seen = trackers.describe(ARN)
         assert seen.status == "ACTIVE" and seen.tracking_id == "tid-from-create" and inner.describes == 0
         assert seen.account_id == "111122223333" and seen.dataset_group_arn == DESIRED.dataset_group_arn
@@ -175,7 +178,7 @@ class TestTurningActive:
         region, inner = FakeRegion("CREATE IN_PROGRESS"), FakeClient()
         status_board = board(region)
         status_board.refresh()
-        seen = economy.BoardTrackers(inner, status_board, DESIRED.dataset_group_arn).describe(ARN)  # type: ignore[arg-type]
+        seen = BoardTrackers(inner, status_board, DESIRED.dataset_group_arn).describe(ARN)  # type: ignore[arg-type]
         assert seen.status == "CREATE IN_PROGRESS" and seen.tracking_id == "" and inner.describes == 0
         assert inner.kept  # the create answer waits for ACTIVE
 
@@ -186,6 +189,6 @@ class TestTurningActive:
                 inner.kept.clear()
             status_board = board(region)
             status_board.refresh()
-            assert economy.BoardTrackers(inner, status_board, DESIRED.dataset_group_arn).describe(ARN) == "described"  # type: ignore[arg-type]
-        never_listed = economy.BoardTrackers(FakeClient(), board(FakeRegion()), DESIRED.dataset_group_arn)  # type: ignore[arg-type]
+            assert BoardTrackers(inner, status_board, DESIRED.dataset_group_arn).describe(ARN) == "described"  # type: ignore[arg-type]
+        never_listed = BoardTrackers(FakeClient(), board(FakeRegion()), DESIRED.dataset_group_arn)  # type: ignore[arg-type]
         assert never_listed.describe(ARN) == "described"

@@ -46,8 +46,7 @@ from personalize_operator.aws.errors import (
     TooManyTags,
 )
 from personalize_operator.aws.ratelimit import TokenBucket
-from personalize_operator.aws.statusboard import PAGE_SIZE, Sighting
-from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.aws.tracker import PAGE_SIZE, RemoteTracker, Sighting
 from personalize_operator.runtime import metrics
 
 __all__ = [

@@ -28,22 +28,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from personalize_operator.api import arns
+from personalize_operator.aws.client import TrackerClient
+from personalize_operator.aws.tracker import (
+    ACTIVE,
+    GONE,
+    PAGE_SIZE,
+    TRANSITIONAL_STATES,
+    RemoteTracker,
+    Sighting,
+)
+
 log = logging.getLogger(__name__)
 
-CREATING = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
-DELETING = frozenset({"DELETE PENDING", "DELETE IN_PROGRESS"})
-TRANSITIONAL = CREATING | DELETING
-GONE = "GONE"  # the status of a tracker the list no longer shows
-PAGE_SIZE = 100  # ListEventTrackers' largest page
-
-
-@dataclass(frozen=True)
-class Sighting:
-    """One tracker as ListEventTrackers shows it (no trackingId, no tags: the list has neither)."""
-
-    arn: str
-    name: str
-    status: str
+# A list this recent may stand in for a Describe. Generous on purpose: in a burst the woken pass may wait
+# for a worker thread and the list's pages for tokens; ACTIVE does not change by itself, and a status in
+# transition read a little late only means one more wake-up by the next list.
+BOARD_FRESHNESS_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,6 @@ class _Follow:
 
 ListTrackers = Callable[[], Iterable[Sighting]]
 Wake = Callable[[str], None]
-
-
-def is_transitional(status: str) -> bool:
-    return status in TRANSITIONAL
 
 
 class StatusBoard:
@@ -239,3 +236,42 @@ class Boards:
             boards = list(self._boards.values())
         for board in boards:
             board.stop()
+
+
+class BoardTrackers:
+    """A region's tracker client whose `describe` is answered from a recent board list when the list says
+    enough: a tracker in transition (its status is all a waiting pass needs), or one this process created
+    that the list shows ACTIVE (the create answer holds its trackingId). Everything else goes to AWS."""
+
+    def __init__(self, inner: TrackerClient, board: StatusBoard, dataset_group_arn: str) -> None:
+        self._inner = inner
+        self._board = board
+        self._dataset_group_arn = dataset_group_arn
+
+    def describe(self, arn: str, *, with_tags: bool = False) -> RemoteTracker | None:
+        seen = None if with_tags else self._board.recent(arn, within=BOARD_FRESHNESS_SECONDS)
+        account_id = arns.account_of(arn)
+        if seen is not None and seen.status in TRANSITIONAL_STATES:
+            return RemoteTracker(
+                arn=arn,
+                name=seen.name,
+                status=seen.status,
+                dataset_group_arn=self._dataset_group_arn,
+                account_id=account_id,
+            )
+        created = self._inner.created(arn) if seen is not None and seen.status == ACTIVE else None
+        if created is None:
+            return self._inner.describe(arn, with_tags=with_tags)
+        self._inner.forget_created(arn)
+        tracking_id, dataset_group_arn = created
+        return RemoteTracker(
+            arn=arn,
+            name=seen.name if seen else "",
+            status=ACTIVE,
+            dataset_group_arn=dataset_group_arn,
+            account_id=account_id,
+            tracking_id=tracking_id,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

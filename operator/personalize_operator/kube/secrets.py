@@ -242,3 +242,19 @@ class SecretStore:
 
     def remove(self, owner: Owner, name: str) -> bool:
         return delete_if_ours(self.core, owner.namespace, name, owner)
+
+
+def secret_intact(secret: Any, uid: str, arn: str) -> bool:
+    """Ours, its data unedited since we wrote it (the hash annotation), and naming our tracker (pure)."""
+    data: Mapping[str, str] = secret.data or {}
+    annotations = secret.metadata.annotations or {}
+    try:
+        named = base64.b64decode(data.get("eventTrackerArn", "")).decode()
+    except ValueError:
+        return False
+    return (
+        owner_uid(secret.metadata) == uid
+        and bool(data.get("trackingId"))
+        and annotations.get(DATA_HASH_ANNOTATION) == data_hash(data)
+        and named == arn
+    )

@@ -498,6 +498,30 @@ def decide_forbidden(rule: str) -> Decision:
     )
 
 
+def settled_active(desired: Desired, recorded: Recorded) -> bool:
+    """Status says Active for the current spec, nothing asked of us (pure)."""
+    return (
+        recorded.phase == Phase.ACTIVE
+        and recorded.reason == "Active"
+        and bool(recorded.arn)
+        and recorded.observed_generation == desired.generation
+        and recorded.secret_name == desired.secret_name
+        and not desired.paused
+        and desired.retry_token == recorded.retry_token
+    )
+
+
+def decide_resumed(desired: Desired) -> Decision:
+    """A first pass after start-up that found everything in line (reconciler/resume.py): Active, nothing to do."""
+    return Decision(
+        Step.SYNC,
+        Phase.ACTIVE,
+        "Active",
+        f"event tracker {desired.tracker_name} is ACTIVE (region's tracker list) and Secret"
+        f" {desired.secret_name} is intact; tags are compared at the next resync",
+    )
+
+
 def transition_event(recorded: Recorded, decision: Decision) -> Event | None:
     """One Event when the phase or Ready reason changes; none while a state lasts."""
     if recorded.phase == decision.phase and recorded.reason == decision.reason:

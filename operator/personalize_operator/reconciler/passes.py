@@ -3,7 +3,7 @@
 Runs in a worker thread (every call here blocks on AWS or Kubernetes). The
 scheduler (scheduler.py) calls `live_pass` over and over; kopf's delete
 handler calls `deletion_pass`. Both hold the resource's gate, so the two
-never overlap for one resource.
+never overlap for one inputs.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from typing import Any
 
 import pydantic
 
-from personalize_operator.api import names
+from personalize_operator.api import arns, names
 from personalize_operator.aws import tenancy
 from personalize_operator.aws.client import ClientPool, Identity, TrackerClient, session_name
 from personalize_operator.aws.errors import AwsError
-from personalize_operator.aws.statusboard import Boards
+from personalize_operator.aws.statusboard import Boards, BoardTrackers
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.kube.objects import TrackerObjects
 from personalize_operator.kube.secrets import SecretStore
 from personalize_operator.kube.secretsapi import SecretsApi
-from personalize_operator.reconciler import conditions, reconcile, status
-from personalize_operator.reconciler import inputs as resource
-from personalize_operator.reconciler import resume as economy
-from personalize_operator.reconciler.decide import Desired, decide_forbidden, decide_invalid_spec, transition_event
+from personalize_operator.reconciler import inputs, reconcile, resume
+from personalize_operator.reconciler.conditions import now_rfc3339
+from personalize_operator.reconciler.decide import Desired, decide_forbidden, decide_invalid_spec, decide_resumed
+from personalize_operator.reconciler.outcome import Outcome, conclude
 from personalize_operator.runtime.locks import Gates
 from personalize_operator.runtime.settings import OperatorSettings
 from personalize_operator.runtime.workqueue import Scheduler
@@ -56,11 +56,11 @@ class Edges:
 @dataclass
 class PassResult:
     body: dict[str, Any]  # the object as read for this pass (Events are posted against it)
-    outcome: reconcile.Outcome
+    outcome: Outcome
 
 
 class FinalizerMissing(Exception):
-    """kopf has not (yet) added our finalizer: no pass may act, or a tracker could outlive its resource."""
+    """kopf has not (yet) added our finalizer: no pass may act, or a tracker could outlive its inputs."""
 
 
 class Unreachable:
@@ -105,14 +105,14 @@ def _context(
     namespace, name = desired.namespace, desired.name
     aws: Any = _trackers(edges.pool, desired.region, identity=identity)
     if edges.boards is not None and isinstance(aws, TrackerClient):
-        aws = economy.BoardTrackers(aws, edges.boards.for_region(desired.region, identity), desired.dataset_group_arn)
+        aws = BoardTrackers(aws, edges.boards.for_region(desired.region, identity), desired.dataset_group_arn)
     return reconcile.Context(
         aws=aws,  # type: ignore[arg-type]
         secrets=SecretStore(edges.core),
         owners=edges.objects,
         desired=desired,
-        recorded=resource.recorded_from(body),
-        previous_conditions=resource.previous_conditions(body),
+        recorded=inputs.recorded_from(body),
+        previous_conditions=inputs.previous_conditions(body),
         retry=retry,
         mark_create_requested=lambda: _patch(edges, namespace, name, {"createRequested": True}),
         aws_once=_trackers(edges.pool, desired.region, once=True, identity=identity),  # type: ignore[arg-type]
@@ -123,25 +123,41 @@ def _patch(edges: Edges, namespace: str, name: str, patch: dict[str, Any]) -> No
     edges.objects.patch_status(namespace, name, patch)
 
 
-def _invalid(body: Mapping[str, Any], error: pydantic.ValidationError) -> reconcile.Outcome:
+def _invalid(body: Mapping[str, Any], error: pydantic.ValidationError) -> Outcome:
     problem = error.errors()[0]
     where = ".".join(str(part) for part in problem.get("loc", ()))
     decision = decide_invalid_spec(f"{where}: {problem.get('msg')}" if where else str(problem.get("msg")))
-    generation = int(_meta(body).get("generation") or 0)
-    rendered = status.render_invalid(decision, generation, resource.previous_conditions(body), conditions.now_rfc3339())
-    first = transition_event(resource.recorded_from(body), decision)
-    return reconcile.Outcome(decision=decision, status=rendered, events=[first] if first else [])
-
-
-def _forbidden(body: Mapping[str, Any], desired: Desired, refusal: tenancy.Refusal) -> reconcile.Outcome:
-    """Refused by the tenancy map: rendered without building any AWS client (0 AWS calls)."""
-    decision = decide_forbidden(refusal.rule)
-    recorded = resource.recorded_from(body)
-    rendered = status.render(
-        desired, recorded, decision, None, resource.previous_conditions(body), conditions.now_rfc3339()
+    return conclude(
+        decision,
+        desired=None,
+        recorded=inputs.recorded_from(body),
+        previous_conditions=inputs.previous_conditions(body),
+        now=now_rfc3339(),
+        generation=int(_meta(body).get("generation") or 0),
     )
-    first = transition_event(recorded, decision)
-    return reconcile.Outcome(decision=decision, status=rendered, events=[first] if first else [])
+
+
+def _forbidden(body: Mapping[str, Any], desired: Desired, refusal: tenancy.Refusal) -> Outcome:
+    """Refused by the tenancy map: rendered without building any AWS client (0 AWS calls)."""
+    return conclude(
+        decide_forbidden(refusal.rule),
+        desired=desired,
+        recorded=inputs.recorded_from(body),
+        previous_conditions=inputs.previous_conditions(body),
+        now=now_rfc3339(),
+    )
+
+
+def _resumed(body: Mapping[str, Any], desired: Desired) -> Outcome:
+    """A first pass that found everything in line (resume.py): counted, nothing written, no Event."""
+    return conclude(
+        decide_resumed(desired),
+        desired=desired,
+        recorded=inputs.recorded_from(body),
+        previous_conditions=(),
+        now=now_rfc3339(),
+        unchanged=True,
+    )
 
 
 def _recorded_role(body: Mapping[str, Any]) -> str:
@@ -156,9 +172,9 @@ def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) 
     in status.roleArn, the identity that created the tracker; else the
     operator's own identity.
     """
-    recorded = resource.recorded_from(body)
+    recorded = inputs.recorded_from(body)
     if edges.tenancy is not None:
-        account = status.account_of(recorded.arn) or status.account_of(desired.dataset_group_arn)
+        account = arns.account_of(recorded.arn) or arns.account_of(desired.dataset_group_arn)
         tenant = tenancy.for_deletion(edges.tenancy.current, desired.namespace, account)
         if tenant is not None:
             return _identity(tenant, desired.namespace)
@@ -173,16 +189,16 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
     """One reconcile pass; None when the resource is gone or being deleted (the scheduler lets it go).
 
     `first`: the resource's first pass in this process, where an unchanged Active resource is confirmed
-    from the status board instead of AWS (economy.py).
+    from the status board instead of AWS (resume.py).
     """
     with edges.gates.held(uid):
         body = edges.objects.read(namespace, name)
         if body is None or is_deleting(body) or _meta(body).get("uid") != uid:
             return None
-        if not resource.has_finalizer(body):
+        if not inputs.has_finalizer(body):
             raise FinalizerMissing(f"waiting for the finalizer {names.FINALIZER} before acting")
         try:
-            desired = resource.desired_from(body)
+            desired = inputs.desired_from(body)
         except pydantic.ValidationError as error:
             outcome = _invalid(body, error)
         else:
@@ -196,12 +212,12 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
             else:
                 identity = _identity(allowed, desired.namespace)
                 board = edges.boards.for_region(desired.region, identity) if edges.boards is not None else None
-                recorded = resource.recorded_from(body)
-                if first and economy.resumes_unchanged(board, edges.core, desired, recorded, edges.started_at):
-                    outcome = economy.resumed(desired)
+                recorded = inputs.recorded_from(body)
+                if first and resume.resumes_unchanged(board, edges.core, desired, recorded, edges.started_at):
+                    outcome = _resumed(body, desired)
                 else:
                     passed = reconcile.reconcile(_context(edges, body, desired, retry, identity))
-                    outcome = economy.follow_if_waiting(board, uid, passed)
+                    outcome = resume.follow_if_waiting(board, uid, passed)
                 if edges.tenancy is not None and outcome.status.get("eventTrackerArn"):
                     # Recorded only when this identity saw or created the tracker: the one that can delete it.
                     outcome.status["roleArn"] = identity.role_arn if identity else None
@@ -217,9 +233,9 @@ def deletion_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int)
         if body is None or _meta(body).get("uid") != uid:
             return None
         try:
-            desired = resource.desired_from(body)
+            desired = inputs.desired_from(body)
         except pydantic.ValidationError:
-            desired = resource.desired_for_deletion(body)
+            desired = inputs.desired_for_deletion(body)
         identity = _deletion_identity(edges, body, desired)
         outcome = reconcile.finalize(_context(edges, body, desired, retry, identity))
         edges.objects.patch_status(namespace, name, outcome.status)

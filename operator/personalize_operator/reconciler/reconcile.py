@@ -17,14 +17,14 @@ behaviour table, while the end-to-end suite proves the real thing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws.errors import AlreadyExists, AwsError, InUse, NotFound
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
-from personalize_operator.reconciler import conditions, status
+from personalize_operator.reconciler.conditions import now_rfc3339
 from personalize_operator.reconciler.decide import (
     Decision,
     Desired,
@@ -43,9 +43,8 @@ from personalize_operator.reconciler.decide import (
     is_owned,
     owner_of,
     tag_changes,
-    transition_event,
 )
-from personalize_operator.runtime import metrics
+from personalize_operator.reconciler.outcome import Outcome, conclude
 
 
 class Trackers(Protocol):
@@ -74,24 +73,6 @@ class Owners(Protocol):
 
 
 @dataclass
-class Outcome:
-    """What a pass produced: the status patch, Events to post, and when to come back."""
-
-    decision: Decision
-    status: dict[str, Any] = field(default_factory=dict)
-    events: list[Event] = field(default_factory=list)
-
-    @property
-    def requeue(self) -> float | None:
-        return self.decision.requeue
-
-    @property
-    def release(self) -> bool:
-        """The finalizer may go."""
-        return self.decision.step in {Step.RELEASE, Step.RELEASE_RETAINED}
-
-
-@dataclass
 class Context:
     """The I/O edges and inputs one pass may use."""
 
@@ -106,7 +87,7 @@ class Context:
     mark_create_requested: Callable[[], None] = lambda: None
     # A single-attempt client for the best-effort release of a retained tracker (never holds a deletion).
     aws_once: Trackers | None = None
-    now: Callable[[], str] = conditions.now_rfc3339
+    now: Callable[[], str] = now_rfc3339
 
 
 def observe(aws: Trackers, owners: Owners, desired: Desired, recorded: Recorded) -> Observation:
@@ -225,25 +206,23 @@ def _act(ctx: Context, decision: Decision, observed: Observation) -> tuple[Decis
     return decision, tracker, []
 
 
-def _outcome(ctx: Context, decision: Decision, tracker: RemoteTracker | None, events: list[Event]) -> Outcome:
-    metrics.RECONCILES.labels(action=str(decision.step)).inc()
-    rendered = status.render(
-        ctx.desired,
-        ctx.recorded,
+def _end(ctx: Context, decision: Decision, tracker: RemoteTracker | None, events: list[Event], **how: Any) -> Outcome:
+    return conclude(
         decision,
-        tracker,
-        ctx.previous_conditions,
-        ctx.now(),
-        create_requested=decision.step == Step.CREATE and not decision.forget_arn,
+        desired=ctx.desired,
+        recorded=ctx.recorded,
+        previous_conditions=ctx.previous_conditions,
+        now=ctx.now(),
+        tracker=tracker,
+        events=events,
+        **how,
     )
-    first = transition_event(ctx.recorded, decision)
-    return Outcome(decision=decision, status=rendered, events=([first] if first else []) + events)
 
 
 def reconcile(ctx: Context) -> Outcome:
     """One pass for a live resource."""
     if ctx.desired.paused:
-        return _outcome(ctx, decide_paused(ctx.recorded), None, [])
+        return _end(ctx, decide_paused(ctx.recorded), None, [])
     decision: Decision | None = None
     tracker: RemoteTracker | None = None
     events: list[Event] = []
@@ -259,7 +238,9 @@ def reconcile(ctx: Context) -> Outcome:
         decision = decide_secret_conflict(str(failure))
     except SecretError as failure:
         decision = decide_secret_not_written(str(failure))
-    return _outcome(ctx, decision, tracker, events)
+    return _end(
+        ctx, decision, tracker, events, create_requested=decision.step == Step.CREATE and not decision.forget_arn
+    )
 
 
 def _release_retained(ctx: Context) -> list[Event]:
@@ -303,7 +284,4 @@ def finalize(ctx: Context) -> Outcome:
         # The tracker is dealt with; the Secret is garbage-collected through its ownerReference anyway.
         events.append(Event("Warning", "CannotDeleteSecret", str(failure)))
     assert decision is not None
-    metrics.RECONCILES.labels(action=f"finalize-{decision.step}").inc()
-    rendered = status.render(ctx.desired, ctx.recorded, decision, tracker, ctx.previous_conditions, ctx.now())
-    first = transition_event(ctx.recorded, decision)
-    return Outcome(decision=decision, status=rendered, events=([first] if first else []) + events)
+    return _end(ctx, decision, tracker, events, deleting=True)

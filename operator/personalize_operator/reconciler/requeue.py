@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass
 
 JITTER = 0.2  # +-20 % of the resync interval
+# A resource the status board follows still looks by itself this often (a lost wake-up costs this).
+SAFETY_NET_SECONDS = 120.0
 
 
 def resync_delay(resync_seconds: float, rng: random.Random) -> float:

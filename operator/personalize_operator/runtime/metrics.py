@@ -11,8 +11,8 @@ AWS_CALLS = Counter(
 )
 RECONCILES = Counter(
     "personalize_operator_reconciles_total",
-    "Reconcile passes, by the action decided.",
-    ["action"],
+    "Reconcile passes, by the action decided and the result (the Ready reason the pass ended in).",
+    ["action", "result"],
 )
 WATCH_ERRORS = Counter(
     "personalize_operator_watch_errors_total",
