@@ -1,7 +1,7 @@
 """kopf wiring only: settings at start-up, the event handler that feeds the scheduler, the delete handler.
 
 Every live resource kopf sees is tracked by the scheduler (scheduler.py),
-which runs a pass (runner.live_pass) and runs the next one at the pass's own
+which runs a pass (passes.live_pass) and runs the next one at the pass's own
 requeue, the resync timer, or a wake-up (its spec or annotations changed,
 its Secret was deleted or edited), whichever comes first. So the same
 reconcile runs for every entry point, and nothing is left unlooked-at once
@@ -27,13 +27,12 @@ from personalize_operator.aws.client import ClientPool
 from personalize_operator.aws.statusboard import Boards
 from personalize_operator.aws.tenancy import TenancyError, TenancySource
 from personalize_operator.kube import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
-from personalize_operator.kube import session as kubesession
+from personalize_operator.kube import session
 from personalize_operator.kube.objects import TrackerObjects
 from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.kube.secretwatch import SecretWatch
-from personalize_operator.reconciler import inputs as resource
-from personalize_operator.reconciler import passes as runner
-from personalize_operator.reconciler.requeue import next_delay
+from personalize_operator.reconciler import inputs, passes
+from personalize_operator.reconciler.requeue import ERROR_PAUSE_SECONDS, finalizer_wait, next_delay
 from personalize_operator.runtime import leader
 from personalize_operator.runtime.locks import Gates
 from personalize_operator.runtime.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
@@ -41,8 +40,6 @@ from personalize_operator.runtime.settings import OperatorSettings
 from personalize_operator.runtime.workqueue import Entry, Scheduler
 
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
-ERROR_PAUSE_SECONDS = 10.0  # after a pass that failed unexpectedly (for example the API server went away)
-FINALIZER_WAIT_SECONDS = 1.0  # kopf adds the finalizer in the cycle that first reports the resource
 EVENT_WORKER_IDLE_SECONDS = 0.2  # a kopf worker leaves this soon after its object's last event
 LIST_CHUNK = 100  # objects per page when kopf lists EventTrackers
 _JITTER = random.Random()  # one for all resources (passes end in the event loop's thread), not 2.5 KB each
@@ -82,7 +79,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         if ours.status_board
         else None
     )
-    edges = runner.Edges(
+    edges = passes.Edges(
         settings=ours,
         pool=pool,
         core=core,
@@ -122,9 +119,9 @@ async def login(
     info = await asyncio.to_thread(kopf.login_via_client, logger=logger, settings=settings, **kwargs)
     if info is None:
         return None
-    limit = kubesession.connection_limit(ours.namespaces, scanning=ours.scanning, requests=ours.max_workers)
+    limit = session.connection_limit(ours.namespaces, scanning=ours.scanning, requests=ours.max_workers)
     logger.info(f"API server connections: {'unbounded (namespace patterns)' if limit is None else f'at most {limit}'}")
-    return kubesession.bounded_session(info, limit)
+    return session.bounded_session(info, limit)
 
 
 def bound_event_processing(settings: kopf.OperatorSettings) -> None:
@@ -140,7 +137,7 @@ def bound_event_processing(settings: kopf.OperatorSettings) -> None:
     settings.watching.chunk_size = LIST_CHUNK
 
 
-def _tenancy_changed(edges: runner.Edges, logger: logging.Logger) -> None:
+def _tenancy_changed(edges: passes.Edges, logger: logging.Logger) -> None:
     """A new map may allow (or refuse) any resource: every resource runs a pass now, no restart needed."""
     logger.info(f"tenancy map changed: woke {edges.scheduler.wake_all()} resource(s)")
 
@@ -159,7 +156,7 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
         memo["edges"].tenancy.stop()
     if "secret_watch" in memo:
         memo["secret_watch"].stop()
-    edges: runner.Edges | None = memo.get("edges")
+    edges: passes.Edges | None = memo.get("edges")
     if edges is not None and edges.boards is not None:
         edges.boards.stop()
 
@@ -192,26 +189,26 @@ def _explain(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _post(result: runner.PassResult, namespace: str, name: str) -> None:
+def _post(result: passes.PassResult, namespace: str, name: str) -> None:
     for event in result.outcome.events:
         kopf.event(result.body, type=event.type, reason=event.reason, message=event.message)
     decision = result.outcome.decision
     log.info(f"{namespace}/{name}: {decision.phase} ({decision.reason}): {decision.message}")
 
 
-async def _one_pass(edges: runner.Edges, memo: kopf.Memo, uid: str, entry: Entry) -> float | None:
+async def _one_pass(edges: passes.Edges, memo: kopf.Memo, uid: str, entry: Entry) -> float | None:
     """Run one pass; the seconds until the next, None when the resource is gone or being deleted."""
     memo.get("leader", leader.NOT_ELECTED).ensure_leading()  # a leader resumed after its Lease lapsed exits
     namespace, name = entry.namespace, entry.name
     loop = asyncio.get_running_loop()
     try:
         result = await loop.run_in_executor(
-            edges.executor, runner.live_pass, edges, namespace, name, uid, entry.attempts.count, entry.first
+            edges.executor, passes.live_pass, edges, namespace, name, uid, entry.attempts.count, entry.first
         )
-    except runner.FinalizerMissing as waiting:  # kopf adds it in the same cycle that reports the resource
+    except passes.FinalizerMissing as waiting:  # kopf adds it in the same cycle that reports the resource
         log.debug(f"{namespace}/{name}: {waiting}")
         entry.finalizer_waits += 1
-        return min(30.0, FINALIZER_WAIT_SECONDS * 2 ** (entry.finalizer_waits - 1))
+        return finalizer_wait(entry.finalizer_waits)
     except Exception as error:  # the API server went away, a bug: explain, wait, and try again
         log.warning(f"{namespace}/{name}: pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
         return ERROR_PAUSE_SECONDS
@@ -233,7 +230,7 @@ async def notice_changes(type: str | None, body: kopf.Body, memo: kopf.Memo, **_
     Our own status writes change no fingerprint, so they wake nothing. Once the resource is
     being deleted the delete handler owns it, and the scheduler lets it go.
     """
-    edges: runner.Edges = memo["edges"]
+    edges: passes.Edges = memo["edges"]
     scheduler = edges.scheduler
     if not scheduler.started:  # here, not at start-up: kopf.event needs the context kopf gives its handlers
         scheduler.start(functools.partial(_one_pass, edges, memo))
@@ -242,17 +239,17 @@ async def notice_changes(type: str | None, body: kopf.Body, memo: kopf.Memo, **_
         scheduler.forget(uid)
         return
     new = scheduler.track(uid, str(body.metadata.namespace), str(body.metadata.name))
-    if scheduler.changed(uid, resource.wake_fingerprint(body)) and not new:
+    if scheduler.changed(uid, inputs.wake_fingerprint(body)) and not new:
         scheduler.wake(uid)
 
 
 @kopf.on.delete(*RESOURCE, errors=kopf.ErrorsMode.TEMPORARY, backoff=5)
 def delete_tracker(body: kopf.Body, retry: int, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     """Delete (or retain) the remote tracker; returning lets kopf drop the finalizer. Never a PermanentError."""
-    edges: runner.Edges = memo["edges"]
+    edges: passes.Edges = memo["edges"]
     meta = body.metadata
     memo.get("leader", leader.NOT_ELECTED).ensure_leading()
-    result = runner.deletion_pass(edges, str(meta.namespace), str(meta.name), str(meta.uid), retry)
+    result = passes.deletion_pass(edges, str(meta.namespace), str(meta.name), str(meta.uid), retry)
     if result is None:
         return
     _post(result, str(meta.namespace), str(meta.name))

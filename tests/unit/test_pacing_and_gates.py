@@ -10,8 +10,9 @@ import pytest
 from personalize_operator.api.names import DATA_HASH_ANNOTATION
 from personalize_operator.kube.secrets import data_hash
 from personalize_operator.kube.secretwatch import exact_namespaces, namespace_matches, needs_repair
-from personalize_operator.reconciler.requeue import JITTER, Attempts, next_delay
+from personalize_operator.reconciler.requeue import JITTER, next_delay
 from personalize_operator.runtime.locks import Gates
+from personalize_operator.runtime.workqueue import Attempts
 
 
 def test_a_requeue_sooner_than_the_resync_wins() -> None:

@@ -44,15 +44,16 @@ from personalize_operator.aws.tracker import (
     RemoteTracker,
 )
 from personalize_operator.reconciler.conditions import is_stalled
+from personalize_operator.reconciler.requeue import (
+    CONFLICT_RECHECK_SECONDS,
+    REFUSED_MAX_DELAY,
+    RETRYABLE_MAX_DELAY,
+    SECRET_RETRY_SECONDS,
+    backoff,
+)
 
 __all__ = ["ACTIVE", "CREATE_FAILED", "CREATING_STATES", "DELETING_STATES", "Phase"]
 
-
-CONFLICT_RECHECK_SECONDS = 180.0
-CREATING_MAX_DELAY = 30.0
-RETRYABLE_MAX_DELAY = 60.0
-REFUSED_MAX_DELAY = 300.0
-SECRET_RETRY_SECONDS = 30.0
 
 # Warning Event reasons, one per failing external action (crossplane-runtime style).
 CANNOT_OBSERVE = "CannotObserveEventTracker"
@@ -152,11 +153,6 @@ class Event:
     type: str  # Normal | Warning
     reason: str
     message: str
-
-
-def backoff(retry: int, *, first: float = 1.0, cap: float = CREATING_MAX_DELAY) -> float:
-    """About `first` seconds, doubling with each retry, capped."""
-    return float(min(cap, first * 2 ** max(0, min(retry, 20))))
 
 
 def is_owned(tracker: RemoteTracker, uid: str) -> bool:

@@ -1,4 +1,7 @@
-"""When the next pass runs (pure): the decision's requeue, else the resync timer with jitter.
+"""When the next pass runs (pure): every delay the operator waits, and how it grows.
+
+A decision's requeue (backoff by retry count, the fixed re-check of a
+conflict or a Secret), else the resync timer with jitter.
 
 Jitter spreads resources that started together (an operator restart resumes
 all of them at once) so that 1,000 resources do not look at AWS in the same
@@ -8,9 +11,28 @@ second every resync.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 JITTER = 0.2  # +-20 % of the resync interval
+CONFLICT_RECHECK_SECONDS = 180.0  # a state only a person can fix is looked at again this often
+CREATING_MAX_DELAY = 30.0  # polling a tracker in transition (when no status board follows it)
+RETRYABLE_MAX_DELAY = 60.0  # throttling, a connection that failed
+REFUSED_MAX_DELAY = 300.0  # access denied, invalid input: someone must change IAM or the spec
+SECRET_RETRY_SECONDS = 30.0  # a Secret that could not be written
+ERROR_PAUSE_SECONDS = 10.0  # after a pass that failed unexpectedly (for example the API server went away)
+FINALIZER_WAIT_SECONDS = 1.0  # kopf adds the finalizer in the cycle that first reports the resource
+FINALIZER_WAIT_MAX = 30.0
+
+
+def backoff(retry: int, *, first: float = 1.0, cap: float = CREATING_MAX_DELAY) -> float:
+    """About `first` seconds, doubling with each retry, capped."""
+    return float(min(cap, first * 2 ** max(0, min(retry, 20))))
+
+
+def finalizer_wait(waits: int) -> float:
+    """Until kopf has added our finalizer: 1 s, doubling with each wait, capped."""
+    return backoff(waits - 1, first=FINALIZER_WAIT_SECONDS, cap=FINALIZER_WAIT_MAX)
+
+
 # A resource the status board follows still looks by itself this often (a lost wake-up costs this).
 SAFETY_NET_SECONDS = 120.0
 
@@ -40,21 +62,3 @@ def next_delay(requeue: float | None, resync_seconds: float, rng: random.Random,
     """
     resync = first_delay(resync_seconds, rng) if first else resync_delay(resync_seconds, rng)
     return min(requeue, resync) if requeue is not None else resync
-
-
-@dataclass
-class Attempts:
-    """Consecutive passes that ended in the same state: the `retry` that backoff grows with."""
-
-    count: int = 0
-    last: tuple[str, str, object] | None = None
-
-    def after(self, phase: str, reason: str, generation: object, requeued: bool) -> int:
-        """Record a pass; the next pass's retry number (0 once the state or spec changed, or it settled)."""
-        state = (phase, reason, generation)
-        self.count = self.count + 1 if requeued and state == self.last else 0
-        self.last = state
-        return self.count
-
-    def reset(self) -> None:
-        self.count, self.last = 0, None

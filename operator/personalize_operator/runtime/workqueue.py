@@ -25,9 +25,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from personalize_operator.reconciler.requeue import Attempts
-
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Attempts:
+    """Consecutive passes that ended in the same state: the `retry` that backoff grows with."""
+
+    count: int = 0
+    last: tuple[str, str, object] | None = None
+
+    def after(self, phase: str, reason: str, generation: object, requeued: bool) -> int:
+        """Record a pass; the next pass's retry number (0 once the state or spec changed, or it settled)."""
+        state = (phase, reason, generation)
+        self.count = self.count + 1 if requeued and state == self.last else 0
+        self.last = state
+        return self.count
+
+    def reset(self) -> None:
+        self.count, self.last = 0, None
 
 
 @dataclass(eq=False)
@@ -37,7 +53,7 @@ class Entry:
     namespace: str
     name: str
     attempts: Attempts = field(default_factory=Attempts)
-    first: bool = True  # its first pass in this process (economy.py resumes it from the status board)
+    first: bool = True  # its first pass in this process (reconciler/resume.py resumes it from the status board)
     finalizer_waits: int = 0
     ticket: int = -1  # the heap item that is current; older items for this uid are skipped
     running: bool = False
