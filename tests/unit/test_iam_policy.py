@@ -73,10 +73,14 @@ def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def called_operations() -> set[str]:
-    """Operation names passed as the first argument of `self._call(...)` in aws.py."""
+    """Operation names passed as the first argument of `self._call(...)` or `self._pages(...)` in aws/client.py."""
     operations: set[str] = set()
     for node in ast.walk(ast.parse(AWS_MODULE.read_text(encoding="utf-8"))):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_call"):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"_call", "_pages"}
+        ):
             continue
         if not (isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
             continue

@@ -86,14 +86,14 @@ def test_an_invalid_spec_touches_no_identity() -> None:
     assert conditions_by_type(status)["Ready"]["reason"] == "InvalidSpec"
 
 
-def test_the_account_comes_from_the_tracker_arn_when_aws_does_not_say() -> None:
-    from personalize_operator.reconciler.status import account_of, identity
+def test_the_account_is_the_one_the_tracker_carries_and_arns_are_read_by_botocore() -> None:
+    from personalize_operator.api import arns
+    from personalize_operator.reconciler.status import identity
 
     arn = "arn:aws:personalize:eu-west-1:111111111111:event-tracker/0f3c"
-    assert (
-        identity(RemoteTracker(arn=arn, name="t", status="ACTIVE", dataset_group_arn=""))["accountId"] == "111111111111"
-    )
     assert identity(RemoteTracker(arn=arn, name="t", status="ACTIVE", dataset_group_arn="", account_id="222222222222"))[
         "accountId"
     ] == ("222222222222")
-    assert account_of("not-an-arn") == ""
+    assert arns.account_of(arn) == "111111111111" and arns.region_of(arn) == "eu-west-1"
+    assert arns.partition_of("arn:aws-cn:personalize:cn-north-1:1:dataset-group/x") == "aws-cn"
+    assert arns.account_of("not-an-arn") == "" and arns.region_of("") == ""

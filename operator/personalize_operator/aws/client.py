@@ -28,11 +28,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore
 import botocore.config
 import botocore.credentials
 import botocore.exceptions
 import botocore.session
 
+from personalize_operator.api import arns
 from personalize_operator.aws import errors
 from personalize_operator.aws.errors import (
     AccessDenied,
@@ -91,15 +93,30 @@ class TrackerClient:
     _created_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        method = getattr(self.client, _snake(operation))
+        method = getattr(self.client, botocore.xform_name(operation))
         try:
             result: dict[str, Any] = method(**kwargs)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-            translated = translate(error, operation)
-            metrics.AWS_CALLS.labels(operation=operation, outcome=translated.code).inc()
-            raise translated from error
-        metrics.AWS_CALLS.labels(operation=operation, outcome="Success").inc()
+            raise _failed(operation, error) from error
+        _succeeded(operation)
         return result
+
+    def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """botocore's paginator for `operation`, PAGE_SIZE a page, each page counted and translated like a call."""
+        pages = iter(
+            self.client.get_paginator(botocore.xform_name(operation)).paginate(
+                **kwargs, PaginationConfig={"PageSize": PAGE_SIZE}
+            )
+        )
+        while True:
+            try:
+                page: dict[str, Any] = next(pages)
+            except StopIteration:
+                return
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+                raise _failed(operation, error) from error
+            _succeeded(operation)
+            yield page
 
     def describe(self, arn: str, *, with_tags: bool = False) -> RemoteTracker | None:
         """The tracker at `arn`, or None when it does not exist (any more)."""
@@ -113,7 +130,7 @@ class TrackerClient:
             name=found.get("name", ""),
             status=found.get("status", ""),
             dataset_group_arn=found.get("datasetGroupArn", ""),
-            account_id=found.get("accountId", ""),
+            account_id=found.get("accountId") or arns.account_of(found["eventTrackerArn"]),
             tracking_id=found.get("trackingId", ""),
             tags=tags,
             failure_reason=found.get("failureReason", ""),
@@ -121,28 +138,15 @@ class TrackerClient:
 
     def list_arns(self, dataset_group_arn: str) -> Iterator[str]:
         """ARNs of the dataset group's trackers (at most one in practice, paginated anyway)."""
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"datasetGroupArn": dataset_group_arn, "maxResults": 100}
-            if token:
-                kwargs["nextToken"] = token
-            page = self._call("ListEventTrackers", **kwargs)
+        for page in self._pages("ListEventTrackers", datasetGroupArn=dataset_group_arn):
             for summary in page.get("eventTrackers", []):
                 yield summary["eventTrackerArn"]
-            token = page.get("nextToken")
-            if not token:
-                return
 
     def sightings(self) -> Iterator[Sighting]:
         """Every tracker of the region with its status: ListEventTrackers without a filter, 100 per page."""
-        token: str | None = None
-        while True:
-            page = self._call("ListEventTrackers", maxResults=PAGE_SIZE, **({"nextToken": token} if token else {}))
+        for page in self._pages("ListEventTrackers"):
             for summary in page.get("eventTrackers", []):
                 yield Sighting(arn=summary["eventTrackerArn"], name=summary.get("name", ""), status=summary["status"])
-            token = page.get("nextToken")
-            if not token:
-                return
 
     def find_in_dataset_group(self, dataset_group_arn: str) -> list[RemoteTracker]:
         """Every tracker in the dataset group, with tags, so ownership can be read."""
@@ -194,8 +198,15 @@ class TrackerClient:
             self._call("UntagResource", resourceArn=arn, tagKeys=sorted(keys))
 
 
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
+def _failed(operation: str, error: Exception) -> AwsError:
+    """A failed AWS request: counted by its error code, translated into our taxonomy."""
+    translated = translate(error, operation)
+    metrics.AWS_CALLS.labels(operation=operation, outcome=translated.code).inc()
+    return translated
+
+
+def _succeeded(operation: str) -> None:
+    metrics.AWS_CALLS.labels(operation=operation, outcome="Success").inc()
 
 
 ONCE_CONFIG = botocore.config.Config(

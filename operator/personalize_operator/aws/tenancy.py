@@ -24,6 +24,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from personalize_operator.api import arns
 from personalize_operator.runtime import metrics
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Tenant(BaseModel):
     @property
     def account(self) -> str:
         """The account of the role ("" for the operator's own identity)."""
-        return self.role_arn.split(":")[4] if self.role_arn else ""
+        return arns.account_of(self.role_arn)
 
     def describe(self) -> str:
         who = f"role {self.role_arn}" if self.role_arn else "the operator's own identity"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from personalize_operator.api import arns
 from personalize_operator.api.model import EventTrackerSpec
 from personalize_operator.api.names import (
     ADOPT_ANNOTATION,
@@ -55,9 +56,7 @@ def desired_for_deletion(body: Mapping[str, Any]) -> Desired:
     status = body.get("status") or {}
     arn = str(status.get("eventTrackerArn") or "")
     dataset_group_arn = str(spec.get("datasetGroupArn") or "")
-    source = arn or dataset_group_arn
-    parts = source.split(":")
-    region = parts[3] if len(parts) > 3 else ""
+    region = arns.region_of(arn or dataset_group_arn)
     return Desired(
         uid=meta["uid"],
         namespace=meta["namespace"],

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from personalize_operator.api import arns
 from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws.errors import AlreadyExists, AwsError, InUse, NotFound
 from personalize_operator.aws.tracker import RemoteTracker
@@ -185,7 +186,11 @@ def _create(ctx: Context, decision: Decision) -> tuple[Decision, RemoteTracker |
         return _act(ctx, decide(desired, ctx.recorded, again, retry=ctx.retry), again)
     # Every new tracker starts CREATE PENDING: no Describe needed to know it (the status board follows it).
     created = RemoteTracker(
-        arn=arn, name=desired.tracker_name, status="CREATE PENDING", dataset_group_arn=desired.dataset_group_arn
+        arn=arn,
+        name=desired.tracker_name,
+        status="CREATE PENDING",
+        dataset_group_arn=desired.dataset_group_arn,
+        account_id=arns.account_of(arn),
     )
     return decision, created, [Event("Normal", "CreatedEventTracker", f"created event tracker {desired.tracker_name}")]
 

@@ -21,14 +21,7 @@ from personalize_operator.reconciler.decide import Decision, Desired, Phase, Rec
 def identity(tracker: RemoteTracker | None) -> dict[str, Any]:
     if tracker is None:
         return {}
-    account = tracker.account_id or account_of(tracker.arn)
-    return {"eventTrackerArn": tracker.arn, "awsStatus": tracker.status, "accountId": account or None}
-
-
-def account_of(arn: str) -> str:
-    """The account field of an ARN ("" when it has none)."""
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 5 else ""
+    return {"eventTrackerArn": tracker.arn, "awsStatus": tracker.status, "accountId": tracker.account_id or None}
 
 
 def condition_list(decision: Decision, generation: int) -> list[dict[str, Any]]:
