@@ -19,7 +19,7 @@ help:
 	@echo "make image    the container image with podman (docs/image.md)"
 	@echo "make bench    benchmarks (~30 min): idle cost of the resync, then the operator benchmark: table, JSON,"
 	@echo "              docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
-	@echo "make lint     ruff"
+	@echo "make lint     ruff, and the layering contracts (import-linter, pyproject.toml)"
 
 # Two distributions: the operator (pyproject.toml, all the image carries) and the dev tools
 # (operator/pyproject.toml: emulator, local control plane, demo).
@@ -61,6 +61,7 @@ crds: venv
 lint: venv
 	$(VENV)/bin/ruff check operator tests bench
 	$(VENV)/bin/ruff format --check operator tests bench
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(VENV)/bin/ruff format operator tests bench
