@@ -1,6 +1,6 @@
 """kopf wiring only: settings at start-up, the event handler that feeds the scheduler, the delete handler.
 
-Every live resource kopf sees is tracked by the scheduler (scheduler.py),
+Every live resource kopf sees is tracked by the work queue (runtime/workqueue.py),
 which runs a pass (passes.live_pass) and runs the next one at the pass's own
 requeue, the resync timer, or a wake-up (its spec or annotations changed,
 its Secret was deleted or edited), whichever comes first. So the same
@@ -113,7 +113,7 @@ async def login(
 ) -> kopf.AiohttpSession | None:
     """kopf's own login (in-cluster or kubeconfig), over a session whose connections are bounded.
 
-    Runs again after an HTTP 401 (a rotated token), like kopf's. kubesession says why the bound.
+    Runs again after an HTTP 401 (a rotated token), like kopf's. kube/session.py says why the bound.
     """
     ours: OperatorSettings = memo.get("settings") or OperatorSettings()
     info = await asyncio.to_thread(kopf.login_via_client, logger=logger, settings=settings, **kwargs)

@@ -1,7 +1,7 @@
 """The AWS error taxonomy: one table from AWS's error code (and HTTP status) to the few kinds we decide on.
 
 This module imports nothing heavy, so decide.py stays pure and free of boto3;
-aws.py translates botocore exceptions through `classify`. The rule of thumb:
+aws/client.py translates botocore exceptions through `classify`. The rule of thumb:
 only input the AWS model refuses is a spec problem; credentials and
 permissions wait for an admin with a long backoff; everything else, unknown
 codes included, is retried, because a wrong "permanent" verdict leaves a

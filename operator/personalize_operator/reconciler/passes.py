@@ -1,9 +1,9 @@
 """One pass for one resource, end to end: read it fresh, reconcile (or finalize), write its status.
 
 Runs in a worker thread (every call here blocks on AWS or Kubernetes). The
-scheduler (scheduler.py) calls `live_pass` over and over; kopf's delete
+work queue (runtime/workqueue.py) calls `live_pass` over and over; kopf's delete
 handler calls `deletion_pass`. Both hold the resource's gate, so the two
-never overlap for one inputs.
+never overlap for one resource.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Edges:
     gates: Gates
     executor: ThreadPoolExecutor
     tenancy: tenancy.TenancySource | None = None  # None: no tenancy file, the operator's own identity everywhere
-    boards: Boards | None = None  # status boards (board.py); None: every waiting resource polls by itself
+    boards: Boards | None = None  # status boards (aws/statusboard.py); None: every waiting resource polls by itself
     started_at: float = field(default_factory=time.monotonic)  # resumes trust board lists made after this
 
 
@@ -60,7 +60,7 @@ class PassResult:
 
 
 class FinalizerMissing(Exception):
-    """kopf has not (yet) added our finalizer: no pass may act, or a tracker could outlive its inputs."""
+    """kopf has not (yet) added our finalizer: no pass may act, or a tracker could outlive its resource."""
 
 
 class Unreachable:

@@ -55,7 +55,8 @@ class OperatorSettings(BaseSettings):
         True,
         description=(
             "One ListEventTrackers about every second per region while any tracker is being created or deleted"
-            " wakes its resource at once (board.py); false: each waiting resource polls with backoff up to 30 s."
+            " wakes its resource at once (aws/statusboard.py); false: each waiting resource polls with backoff"
+            " up to 30 s."
         ),
     )
     aws_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to AWS.")
