@@ -123,7 +123,7 @@ def _patch(edges: Edges, namespace: str, name: str, patch: dict[str, Any]) -> No
     edges.objects.patch_status(namespace, name, patch)
 
 
-def _invalid(body: Mapping[str, Any], error: pydantic.ValidationError) -> Outcome:
+def invalid_pass(body: Mapping[str, Any], error: pydantic.ValidationError) -> Outcome:
     problem = error.errors()[0]
     where = ".".join(str(part) for part in problem.get("loc", ()))
     decision = decide_invalid_spec(f"{where}: {problem.get('msg')}" if where else str(problem.get("msg")))
@@ -137,7 +137,7 @@ def _invalid(body: Mapping[str, Any], error: pydantic.ValidationError) -> Outcom
     )
 
 
-def _forbidden(body: Mapping[str, Any], desired: Desired, refusal: tenancy.Refusal) -> Outcome:
+def forbidden_pass(body: Mapping[str, Any], desired: Desired, refusal: tenancy.Refusal) -> Outcome:
     """Refused by the tenancy map: rendered without building any AWS client (0 AWS calls)."""
     return conclude(
         decide_forbidden(refusal.rule),
@@ -148,7 +148,7 @@ def _forbidden(body: Mapping[str, Any], desired: Desired, refusal: tenancy.Refus
     )
 
 
-def _resumed(body: Mapping[str, Any], desired: Desired) -> Outcome:
+def resumed_pass(body: Mapping[str, Any], desired: Desired) -> Outcome:
     """A first pass that found everything in line (resume.py): counted, nothing written, no Event."""
     return conclude(
         decide_resumed(desired),
@@ -200,7 +200,7 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
         try:
             desired = inputs.desired_from(body)
         except pydantic.ValidationError as error:
-            outcome = _invalid(body, error)
+            outcome = invalid_pass(body, error)
         else:
             allowed = (
                 tenancy.resolve(edges.tenancy.current, desired.namespace, desired.dataset_group_arn)
@@ -208,13 +208,13 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
                 else None
             )
             if isinstance(allowed, tenancy.Refusal):
-                outcome = _forbidden(body, desired, allowed)
+                outcome = forbidden_pass(body, desired, allowed)
             else:
                 identity = _identity(allowed, desired.namespace)
                 board = edges.boards.for_region(desired.region, identity) if edges.boards is not None else None
                 recorded = inputs.recorded_from(body)
                 if first and resume.resumes_unchanged(board, edges.core, desired, recorded, edges.started_at):
-                    outcome = _resumed(body, desired)
+                    outcome = resumed_pass(body, desired)
                 else:
                     passed = reconcile.reconcile(_context(edges, body, desired, retry, identity))
                     outcome = resume.follow_if_waiting(board, uid, passed)
