@@ -7,7 +7,8 @@ import time
 import pytest
 
 from personalize_emulator.testing import Emulator
-from personalize_operator.aws.client import AccessDenied, ClientPool, Identity
+from personalize_operator.aws.client import ClientPool, Identity
+from personalize_operator.aws.errors import AccessDenied
 
 ROLE = "arn:aws:iam::111111111111:role/personalize-team-a"
 TEAM_A = Identity(role_arn=ROLE, external_id="team-a-7f3c", session_name="personalize-operator@team-a")

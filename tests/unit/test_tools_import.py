@@ -6,7 +6,7 @@ import yaml
 
 from personalize_operator.api import names
 from personalize_operator.api.names import ADOPT_ANNOTATION, UID_TAG
-from personalize_operator.aws.client import RemoteTracker
+from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.tools.importer import Candidate, candidates, plan
 from personalize_operator.tools.output import Format, render
 

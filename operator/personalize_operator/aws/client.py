@@ -38,35 +38,16 @@ from personalize_operator.api import arns
 from personalize_operator.aws import errors
 from personalize_operator.aws.errors import (
     AccessDenied,
-    AlreadyExists,
     AwsError,
-    InUse,
     InvalidInput,
     NotFound,
     Retryable,
-    Throttled,
-    TooManyTags,
 )
 from personalize_operator.aws.ratelimit import TokenBucket
 from personalize_operator.aws.tracker import PAGE_SIZE, RemoteTracker, Sighting
 from personalize_operator.runtime import metrics
 
-__all__ = [
-    "AccessDenied",
-    "AlreadyExists",
-    "AwsError",
-    "ClientPool",
-    "Identity",
-    "InUse",
-    "InvalidInput",
-    "NotFound",
-    "RemoteTracker",
-    "Retryable",
-    "Throttled",
-    "TooManyTags",
-    "TrackerClient",
-    "translate",
-]
+__all__ = ["ClientPool", "Identity", "TrackerClient", "translate"]
 
 
 def translate(error: Exception, operation: str) -> AwsError:

@@ -449,30 +449,18 @@ def decide_error(
     )
 
 
+def _secret_problem(phase: Phase, reason: str, message: str) -> Decision:
+    return Decision(Step.WAIT, phase, reason, message, requeue=SECRET_RETRY_SECONDS, warning=True, synced=False)
+
+
 def decide_secret_conflict(problem: str) -> Decision:
     """The Secret name belongs to someone else: never overwritten; the user picks another name."""
-    return Decision(
-        Step.WAIT,
-        Phase.FAILED,
-        "SecretConflict",
-        f"{problem}; set spec.secretName",
-        requeue=SECRET_RETRY_SECONDS,
-        warning=True,
-        synced=False,
-    )
+    return _secret_problem(Phase.FAILED, "SecretConflict", f"{problem}; set spec.secretName")
 
 
 def decide_secret_not_written(problem: str) -> Decision:
     """Kubernetes refused or failed the Secret write: pods cannot start without it, so not Ready."""
-    return Decision(
-        Step.WAIT,
-        Phase.PENDING,
-        "SecretNotWritten",
-        problem,
-        requeue=SECRET_RETRY_SECONDS,
-        warning=True,
-        synced=False,
-    )
+    return _secret_problem(Phase.PENDING, "SecretNotWritten", problem)
 
 
 def decide_invalid_spec(problem: str) -> Decision:

@@ -136,7 +136,8 @@ def _manifest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from personalize_operator.aws.client import AwsError, ClientPool
+    from personalize_operator.aws.client import ClientPool
+    from personalize_operator.aws.errors import AwsError
     from personalize_operator.tools import importer
 
     client = ClientPool(max_attempts=5).for_region(args.region)

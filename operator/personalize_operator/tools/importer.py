@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 from personalize_operator.api import model, names
 from personalize_operator.api.names import ADOPT_ANNOTATION, NAME_TAG, NAMESPACE_TAG, UID_TAG
-from personalize_operator.aws.client import RemoteTracker, TrackerClient, translate
-from personalize_operator.aws.tracker import ACTIVE
+from personalize_operator.aws.client import TrackerClient, translate
+from personalize_operator.aws.tracker import ACTIVE, RemoteTracker
 from personalize_operator.tools.exits import RefusedInput
 from personalize_operator.tools.manifest import dns_name, validate
 from personalize_operator.tools.output import Document
