@@ -28,6 +28,7 @@ from personalize_operator.aws.statusboard import Boards
 from personalize_operator.aws.tenancy import TenancyError, TenancySource
 from personalize_operator.kube import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
 from personalize_operator.kube import session
+from personalize_operator.kube.cluster import ClusterIdentityError, cluster_identity
 from personalize_operator.kube.objects import TrackerObjects
 from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.kube.secretwatch import SecretWatch
@@ -66,6 +67,11 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     config.load_config()
     api = _api_client(ours.max_workers)
     core = SecretsApi(api)
+    try:
+        cluster, source = cluster_identity(api, ours.cluster_id)
+    except ClusterIdentityError as error:
+        raise kopf.PermanentError(f"cannot start without this cluster's identity: {error}") from error
+    logger.info(f"cluster identity {cluster} (from {source}): the tag {names.CLUSTER_TAG} of this cluster's trackers")
     pool = ClientPool(
         max_attempts=ours.aws_max_attempts,
         connect_timeout=ours.aws_connect_timeout,
@@ -90,6 +96,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         gates=Gates(),
         executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
         boards=boards,
+        cluster=cluster,
     )
     if ours.tenancy_file is not None:
         # A bad file at start-up stops the operator (no last good map yet); later, the last good map stays.

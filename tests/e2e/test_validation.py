@@ -39,7 +39,7 @@ INVALID = [
         "Duplicate value",
         id="duplicate-tag-keys",
     ),
-    pytest.param(manifest("a", DG, tags=tags(48)), "must have at most 47 items", id="48-tags-over-50-with-ownership"),
+    pytest.param(manifest("a", DG, tags=tags(47)), "must have at most 46 items", id="47-tags-over-50-with-ownership"),
     *[
         pytest.param(
             manifest("a", f"arn:aws:personalize:{region}:123456789012:dataset-group/shop"),
@@ -74,7 +74,7 @@ def test_47_tags_and_every_partitions_region_shape_are_accepted(kubeconfig: Path
         ("china", "arn:aws-cn:personalize:cn-northwest-1:123456789012:dataset-group/shop"),
         ("tagged", DG),
     ]:
-        code, output = apply(kubeconfig, namespace, manifest(name, arn, tags=tags(47), deletionPolicy="Retain"))
+        code, output = apply(kubeconfig, namespace, manifest(name, arn, tags=tags(46), deletionPolicy="Retain"))
         assert code == 0, output
 
 

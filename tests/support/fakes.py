@@ -53,6 +53,10 @@ class FakeTrackers:
             raise AlreadyExists("ResourceAlreadyExistsException", "taken", "CreateEventTracker")
         return self.add("CREATE PENDING", tags, name).arn
 
+    def may_exist(self, name: str) -> bool:
+        """As a status board's list would answer: a tracker of this name is in the region."""
+        return any(t.name == name for t in self.trackers.values())
+
     def delete(self, arn: str) -> None:
         self._call("DeleteEventTracker")
         if arn in self.trackers:

@@ -178,8 +178,8 @@ class TestSpecValidation:
         tags = spec_schema["properties"]["tags"]
         assert tags["x-kubernetes-list-type"] == "map"
         assert tags["x-kubernetes-list-map-keys"] == ["tagKey"]
-        assert tags["maxItems"] == model.MAX_USER_TAGS == constraints.TAGS_PER_RESOURCE_MAX - 3 == 47
-        assert "50 tags per resource" in tags["description"] and "3 ownership tags" in tags["description"]
+        assert tags["maxItems"] == model.MAX_USER_TAGS == constraints.TAGS_PER_RESOURCE_MAX - 4 == 46
+        assert "50 tags per resource" in tags["description"] and "4 ownership tags" in tags["description"]
         item = tags["items"]
         assert item["required"] == ["tagKey", "tagValue"]
         for field, constraint in (("tagKey", constraints.TAG_KEY), ("tagValue", constraints.TAG_VALUE)):

@@ -112,10 +112,17 @@ class TestLiveResource:
         self,
     ) -> None:
         world = World()
-        ours = world.aws.add("ACTIVE", OURS)
+        ours = world.aws.add("ACTIVE", OURS, name="renamed-since")  # not in the region's list under our name
         outcome = reconcile(world.context())
         assert world.aws.calls[:2] == ["CreateEventTracker", "ListEventTrackers"] and len(world.aws.trackers) == 1
         assert outcome.status["eventTrackerArn"] == ours.arn and outcome.decision.phase == Phase.ACTIVE
+        assert world.secrets.written == {"storefront-tracking": ours.tracking_id}
+
+    def test_a_new_resource_whose_name_the_region_lists_looks_first_and_never_tries_a_create(self) -> None:
+        world = World()
+        ours = world.aws.add("ACTIVE", OURS)  # a restore: the tracker is there, status is not
+        outcome = reconcile(world.context())
+        assert "CreateEventTracker" not in world.aws.calls and outcome.status["eventTrackerArn"] == ours.arn
         assert world.secrets.written == {"storefront-tracking": ours.tracking_id}
 
     def test_a_tracker_just_created_with_the_current_spec_turns_active_without_listing_its_tags(self) -> None:
@@ -278,7 +285,7 @@ class TestClientThatCannotBeBuilt:
         outcome = reconcile(ctx)
         assert (outcome.decision.phase, outcome.decision.reason) == (Phase.FAILED, "InvalidSpec")
         assert "us-east-" in outcome.decision.message
-        assert "CannotCreateEventTracker" in reasons(outcome)  # a new resource's first call is the create
+        assert "CannotObserveEventTracker" in reasons(outcome)  # a new resource's first call looks for its name
         deleting = world.context(desired=replace(DESIRED, region="us-east-", retain=True))
         deleting.aws = Unreachable(refused.value)  # type: ignore[assignment]
         assert finalize(deleting).release

@@ -346,6 +346,14 @@ class EventTrackerStatus(BaseModel):
         ),
     )
     region: str | None = Field(default=None, description="AWS region of the event tracker.")
+    owner_cluster: str | None = Field(
+        default=None,
+        alias="ownerCluster",
+        description=(
+            "Identity of the cluster that owns the event tracker (its personalize.operators.dev/cluster tag): this"
+            " cluster's, or, with reason OwnedByOtherCluster, the other cluster's."
+        ),
+    )
     secret_name: str | None = Field(
         default=None,
         alias="secretName",

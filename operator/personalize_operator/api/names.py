@@ -22,8 +22,12 @@ CATEGORIES = ("personalize",)
 ADOPT_ANNOTATION = f"{GROUP}/adopt"  # adopt an existing tracker no live resource owns
 RETRY_ANNOTATION = f"{GROUP}/retry"  # a new value: delete a CREATE FAILED tracker, create again
 PAUSED_ANNOTATION = f"{GROUP}/paused"  # no AWS call and no Secret write until removed
+# Take the tracker whose cluster tag is exactly this identity (an explicit migration between clusters).
+TAKE_OVER_ANNOTATION = f"{GROUP}/take-over-from-cluster"
 # The annotations whose change must wake the resource at once (spec changes bump metadata.generation).
-WATCHED_ANNOTATIONS = (ADOPT_ANNOTATION, RETRY_ANNOTATION, PAUSED_ANNOTATION)
+WATCHED_ANNOTATIONS = (ADOPT_ANNOTATION, RETRY_ANNOTATION, PAUSED_ANNOTATION, TAKE_OVER_ANNOTATION)
+# Written by the operator: the tracker's ARN, so a restore that drops status still names its tracker.
+ARN_ANNOTATION = f"{GROUP}/event-tracker-arn"
 
 FINALIZER = f"{GROUP}/finalizer"
 GUARD_FINALIZER = f"{GROUP}/rbac-guard"  # on the RoleBinding of a namespaced install (kube/rbac_guard.py)
@@ -48,7 +52,9 @@ RESERVED_TAG_PREFIX = f"{GROUP}/"
 UID_TAG = f"{RESERVED_TAG_PREFIX}uid"
 NAMESPACE_TAG = f"{RESERVED_TAG_PREFIX}namespace"
 NAME_TAG = f"{RESERVED_TAG_PREFIX}name"
-OWNERSHIP_TAG_KEYS = (UID_TAG, NAMESPACE_TAG, NAME_TAG)
+# The identity of the cluster whose EventTracker owns the tracker (docs/design.md, section 12).
+CLUSTER_TAG = f"{RESERVED_TAG_PREFIX}cluster"
+OWNERSHIP_TAG_KEYS = (UID_TAG, NAMESPACE_TAG, NAME_TAG, CLUSTER_TAG)
 AWS_TAG_PREFIX = "aws:"
 
 # Condition types: ours, then kstatus's (Flux, kpt and cli-utils read those first).

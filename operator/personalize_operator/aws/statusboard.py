@@ -122,13 +122,23 @@ class StatusBoard:
 
         Raises whatever the list function raises (the caller's AWS error handling applies).
         """
+        self._listed_since(newer_than)
+        with self._lock:
+            return self._table.get(arn)
+
+    def named(self, name: str, *, within: float) -> Sighting | None:
+        """The tracker called `name` (unique per account and region) in a list at most `within` seconds old."""
+        self._listed_since(self._clock() - within)
+        with self._lock:
+            return next((seen for seen in self._table.values() if seen.name == name), None)
+
+    def _listed_since(self, newer_than: float) -> None:
+        """List unless the last list started at or after `newer_than`; concurrent callers share one list."""
         with self._refreshing:
             with self._lock:
                 fresh = self._listed_at is not None and self._listed_at >= newer_than
             if not fresh:
                 self._refresh_locked()
-        with self._lock:
-            return self._table.get(arn)
 
     def recent(self, arn: str, *, within: float) -> Sighting | None:
         """The tracker as the last list saw it, if its first page came less than `within` seconds ago; never lists."""
@@ -272,6 +282,20 @@ class BoardTrackers:
             account_id=account_id,
             tracking_id=tracking_id,
         )
+
+    def may_exist(self, name: str) -> bool:
+        """Whether the region holds a tracker of this name, from a list at most BOARD_FRESHNESS_SECONDS old.
+
+        One list answers every resource of a burst. A tracker made since that list is met by the Create's
+        AlreadyExists instead (one refused call, never a second tracker: one tracker per dataset group).
+        """
+        try:
+            return self._board.named(name, newer_than=time.monotonic() - BOARD_FRESHNESS_SECONDS) is not None
+        except Exception as error:  # throttled, unreachable: look the expensive way
+            log.info(
+                "status board unavailable for a name lookup (%s); looking in the dataset group", type(error).__name__
+            )
+            return True
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

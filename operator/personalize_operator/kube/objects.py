@@ -53,6 +53,22 @@ class TrackerObjects:
             raise
         return patched
 
+    def annotate(self, namespace: str, name: str, annotations: dict[str, str | None]) -> None:
+        """Merge-patch metadata.annotations (None removes a key); nothing when the object is gone meanwhile."""
+        try:
+            self.custom.patch_namespaced_custom_object(
+                names.GROUP,
+                names.VERSION,
+                namespace,
+                names.PLURAL,
+                name,
+                {"metadata": {"annotations": annotations}},
+                _request_timeout=self.timeout,
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
     def alive(self, namespace: str, name: str, uid: str) -> bool:
         """Does the EventTracker with this uid still exist? When we cannot tell, assume it does (the safe side)."""
         if not namespace or not name:

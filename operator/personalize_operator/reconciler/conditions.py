@@ -55,7 +55,9 @@ def find(conditions: Iterable[Mapping[str, Any]], kind: str) -> Mapping[str, Any
 
 
 # Reasons the operator cannot fix by retrying: a person must change the spec, AWS or RBAC.
-STALLED_REASONS = frozenset({"Conflict", "NameConflict", "CreateFailed", "InvalidSpec", "SecretConflict", "Forbidden"})
+STALLED_REASONS = frozenset(
+    {"Conflict", "NameConflict", "CreateFailed", "InvalidSpec", "SecretConflict", "Forbidden", "OwnedByOtherCluster"}
+)
 # Phases in which the operator is still working: creating, deleting, or retrying an AWS error with backoff.
 RECONCILING_PHASES = frozenset({Phase.PENDING, Phase.CREATING, Phase.DELETING})
 

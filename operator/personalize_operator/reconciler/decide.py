@@ -9,18 +9,20 @@ recorded ARN is forgotten, are decisions too, and live here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from personalize_operator.api.names import (
     ADOPT_ANNOTATION,
     AWS_TAG_PREFIX,
+    CLUSTER_TAG,
     NAME_TAG,
     NAMESPACE_TAG,
     PAUSED_ANNOTATION,
     RESERVED_TAG_PREFIX,
     RETRY_ANNOTATION,
+    TAKE_OVER_ANNOTATION,
     UID_TAG,
     Phase,
 )
@@ -97,10 +99,13 @@ class Desired:
     adopt: bool = False
     paused: bool = False
     retry_token: str = ""  # value of the retry annotation, "" when absent
+    cluster: str = ""  # this cluster's identity (kube/cluster.py); "" only where none is known (unit tests)
+    take_over_from: str = ""  # the take-over annotation: the cluster whose tracker this resource may take
 
     @property
     def ownership_tags(self) -> dict[str, str]:
-        return {UID_TAG: self.uid, NAMESPACE_TAG: self.namespace, NAME_TAG: self.name}
+        tags = {UID_TAG: self.uid, NAMESPACE_TAG: self.namespace, NAME_TAG: self.name}
+        return {**tags, CLUSTER_TAG: self.cluster} if self.cluster else tags
 
     @property
     def remote_tags(self) -> dict[str, str]:
@@ -119,6 +124,7 @@ class Recorded:
     retry_token: str = ""
     secret_name: str = ""
     create_requested: bool = False  # written before CreateEventTracker is called
+    owner_cluster: str = ""  # status.ownerCluster: the cluster that owns the tracker
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ class Observation:
     tracker: RemoteTracker | None = None  # ours: by the ARN in status, or by our uid tag
     foreign: RemoteTracker | None = None  # another tracker holding the dataset group
     foreign_owner: str = ""  # "namespace/name" of a live EventTracker that owns `foreign`
+    other_cluster: RemoteTracker | None = None  # the dataset group's tracker, tagged by another cluster
     lost: bool = False  # status had an ARN that AWS no longer knows
 
 
@@ -140,7 +147,8 @@ class Decision:
     requeue: float | None = None  # seconds until the next pass; None: settled (next look at resync)
     warning: bool = False  # entering this state is worth a Warning Event
     synced: bool = True  # False: the pass failed or did not run (paused); reason and message say why
-    forget_arn: bool = False  # the recorded tracker is known gone: clear it from status
+    forget_arn: bool = False  # the recorded tracker is known gone (or not ours): clear it from status
+    owner_cluster: str = ""  # another cluster that owns the tracker (shown in status.ownerCluster)
 
     @property
     def stalled(self) -> bool:
@@ -155,8 +163,27 @@ class Event:
     message: str
 
 
-def is_owned(tracker: RemoteTracker, uid: str) -> bool:
-    return tracker.tags.get(UID_TAG) == uid
+class Ownership(StrEnum):
+    """Whose a tracker is, from its tags."""
+
+    OURS = "Ours"
+    OTHER_CLUSTER = "OtherCluster"  # tagged by another cluster: never tagged, untagged, deleted or adopted
+    FOREIGN = "Foreign"  # another resource's (or nobody's) in this cluster
+
+
+def ownership(tracker: RemoteTracker, desired: Desired) -> Ownership:
+    """Ownership is cluster + namespace + name; trackers made before cluster tags are ours by uid.
+
+    So a resource restored or re-applied under the same namespace/name in the same cluster (a new uid,
+    no status) is given its tracker back, and a copy of the manifest in another cluster never is.
+    """
+    cluster = tracker.tags.get(CLUSTER_TAG, "")
+    if cluster and desired.cluster:
+        if cluster != desired.cluster:
+            return Ownership.OTHER_CLUSTER
+        here = (tracker.tags.get(NAMESPACE_TAG), tracker.tags.get(NAME_TAG)) == (desired.namespace, desired.name)
+        return Ownership.OURS if here else Ownership.FOREIGN
+    return Ownership.OURS if tracker.tags.get(UID_TAG) == desired.uid else Ownership.FOREIGN
 
 
 def owner_of(tracker: RemoteTracker) -> tuple[str, str, str] | None:
@@ -188,6 +215,17 @@ def current_phase(recorded: Recorded) -> Phase:
     return Phase(recorded.phase) if recorded.phase in Phase.__members__.values() else Phase.PENDING
 
 
+def looks_first(desired: Desired, recorded: Recorded, *, name_listed: Callable[[], bool]) -> bool:
+    """Look in AWS before acting? Always with a recorded ARN, a requested create, adopt or take-over.
+
+    A resource that never asked for a tracker looks only when the region's list shows a tracker with
+    its name (`name_listed`, asked last: it may cost a list): a restore or re-apply (new uid, no status)
+    then finds its tracker instead of trying to create a second one.
+    """
+    asked = recorded.arn or recorded.create_requested or desired.adopt or desired.take_over_from
+    return bool(asked) or name_listed()
+
+
 def decide_paused(recorded: Recorded) -> Decision:
     """Paused: no AWS call and no Secret write; the phase stays what it was."""
     return Decision(
@@ -199,7 +237,44 @@ def decide_paused(recorded: Recorded) -> Decision:
     )
 
 
+def decide_other_cluster(desired: Desired, tracker: RemoteTracker) -> Decision:
+    """A tracker another cluster owns: taken only when the take-over annotation names exactly that cluster."""
+    other = tracker.tags.get(CLUSTER_TAG, "")
+    if desired.take_over_from and desired.take_over_from == other:
+        return Decision(
+            Step.ADOPT,
+            Phase.CREATING,
+            "TakingOver",
+            f"taking over event tracker {tracker.name} ({tracker.arn}) from cluster {other} as asked by "
+            f"{TAKE_OVER_ANNOTATION}",
+            requeue=1.0,
+        )
+    place = f"{tracker.tags.get(NAMESPACE_TAG, '?')}/{tracker.tags.get(NAME_TAG, '?')}"
+    return Decision(
+        Step.CONFLICT,
+        Phase.FAILED,
+        "OwnedByOtherCluster",
+        f"event tracker {tracker.name} ({tracker.arn}) belongs to EventTracker {place} of cluster {other}; "
+        f"this cluster ({desired.cluster}) never changes or deletes it. To move it here, set the annotation "
+        f'{TAKE_OVER_ANNOTATION}: "{other}". Looking again every {CONFLICT_RECHECK_SECONDS:.0f}s',
+        requeue=CONFLICT_RECHECK_SECONDS,
+        warning=True,
+        forget_arn=True,
+        owner_cluster=other,
+    )
+
+
+def decide_tags_read(desired: Desired, tracker: RemoteTracker, tags: Mapping[str, str]) -> Decision | None:
+    """Before changing anything on a tracker found by its ARN: another cluster's is left alone (a migration)."""
+    known = RemoteTracker(arn=tracker.arn, name=tracker.name, status=tracker.status, dataset_group_arn="", tags=tags)
+    if ownership(known, desired) == Ownership.OTHER_CLUSTER:
+        return decide_other_cluster(replace(desired, take_over_from=""), known)
+    return None
+
+
 def _decide_without_tracker(desired: Desired, recorded: Recorded, observed: Observation) -> Decision:
+    if observed.other_cluster is not None:
+        return decide_other_cluster(desired, observed.other_cluster)
     foreign = observed.foreign
     if foreign is not None:
         if observed.foreign_owner:
@@ -327,6 +402,15 @@ def decide_deletion(desired: Desired, observed: Observation, *, retry: int = 0) 
         )
     if tracker is None:
         return Decision(Step.RELEASE, Phase.DELETING, "Deleted", "event tracker is gone from AWS")
+    if ownership(tracker, desired) == Ownership.OTHER_CLUSTER and tracker.tags:
+        other = tracker.tags.get(CLUSTER_TAG, "")
+        return Decision(
+            Step.RELEASE,
+            Phase.DELETING,
+            "OwnedByOtherCluster",
+            f"event tracker {tracker.name} belongs to cluster {other}: left in AWS",
+            owner_cluster=other,
+        )
     delay = backoff(retry)
     if tracker.status in CREATING_STATES:
         return Decision(
@@ -492,6 +576,7 @@ def settled_active(desired: Desired, recorded: Recorded) -> bool:
         and recorded.secret_name == desired.secret_name
         and not desired.paused
         and desired.retry_token == recorded.retry_token
+        and recorded.owner_cluster == desired.cluster  # a status from before cluster tags gets one full pass
     )
 
 

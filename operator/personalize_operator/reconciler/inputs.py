@@ -9,11 +9,13 @@ from personalize_operator.api import arns
 from personalize_operator.api.model import EventTrackerSpec
 from personalize_operator.api.names import (
     ADOPT_ANNOTATION,
+    ARN_ANNOTATION,
     FINALIZER,
     PAUSED_ANNOTATION,
     READY,
     RETRY_ANNOTATION,
     SECRET_SUFFIX,
+    TAKE_OVER_ANNOTATION,
     WATCHED_ANNOTATIONS,
 )
 from personalize_operator.reconciler import conditions
@@ -24,7 +26,7 @@ def _flag(annotations: Mapping[str, Any], key: str) -> bool:
     return str(annotations.get(key, "")).strip().lower() == "true"
 
 
-def desired_from(body: Mapping[str, Any]) -> Desired:
+def desired_from(body: Mapping[str, Any], *, cluster: str = "") -> Desired:
     """Parse and default the spec; raises pydantic.ValidationError on a spec the CRD should have refused."""
     meta = body["metadata"]
     spec = EventTrackerSpec.model_validate(body.get("spec") or {})
@@ -43,10 +45,12 @@ def desired_from(body: Mapping[str, Any]) -> Desired:
         adopt=_flag(annotations, ADOPT_ANNOTATION),
         paused=_flag(annotations, PAUSED_ANNOTATION),
         retry_token=str(annotations.get(RETRY_ANNOTATION, "")),
+        cluster=cluster,
+        take_over_from=str(annotations.get(TAKE_OVER_ANNOTATION, "")).strip(),
     )
 
 
-def desired_for_deletion(body: Mapping[str, Any]) -> Desired:
+def desired_for_deletion(body: Mapping[str, Any], *, cluster: str = "") -> Desired:
     """What deletion needs even when the spec no longer parses (e.g. after a CRD change): never blocks a delete.
 
     The tracker is then found by the ARN in status; the region comes from that ARN.
@@ -67,21 +71,25 @@ def desired_for_deletion(body: Mapping[str, Any]) -> Desired:
         region=region,
         secret_name=str(spec.get("secretName") or f"{meta['name']}{SECRET_SUFFIX}"),
         retain=str(spec.get("deletionPolicy") or "Delete") == "Retain",
+        cluster=cluster,
     )
 
 
 def recorded_from(body: Mapping[str, Any]) -> Recorded:
     status = body.get("status") or {}
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
     generation = status.get("observedGeneration")
     ready = conditions.find(status.get("conditions") or [], READY)
     return Recorded(
-        arn=status.get("eventTrackerArn") or "",
+        # A restore that drops status keeps the annotation the operator wrote: it still names the tracker.
+        arn=status.get("eventTrackerArn") or annotations.get(ARN_ANNOTATION) or "",
         phase=status.get("phase") or "",
         reason=str(ready.get("reason") or ""),
         observed_generation=int(generation) if generation is not None else None,
         retry_token=status.get("retryHandled") or "",
         secret_name=status.get("secretName") or "",
         create_requested=bool(status.get("createRequested")),
+        owner_cluster=str(status.get("ownerCluster") or ""),
     )
 
 
@@ -99,3 +107,12 @@ def wake_fingerprint(body: Mapping[str, Any]) -> tuple[Any, ...]:
     meta = body.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     return (meta.get("generation"), *(annotations.get(key) for key in WATCHED_ANNOTATIONS))
+
+
+def arn_annotation(body: Mapping[str, Any], status_patch: Mapping[str, Any]) -> dict[str, str | None] | None:
+    """The annotation patch that keeps the ARN annotation equal to status.eventTrackerArn; None: nothing to do."""
+    if "eventTrackerArn" not in status_patch:
+        return None
+    wanted = status_patch["eventTrackerArn"] or None
+    current = ((body.get("metadata") or {}).get("annotations") or {}).get(ARN_ANNOTATION)
+    return None if current == wanted else {ARN_ANNOTATION: wanted}

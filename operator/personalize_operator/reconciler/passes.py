@@ -51,6 +51,7 @@ class Edges:
     tenancy: tenancy.TenancySource | None = None  # None: no tenancy file, the operator's own identity everywhere
     boards: Boards | None = None  # status boards (aws/statusboard.py); None: every waiting resource polls by itself
     started_at: float = field(default_factory=time.monotonic)  # resumes trust board lists made after this
+    cluster: str = ""  # this cluster's identity (kube/cluster.py), in every tracker's cluster tag
 
 
 @dataclass
@@ -198,7 +199,7 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
         if not inputs.has_finalizer(body):
             raise FinalizerMissing(f"waiting for the finalizer {names.FINALIZER} before acting")
         try:
-            desired = inputs.desired_from(body)
+            desired = inputs.desired_from(body, cluster=edges.cluster)
         except pydantic.ValidationError as error:
             outcome = invalid_pass(body, error)
         else:
@@ -223,6 +224,9 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
                     outcome.status["roleArn"] = identity.role_arn if identity else None
         if outcome.status:
             edges.objects.patch_status(namespace, name, outcome.status)
+        annotation = inputs.arn_annotation(body, outcome.status)
+        if annotation is not None:
+            edges.objects.annotate(namespace, name, annotation)
         return PassResult(body=body, outcome=outcome)
 
 
@@ -233,9 +237,9 @@ def deletion_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int)
         if body is None or _meta(body).get("uid") != uid:
             return None
         try:
-            desired = inputs.desired_from(body)
+            desired = inputs.desired_from(body, cluster=edges.cluster)
         except pydantic.ValidationError:
-            desired = inputs.desired_for_deletion(body)
+            desired = inputs.desired_for_deletion(body, cluster=edges.cluster)
         identity = _deletion_identity(edges, body, desired)
         outcome = reconcile.finalize(_context(edges, body, desired, retry, identity))
         edges.objects.patch_status(namespace, name, outcome.status)

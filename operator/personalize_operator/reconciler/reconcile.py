@@ -17,11 +17,11 @@ behaviour table, while the end-to-end suite proves the real thing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from personalize_operator.api import arns
-from personalize_operator.api.names import UID_TAG
+from personalize_operator.api.names import CLUSTER_TAG, UID_TAG
 from personalize_operator.aws.errors import AlreadyExists, AwsError, InUse, NotFound
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
@@ -31,6 +31,7 @@ from personalize_operator.reconciler.decide import (
     Desired,
     Event,
     Observation,
+    Ownership,
     Recorded,
     Step,
     decide,
@@ -40,9 +41,11 @@ from personalize_operator.reconciler.decide import (
     decide_release,
     decide_secret_conflict,
     decide_secret_not_written,
+    decide_tags_read,
     failure_event,
-    is_owned,
+    looks_first,
     owner_of,
+    ownership,
     tag_changes,
 )
 from personalize_operator.reconciler.outcome import Outcome, conclude
@@ -58,6 +61,7 @@ class Trackers(Protocol):
     def tags(self, arn: str) -> dict[str, str]: ...
     def tag(self, arn: str, tags: Mapping[str, str]) -> None: ...
     def untag(self, arn: str, keys: list[str]) -> None: ...
+    def may_exist(self, name: str) -> bool: ...
 
 
 class SecretWriter(Protocol):
@@ -92,7 +96,7 @@ class Context:
 
 
 def observe(aws: Trackers, owners: Owners, desired: Desired, recorded: Recorded) -> Observation:
-    """Find our tracker: by the ARN in status, else by our uid tag in the dataset group."""
+    """Find our tracker: by the ARN in status, else by its ownership tags in the dataset group."""
     lost = False
     if recorded.arn:
         tracker = aws.describe(recorded.arn)
@@ -103,23 +107,27 @@ def observe(aws: Trackers, owners: Owners, desired: Desired, recorded: Recorded)
         candidates = aws.find_in_dataset_group(desired.dataset_group_arn)
     except NotFound:
         candidates = []
-    owned = next((t for t in candidates if is_owned(t, desired.uid)), None)
+    whose = {t.arn: ownership(t, desired) for t in candidates}
+    owned = next((t for t in candidates if whose[t.arn] == Ownership.OURS), None)
     if owned is not None:
         return Observation(tracker=owned)
-    foreign = next((t for t in candidates if not is_owned(t, desired.uid)), None)
+    other = next((t for t in candidates if whose[t.arn] == Ownership.OTHER_CLUSTER), None)
+    if other is not None:
+        return Observation(other_cluster=other, lost=lost)
+    foreign = next((t for t in candidates if whose[t.arn] == Ownership.FOREIGN), None)
     return Observation(foreign=foreign, foreign_owner=_live_owner(owners, foreign), lost=lost)
 
 
 def _first_look(ctx: Context) -> Observation:
-    """What a pass starts from. Nothing ever requested (no ARN, no createRequested): nothing to look for.
+    """What a pass starts from (decide.looks_first says whether to look at all).
 
-    We only ever create after recording createRequested, so without it no tracker of ours can exist, and
-    AWS allows one tracker per dataset group: a Create into a taken group answers AlreadyExists, and
-    `_create` then looks (and finds ours, or the foreign one). This saves a ListEventTrackers per new
-    resource, which matters in a burst against the account's request limit.
+    A resource that never asked for a tracker has none of its own unless it was restored (new uid, no
+    status): then the region's tracker list already shows its tracker's name, and we look instead of
+    creating. Otherwise no ListEventTrackers per new resource, which matters in a burst against the
+    account's request limit: a Create into a taken group answers AlreadyExists, and `_create` looks then.
     """
-    if not ctx.recorded.arn and not ctx.recorded.create_requested and not ctx.desired.adopt:
-        return Observation()  # (asked to adopt: look first, so that adopting never tries a create)
+    if not looks_first(ctx.desired, ctx.recorded, name_listed=lambda: ctx.aws.may_exist(ctx.desired.tracker_name)):
+        return Observation()
     return observe(ctx.aws, ctx.owners, ctx.desired, ctx.recorded)
 
 
@@ -154,7 +162,11 @@ def _sync_active(ctx: Context, tracker: RemoteTracker) -> list[Event]:
     if _fresh_from_create(ctx.recorded, ctx.desired, tracker):
         to_set, to_remove = {}, []
     else:
-        to_set, to_remove = tag_changes(ctx.aws.tags(tracker.arn), ctx.desired)
+        current = ctx.aws.tags(tracker.arn)
+        refused = decide_tags_read(ctx.desired, tracker, current)
+        if refused is not None:
+            raise _NotOurs(refused)
+        to_set, to_remove = tag_changes(current, ctx.desired)
     ctx.aws.tag(tracker.arn, to_set)
     ctx.aws.untag(tracker.arn, to_remove)
     if to_set or to_remove:
@@ -200,15 +212,26 @@ def _act(ctx: Context, decision: Decision, observed: Observation) -> tuple[Decis
     tracker = observed.tracker
     if decision.step == Step.CREATE:
         return _create(ctx, decision)
-    if decision.step == Step.ADOPT and observed.foreign is not None:
-        ctx.aws.tag(observed.foreign.arn, ctx.desired.ownership_tags)
-        return decision, observed.foreign, [Event("Normal", "AdoptedEventTracker", decision.message)]
+    taken = observed.foreign or observed.other_cluster
+    if decision.step == Step.ADOPT and taken is not None:
+        ctx.aws.tag(taken.arn, ctx.desired.ownership_tags)
+        return decision, taken, [Event("Normal", "AdoptedEventTracker", decision.message)]
     if decision.step == Step.DELETE_FAILED and tracker is not None:
         ctx.aws.delete(tracker.arn)
         return decision, None, [Event("Normal", "DeletingFailedEventTracker", decision.message)]
     if decision.step == Step.SYNC and tracker is not None:
-        return decision, tracker, _sync_active(ctx, tracker)
+        try:
+            return decision, tracker, _sync_active(ctx, tracker)
+        except _NotOurs as not_ours:
+            return not_ours.decision, None, []
     return decision, tracker, []
+
+
+class _NotOurs(Exception):
+    """The tracker at our recorded ARN is tagged by another cluster (it was taken over): nothing is changed."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
 
 
 def _end(ctx: Context, decision: Decision, tracker: RemoteTracker | None, events: list[Event], **how: Any) -> Outcome:
@@ -255,7 +278,7 @@ def _release_retained(ctx: Context) -> list[Event]:
         return []
     try:
         current = aws.tags(arn)
-        if current.get(UID_TAG) == ctx.desired.uid:
+        if current.get(UID_TAG) == ctx.desired.uid and current.get(CLUSTER_TAG, "") in ("", ctx.desired.cluster):
             aws.untag(arn, sorted(ctx.desired.ownership_tags))
     except AwsError as failure:
         return [failure_event(Step.RELEASE_RETAINED, failure)]
@@ -272,6 +295,10 @@ def finalize(ctx: Context) -> Outcome:
             observed = observe(ctx.aws, ctx.owners, ctx.desired, ctx.recorded)
             tracker = observed.tracker
             decision = decide_deletion(ctx.desired, observed, retry=ctx.retry)
+            if decision.step == Step.DELETE and tracker is not None:
+                # Never delete another cluster's tracker (ours until it was taken over): its tags say whose.
+                tracker = replace(tracker, tags=ctx.aws.tags(tracker.arn))
+                decision = decide_deletion(ctx.desired, Observation(tracker=tracker), retry=ctx.retry)
             if decision.step == Step.DELETE and tracker is not None:
                 try:
                     ctx.aws.delete(tracker.arn)

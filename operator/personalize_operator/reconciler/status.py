@@ -63,6 +63,12 @@ def render(
         status.update(identity(tracker))
     if create_requested:
         status["createRequested"] = True
+    if decision.owner_cluster:
+        status["ownerCluster"] = decision.owner_cluster
+    elif decision.forget_arn:
+        status["ownerCluster"] = None
+    elif tracker is not None and desired.cluster:
+        status["ownerCluster"] = desired.cluster
     if decision.phase == Phase.ACTIVE:
         status["secretName"] = desired.secret_name
     if desired.retry_token:

@@ -59,6 +59,17 @@ class OperatorSettings(BaseSettings):
             " up to 30 s."
         ),
     )
+    cluster_id: str = Field(
+        "",
+        max_length=256,
+        pattern=r"^[A-Za-z0-9 _.:/=+@-]*$",
+        description=(
+            "This cluster's identity, carried by every tracker it creates or adopts (the tag"
+            " personalize.operators.dev/cluster); empty: the ClusterProperty cluster.clusterset.k8s.io where that"
+            " API exists, else the uid of the kube-system namespace. Set it for a cluster rebuilt from scratch that"
+            " should keep its trackers (docs/design.md, section 12)."
+        ),
+    )
     aws_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to AWS.")
     aws_read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for an AWS answer.")
     scanning: bool = Field(
