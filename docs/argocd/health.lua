@@ -10,7 +10,7 @@
 --   Progressing  no status yet; status older than the spec; phase Pending (the message says
 --                why: DatasetGroupNotFound, AccessDenied, ...), Creating or Deleting;
 --                metadata.deletionTimestamp set.
---   Degraded     phase Failed (Conflict, NameConflict, CreateFailed, InvalidSpec, SecretConflict)
+--   Degraded     phase Failed (Conflict, NameConflict, CreateFailed, InvalidSpec, SecretConflict, Forbidden, OwnedByOtherCluster)
 --                or the Stalled condition True: a person has to act; the message is the Ready
 --                condition's "Reason: message".
 local hs = {}

@@ -324,7 +324,26 @@ class TestRbacRendering:
             b["subjects"] == [{"kind": "ServiceAccount", "name": "personalize-operator", "namespace": NAMESPACE}]
             for b in bindings
         )
-        assert chart.of_kind(objects, "ClusterRoleBinding") == []
+        assert [b for b in chart.of_kind(objects, "ClusterRoleBinding") if not chart.is_cluster_identity(b)] == []
+
+    def test_the_cluster_identity_is_read_by_name_only_unless_clusterid_is_set(self, helm: Helm) -> None:
+        identity = [obj for obj in render(helm, NAMESPACES) if chart.is_cluster_identity(obj)]
+        assert sorted(obj["kind"] for obj in identity) == ["ClusterRole", "ClusterRoleBinding"]
+        assert chart.one(identity, "ClusterRole")["rules"] == [
+            {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["kube-system"], "verbs": ["get"]},
+            {
+                "apiGroups": ["about.k8s.io"],
+                "resources": ["clusterproperties"],
+                "resourceNames": ["cluster.clusterset.k8s.io"],
+                "verbs": ["get"],
+            },
+        ]
+        pinned = render(helm, {**NAMESPACES, "clusterId": "prod-eu-1", "rbac": {"namespaceDeletionGuard": False}})
+        assert [obj for obj in pinned if chart.is_cluster_identity(obj)] == []
+        assert chart.of_kind(pinned, "ClusterRole", "ClusterRoleBinding") == [
+            obj for obj in chart.of_kind(pinned, "ClusterRole") if chart.is_aggregate(obj)
+        ]
+        assert chart.operator_settings_env(pinned)["PERSONALIZE_OPERATOR_CLUSTER_ID"] == "prod-eu-1"
 
     def test_without_the_namespace_deletion_guard_namespaces_mode_is_roles_only(self, helm: Helm) -> None:
         objects = render(helm, {**NAMESPACES, "rbac": {"namespaceDeletionGuard": False}})

@@ -121,9 +121,18 @@ def is_leader_election(obj: dict[str, Any]) -> bool:
     return (obj["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == LEADER_ELECTION
 
 
+def is_cluster_identity(obj: dict[str, Any]) -> bool:
+    """The ClusterRole and binding to read this cluster's identity (unless clusterId is set)."""
+    return (obj["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "cluster-identity"
+
+
 def operator_rbac(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The RBAC objects that give the operator its permissions on EventTrackers, Secrets and Events."""
-    return [obj for obj in of_kind(objects, *RBAC_KINDS) if not is_aggregate(obj) and not is_leader_election(obj)]
+    return [
+        obj
+        for obj in of_kind(objects, *RBAC_KINDS)
+        if not is_aggregate(obj) and not is_leader_election(obj) and not is_cluster_identity(obj)
+    ]
 
 
 def leader_election_rbac(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
