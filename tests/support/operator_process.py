@@ -36,16 +36,19 @@ class OperatorProcess:
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
     lease_name: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
+    metrics: bool = False  # serve /metrics on a free port: per-process AWS call counts (`aws_calls`)
+    metrics_port: int = 0
 
     def start(self, *, ready: bool = True) -> OperatorProcess:
         """Start and wait until live (a standby is live too); with ready, until it leads or stands by ready."""
         self.port = free_port()
+        self.metrics_port = free_port() if self.metrics else 0
         executable = shutil.which("personalize-operator", path=str(Path(sys.executable).parent)) or ""
         args = [
             executable,
             "run",
             f"--liveness=http://127.0.0.1:{self.port}/healthz",
-            "--metrics-port=0",
+            f"--metrics-port={self.metrics_port}",
             "--log-level=DEBUG",
         ]
         args += [f"--namespace={ns}" for ns in self.namespaces]
@@ -81,6 +84,20 @@ class OperatorProcess:
             return error.code, json.loads(error.read() or b"{}")
         except OSError:
             return 0, {}
+
+    def aws_calls(self) -> dict[str, float]:
+        """This process's AWS calls per operation (every outcome), from its own /metrics."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+        calls: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "personalize_operator_aws_calls_total":
+                    operation = sample.labels["operation"]
+                    calls[operation] = calls.get(operation, 0.0) + sample.value
+        return calls
 
     @property
     def identity(self) -> str:
