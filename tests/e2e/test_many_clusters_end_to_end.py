@@ -56,6 +56,13 @@ class Cluster:
             metrics=True,
         ).start()
 
+    def active(self, body: dict) -> tuple[str, str]:
+        """Apply `body`, wait for Active: (the tracker's ARN, the sha256 of its Secret's trackingId)."""
+        name = body["metadata"]["name"]
+        self.trackers.create(body)
+        arn = str(self.trackers.wait_phase(name, "Active")["eventTrackerArn"])
+        return arn, wait_for(lambda: self.secret_hash(f"{name}-tracking"), timeout=30, what=f"{name}'s Secret")
+
     def secret_hash(self, name: str) -> str | None:
         found = self.trackers.secret(name)
         data = (found.data or {}) if found is not None else {}
@@ -128,9 +135,7 @@ def test_the_same_manifest_in_a_second_cluster_never_takes_the_first_clusters_tr
 ) -> None:
     a, b = clusters
     body = manifest("storefront", new_dataset_group(account))
-    a.trackers.create(body)
-    arn = a.trackers.wait_phase("storefront", "Active")["eventTrackerArn"]
-    before = wait_for(lambda: a.secret_hash("storefront-tracking"), timeout=30, what="A's Secret")
+    arn, before = a.active(body)
     assert _tracker_tags(account, arn)[CLUSTER_TAG] == a.identity
 
     b.trackers.create(body)
@@ -160,9 +165,7 @@ def test_a_restored_resource_new_uid_no_status_resumes_its_tracker_without_a_cre
 ) -> None:
     a, _ = clusters
     body = manifest("restored", new_dataset_group(account))
-    a.trackers.create(body)
-    arn = a.trackers.wait_phase("restored", "Active")["eventTrackerArn"]
-    before = wait_for(lambda: a.secret_hash("restored-tracking"), timeout=30, what="the Secret")
+    arn, before = a.active(body)
     old_uid = a.trackers.get("restored")["metadata"]["uid"]
 
     a.operator.stop()
@@ -188,9 +191,7 @@ def test_a_migration_is_explicit_and_the_cluster_that_lost_the_tracker_leaves_it
 ) -> None:
     a, b = clusters
     body = manifest("moving", new_dataset_group(account))
-    a.trackers.create(body)
-    arn = a.trackers.wait_phase("moving", "Active")["eventTrackerArn"]
-    before = wait_for(lambda: a.secret_hash("moving-tracking"), timeout=30, what="A's Secret")
+    arn, before = a.active(body)
     a.operator.stop()  # "for good"
 
     account.admin.reset_calls()
@@ -216,9 +217,7 @@ def test_a_tracker_made_before_cluster_tags_is_resumed_and_tagged(
     clusters: tuple[Cluster, Cluster], account: Emulator
 ) -> None:
     a, _ = clusters
-    a.trackers.create(manifest("older", new_dataset_group(account)))
-    arn = a.trackers.wait_phase("older", "Active")["eventTrackerArn"]
-    before = wait_for(lambda: a.secret_hash("older-tracking"), timeout=30, what="the Secret")
+    arn, before = a.active(manifest("older", new_dataset_group(account)))
     a.operator.stop()
     # What the previous release left: no cluster tag on the tracker, no ownerCluster in status.
     account.client().untag_resource(resourceArn=arn, tagKeys=[CLUSTER_TAG])

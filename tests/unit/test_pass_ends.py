@@ -17,17 +17,7 @@ from prometheus_client import REGISTRY
 
 from personalize_operator.api.model import EventTrackerSpec
 from personalize_operator.api.names import UID_TAG
-from personalize_operator.aws.errors import (
-    AccessDenied,
-    AlreadyExists,
-    AwsError,
-    InUse,
-    InvalidInput,
-    NotFound,
-    Retryable,
-    Throttled,
-    TooManyTags,
-)
+from personalize_operator.aws import errors
 from personalize_operator.aws.tenancy import Refusal
 from personalize_operator.reconciler import passes
 from personalize_operator.reconciler.decide import Desired, Recorded
@@ -59,7 +49,7 @@ class World:
     tracker: str = ""  # AWS status of our tracker ("" for none)
     foreign: str = ""  # AWS status of another resource's tracker in the dataset group
     foreign_alive: bool = True
-    fail: tuple[tuple[str, AwsError], ...] = ()
+    fail: tuple[tuple[str, errors.AwsError], ...] = ()
     secret_conflict: bool = False
     secret_broken: bool = False
     desired: Desired = DESIRED
@@ -98,7 +88,7 @@ def _invalid() -> Outcome:
     return passes.invalid_pass(BODY, refused.value)
 
 
-def _fail(operation: str, error: AwsError) -> tuple[tuple[str, AwsError], ...]:
+def _fail(operation: str, error: errors.AwsError) -> tuple[tuple[str, errors.AwsError], ...]:
     return ((operation, error),)
 
 
@@ -127,47 +117,19 @@ ROWS = [
         id="forbidden",
     ),
     pytest.param(live(World(desired=replace(DESIRED, paused=True))), "Pause", "Paused", id="paused"),
-    pytest.param(
-        live(World(fail=_fail("CreateEventTracker", AccessDenied("AccessDeniedException", "no", "Create")))),
-        "Wait",
-        "AccessDenied",
-        id="aws-access-denied",
-    ),
-    pytest.param(
-        live(World(fail=_fail("CreateEventTracker", Throttled("ThrottlingException", "slow", "Create")))),
-        "Wait",
-        "Throttled",
-        id="aws-throttled",
-    ),
-    pytest.param(
-        live(World(fail=_fail("CreateEventTracker", Retryable("ServiceUnavailable", "down", "Create")))),
-        "Wait",
-        "AWSUnavailable",
-        id="aws-retryable",
-    ),
-    pytest.param(
-        live(World(fail=_fail("CreateEventTracker", NotFound("ResourceNotFoundException", "no", "Create")))),
-        "Wait",
-        "DatasetGroupNotFound",
-        id="aws-not-found",
-    ),
-    pytest.param(
-        live(World(fail=_fail("CreateEventTracker", AlreadyExists("ResourceAlreadyExistsException", "n", "Create")))),
-        "Conflict",
-        "NameConflict",
-        id="aws-already-exists",
-    ),
-    pytest.param(
-        live(World(fail=_fail("CreateEventTracker", InvalidInput("InvalidInputException", "bad", "Create")))),
-        "ReportFailed",
-        "InvalidSpec",
-        id="aws-invalid-input",
-    ),
-    pytest.param(
-        live(World(fail=_fail("CreateEventTracker", TooManyTags("TooManyTagsException", "50", "Create")))),
-        "ReportFailed",
-        "TooManyTags",
-        id="aws-too-many-tags",
+    *(
+        pytest.param(
+            live(World(fail=_fail("CreateEventTracker", kind(code, "refused", "Create")))), step, reason, id=code
+        )
+        for kind, code, step, reason in [
+            (errors.AccessDenied, "AccessDeniedException", "Wait", "AccessDenied"),
+            (errors.Throttled, "ThrottlingException", "Wait", "Throttled"),
+            (errors.Retryable, "ServiceUnavailable", "Wait", "AWSUnavailable"),
+            (errors.NotFound, "ResourceNotFoundException", "Wait", "DatasetGroupNotFound"),
+            (errors.AlreadyExists, "ResourceAlreadyExistsException", "Conflict", "NameConflict"),
+            (errors.InvalidInput, "InvalidInputException", "ReportFailed", "InvalidSpec"),
+            (errors.TooManyTags, "TooManyTagsException", "ReportFailed", "TooManyTags"),
+        ]
     ),
     pytest.param(deleting(World(tracker="ACTIVE")), "finalize-Delete", "Deleting", id="deletion-delete"),
     pytest.param(deleting(World(tracker="DELETE IN_PROGRESS")), "finalize-Wait", "Deleting", id="deletion-wait"),
@@ -179,7 +141,9 @@ ROWS = [
         id="deletion-retain",
     ),
     pytest.param(
-        deleting(World(tracker="ACTIVE", fail=_fail("DeleteEventTracker", InUse("ResourceInUseException", "b", "D")))),
+        deleting(
+            World(tracker="ACTIVE", fail=_fail("DeleteEventTracker", errors.InUse("ResourceInUseException", "", "")))
+        ),
         "finalize-Wait",
         "ResourceInUse",
         id="deletion-in-use",
