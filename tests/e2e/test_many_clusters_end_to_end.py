@@ -172,8 +172,10 @@ def test_a_restored_resource_new_uid_no_status_resumes_its_tracker_without_a_cre
     a.trackers.patch("restored", {"metadata": {"finalizers": None}})
     a.trackers.delete("restored")
     a.trackers.wait_gone("restored")
-    if a.trackers.secret("restored-tracking") is not None:  # (or already collected through its ownerReference)
+    try:
         a.core.delete_namespaced_secret("restored-tracking", a.trackers.namespace)
+    except client.ApiException as error:  # already collected through its ownerReference
+        assert error.status == 404
     wait_for(lambda: a.trackers.secret("restored-tracking") is None, timeout=30, what="the Secret gone")
     a.trackers.create(body)  # as from Git: a new uid, no status
     assert a.trackers.get("restored")["metadata"]["uid"] != old_uid
