@@ -9,46 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from personalize_operator.aws.statusboard import GONE, Boards, Sighting, StatusBoard, is_transitional
-
-ARN = "arn:aws:personalize:us-east-1:123456789012:event-tracker/{}"
-
-
-class FakeRegion:
-    """An in-memory ListEventTrackers: statuses set by the test, calls counted."""
-
-    def __init__(self) -> None:
-        self.statuses: dict[str, str] = {}
-        self.calls = 0
-        self.fail = False
-        self.lock = threading.Lock()
-
-    def set(self, key: str, status: str) -> str:
-        arn = ARN.format(key)
-        with self.lock:
-            self.statuses[arn] = status
-        return arn
-
-    def remove(self, key: str) -> None:
-        with self.lock:
-            del self.statuses[ARN.format(key)]
-
-    def list(self) -> Iterator[Sighting]:
-        with self.lock:
-            self.calls += 1
-            if self.fail:
-                raise RuntimeError("LimitExceededException")
-            items = [Sighting(arn=arn, name=arn.rsplit("/", 1)[1], status=s) for arn, s in self.statuses.items()]
-        yield from items
-
-
-class Woken:
-    def __init__(self) -> None:
-        self.uids: list[str] = []
-        self.event = threading.Event()
-
-    def __call__(self, uid: str) -> None:
-        self.uids.append(uid)
-        self.event.set()
+from support.builders import tracker_arn
+from support.fakes import FakeRegion, Woken
 
 
 @pytest.fixture
@@ -153,12 +115,12 @@ class TestLookup:
         assert region.calls == 2
 
     def test_a_tracker_not_listed_is_none(self, board: StatusBoard) -> None:
-        assert board.lookup(ARN.format("missing"), newer_than=0) is None
+        assert board.lookup(tracker_arn("missing"), newer_than=0) is None
 
     def test_a_failed_list_reaches_the_caller(self, board: StatusBoard, region: FakeRegion) -> None:
         region.fail = True
         with pytest.raises(RuntimeError, match="LimitExceeded"):
-            board.lookup(ARN.format("a"), newer_than=0)
+            board.lookup(tracker_arn("a"), newer_than=0)
 
 
 class TestPoller:
@@ -242,11 +204,11 @@ def test_recent_counts_from_the_first_page_not_from_a_wait_for_a_token() -> None
 
     def slow_list() -> Iterator[Sighting]:
         now[0] += 5.0  # the first page waited 5 s for a token of the call budget
-        yield Sighting(arn=ARN.format("a"), name="a", status="ACTIVE")
+        yield Sighting(arn=tracker_arn("a"), name="a", status="ACTIVE")
 
     board = StatusBoard(slow_list, lambda uid: None, interval=60, clock=lambda: now[0])
     board.refresh()
-    assert board.recent(ARN.format("a"), within=1.0) is not None
+    assert board.recent(tracker_arn("a"), within=1.0) is not None
     now[0] += 2.0
-    assert board.recent(ARN.format("a"), within=1.0) is None
-    assert board.lookup(ARN.format("a"), newer_than=100.0) is not None  # the list started at 100: no new list
+    assert board.recent(tracker_arn("a"), within=1.0) is None
+    assert board.lookup(tracker_arn("a"), newer_than=100.0) is not None  # the list started at 100: no new list

@@ -7,116 +7,17 @@ what a pass does remotely, what it decides and which Events it posts.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pytest
 
-from personalize_operator.aws.errors import AccessDenied, AlreadyExists, AwsError, NotFound, Retryable
-from personalize_operator.aws.tracker import RemoteTracker
-from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
+from personalize_operator.aws.errors import AccessDenied, AwsError, NotFound, Retryable
 from personalize_operator.reconciler.decide import UID_TAG, Desired, Phase, Recorded, Step
 from personalize_operator.reconciler.reconcile import Context, Outcome, finalize, reconcile
+from support.builders import desired
+from support.fakes import FakeOwners, FakeSecrets, FakeTrackers
 
-DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
-_ids = itertools.count(1)
-
-
-@dataclass
-class FakeTrackers:
-    """Personalize in memory: trackers by ARN; `fail` makes one operation raise."""
-
-    trackers: dict[str, RemoteTracker] = field(default_factory=dict)
-    calls: list[str] = field(default_factory=list)
-    fail: dict[str, AwsError] = field(default_factory=dict)
-
-    def _call(self, operation: str) -> None:
-        self.calls.append(operation)
-        if operation in self.fail:
-            raise self.fail[operation]
-
-    def add(self, status: str, tags: Mapping[str, str], name: str = "storefront") -> RemoteTracker:
-        arn = f"arn:aws:personalize:eu-west-1:111122223333:event-tracker/{next(_ids)}"
-        tracker = RemoteTracker(
-            arn=arn, name=name, status=status, dataset_group_arn=DG, tracking_id=f"id-{arn}", tags=dict(tags)
-        )
-        self.trackers[arn] = tracker
-        return tracker
-
-    def describe(self, arn: str, *, with_tags: bool = False) -> RemoteTracker | None:
-        self._call("DescribeEventTracker")
-        return self.trackers.get(arn)
-
-    def find_in_dataset_group(self, dataset_group_arn: str) -> list[RemoteTracker]:
-        self._call("ListEventTrackers")
-        return [t for t in self.trackers.values() if t.dataset_group_arn == dataset_group_arn]
-
-    def create(self, *, name: str, dataset_group_arn: str, tags: Mapping[str, str]) -> str:
-        self._call("CreateEventTracker")
-        if any(t.dataset_group_arn == dataset_group_arn for t in self.trackers.values()):
-            raise AlreadyExists("ResourceAlreadyExistsException", "taken", "CreateEventTracker")
-        return self.add("CREATE PENDING", tags, name).arn
-
-    def delete(self, arn: str) -> None:
-        self._call("DeleteEventTracker")
-        if arn in self.trackers:
-            self.trackers[arn] = replace(self.trackers[arn], status="DELETE PENDING")
-
-    def tags(self, arn: str) -> dict[str, str]:
-        self._call("ListTagsForResource")
-        return dict(self.trackers[arn].tags)
-
-    def tag(self, arn: str, tags: Mapping[str, str]) -> None:
-        if tags:
-            self._call("TagResource")
-            self.trackers[arn] = replace(self.trackers[arn], tags={**self.trackers[arn].tags, **tags})
-
-    def untag(self, arn: str, keys: list[str]) -> None:
-        if keys:
-            self._call("UntagResource")
-            kept = {k: v for k, v in self.trackers[arn].tags.items() if k not in keys}
-            self.trackers[arn] = replace(self.trackers[arn], tags=kept)
-
-
-@dataclass
-class FakeSecrets:
-    written: dict[str, str] = field(default_factory=dict)  # name -> trackingId
-    conflict: bool = False
-    broken: bool = False
-
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str) -> bool:
-        if self.conflict:
-            raise SecretConflict(f"Secret {owner.namespace}/{name} exists and is not managed by this EventTracker")
-        if self.broken:
-            raise SecretError(f"writing Secret {name} failed: Kubernetes API answered 403 Forbidden", 403)
-        changed = self.written.get(name) != tracking_id
-        self.written[name] = tracking_id
-        return changed
-
-    def remove(self, owner: Owner, name: str) -> bool:
-        return self.written.pop(name, None) is not None
-
-
-@dataclass
-class FakeOwners:
-    alive_uids: set[str] = field(default_factory=set)
-
-    def alive(self, namespace: str, name: str, uid: str) -> bool:
-        return uid in self.alive_uids
-
-
-DESIRED = Desired(
-    uid="uid-1",
-    namespace="shop",
-    name="storefront",
-    generation=1,
-    tracker_name="storefront",
-    dataset_group_arn=DG,
-    region="eu-west-1",
-    secret_name="storefront-tracking",
-    tags={"team": "growth"},
-)
+DESIRED = desired()
 OURS = {UID_TAG: "uid-1"}
 
 
@@ -194,7 +95,7 @@ class TestLiveResource:
     def test_a_new_resource_asked_to_adopt_looks_first_and_never_tries_a_create(self) -> None:
         world = World()
         world.aws.add("ACTIVE", {}, name="old")
-        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        outcome = reconcile(world.context(desired=desired(adopt=True)))
         assert outcome.decision.step == Step.ADOPT and "CreateEventTracker" not in world.aws.calls
 
     def test_a_create_into_a_group_holding_our_tracker_finds_it_and_writes_the_secret_in_the_same_pass(
@@ -219,7 +120,7 @@ class TestLiveResource:
         world = World()
         tracker = world.aws.add("ACTIVE", OURS)
         recorded = Recorded(arn=tracker.arn, phase="Creating", reason="Creating", observed_generation=1)
-        reconcile(world.context(desired=replace(DESIRED, generation=2), recorded=recorded))
+        reconcile(world.context(desired=desired(generation=2), recorded=recorded))
         assert "ListTagsForResource" in world.aws.calls and world.aws.trackers[tracker.arn].tags["team"] == "growth"
 
     def test_a_foreign_tracker_is_a_conflict_with_no_remote_change(self) -> None:
@@ -240,7 +141,7 @@ class TestLiveResource:
             },
             name="shop",
         )
-        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        outcome = reconcile(world.context(desired=desired(adopt=True)))
         assert outcome.decision.reason == "Conflict" and "team-a/shop" in outcome.decision.message
         assert world.aws.trackers[theirs.arn].tags[UID_TAG] == "uid-a"
         assert world.secrets.written == {}
@@ -248,7 +149,7 @@ class TestLiveResource:
     def test_adoption_takes_a_tracker_whose_owner_is_gone(self) -> None:
         world = World()
         orphan = world.aws.add("ACTIVE", {UID_TAG: "uid-dead"}, name="old")
-        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        outcome = reconcile(world.context(desired=desired(adopt=True)))
         assert outcome.decision.step == Step.ADOPT
         assert world.aws.trackers[orphan.arn].tags[UID_TAG] == "uid-1"
         assert len(world.aws.trackers) == 1
@@ -258,7 +159,7 @@ class TestLiveResource:
         tracker = world.aws.add("ACTIVE", OURS)
         outcome = reconcile(
             world.context(
-                desired=replace(DESIRED, paused=True, tags={"new": "tag"}),
+                desired=desired(paused=True, tags={"new": "tag"}),
                 recorded=Recorded(arn=tracker.arn, phase="Active", reason="Active"),
             )
         )
@@ -311,7 +212,7 @@ class TestDeletion:
     def test_retain_releases_without_a_look_at_aws_beyond_untagging_once(self) -> None:
         world = World()
         tracker = world.aws.add("ACTIVE", {**OURS, "team": "growth"})
-        outcome = finalize(world.context(desired=replace(DESIRED, retain=True), recorded=Recorded(arn=tracker.arn)))
+        outcome = finalize(world.context(desired=desired(retain=True), recorded=Recorded(arn=tracker.arn)))
         assert outcome.release
         assert world.aws.calls == ["ListTagsForResource", "UntagResource"]
         assert UID_TAG not in world.aws.trackers[tracker.arn].tags and tracker.arn in world.aws.trackers
@@ -319,7 +220,7 @@ class TestDeletion:
     def test_retain_releases_even_when_every_call_fails(self) -> None:
         boom = Retryable("InternalFailure", "", "ListTagsForResource")
         world = World(aws=FakeTrackers(fail={"ListTagsForResource": boom}))
-        outcome = finalize(world.context(desired=replace(DESIRED, retain=True), recorded=Recorded(arn="arn:x")))
+        outcome = finalize(world.context(desired=desired(retain=True), recorded=Recorded(arn="arn:x")))
         assert outcome.release and "CannotReleaseEventTracker" in reasons(outcome)
 
     def test_a_resource_that_never_asked_for_a_tracker_releases_with_no_call(self) -> None:
@@ -362,12 +263,12 @@ class TestClientThatCannotBeBuilt:
         with pytest.raises(InvalidInput) as refused:
             ClientPool().for_region("us-east-")
         world = World()
-        ctx = world.context(desired=replace(DESIRED, region="us-east-"))
+        ctx = world.context(desired=desired(region="us-east-"))
         ctx.aws = Unreachable(refused.value)  # type: ignore[assignment]
         outcome = reconcile(ctx)
         assert (outcome.decision.phase, outcome.decision.reason) == (Phase.FAILED, "InvalidSpec")
         assert "us-east-" in outcome.decision.message
         assert "CannotCreateEventTracker" in reasons(outcome)  # a new resource's first call is the create
-        deleting = world.context(desired=replace(DESIRED, region="us-east-", retain=True))
+        deleting = world.context(desired=desired(region="us-east-", retain=True))
         deleting.aws = Unreachable(refused.value)  # type: ignore[assignment]
         assert finalize(deleting).release
