@@ -32,32 +32,28 @@ def board(region: FakeRegion, woken: Woken) -> Iterator[StatusBoard]:
 
 
 class TestRefresh:
-    def test_a_follower_whose_tracker_changed_status_is_woken_once_and_dropped(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken
+    @pytest.mark.parametrize(
+        ("followed", "listed", "wakes"),
+        [
+            pytest.param("CREATE PENDING", "ACTIVE", True, id="changed-status-wakes-once-and-is-dropped"),
+            pytest.param("CREATE IN_PROGRESS", "CREATE IN_PROGRESS", False, id="not-moved-keeps-waiting"),
+            pytest.param("DELETE IN_PROGRESS", None, True, id="disappeared-wakes"),
+            pytest.param("CREATE PENDING", "CREATE IN_PROGRESS", True, id="every-step-wakes-so-that-status-shows-it"),
+        ],
+    )
+    def test_a_follower_is_woken_once_when_its_tracker_moved_and_only_then(
+        self, board: StatusBoard, region: FakeRegion, woken: Woken, followed: str, listed: str | None, wakes: bool
     ) -> None:
-        arn = region.set("a", "CREATE PENDING")
-        board.follow("uid-a", arn, "CREATE PENDING")
-        region.set("a", "ACTIVE")
+        arn = region.set("a", followed)
+        board.follow("uid-a", arn, followed)
+        if listed is None:
+            region.remove("a")
+        else:
+            region.set("a", listed)
         board.refresh()
         board.refresh()
-        assert woken.uids == ["uid-a"] and board.following() == {}
-
-    def test_a_follower_whose_tracker_did_not_move_keeps_waiting(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken
-    ) -> None:
-        arn = region.set("a", "CREATE IN_PROGRESS")
-        board.follow("uid-a", arn, "CREATE IN_PROGRESS")
-        board.refresh()
-        assert woken.uids == [] and board.following() == {"uid-a": arn}
-
-    def test_a_tracker_that_disappeared_wakes_its_follower(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken
-    ) -> None:
-        arn = region.set("a", "DELETE IN_PROGRESS")
-        board.follow("uid-a", arn, "DELETE IN_PROGRESS")
-        region.remove("a")
-        board.refresh()
-        assert woken.uids == ["uid-a"]
+        assert woken.uids == (["uid-a"] if wakes else [])
+        assert board.following() == ({} if wakes else {"uid-a": arn})
 
     def test_one_list_serves_every_follower(self, board: StatusBoard, region: FakeRegion, woken: Woken) -> None:
         arns = [region.set(str(i), "CREATE PENDING") for i in range(50)]
@@ -68,14 +64,6 @@ class TestRefresh:
         board.refresh()
         assert region.calls == 1
         assert sorted(woken.uids) == sorted(f"uid-{i}" for i in range(0, 50, 2))
-
-    def test_every_step_wakes_so_that_status_shows_it(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken
-    ) -> None:
-        arn = region.set("a", "CREATE IN_PROGRESS")
-        board.follow("uid-a", arn, "CREATE PENDING")
-        board.refresh()
-        assert woken.uids == ["uid-a"]
 
     def test_following_again_replaces_the_status_waited_on(
         self, board: StatusBoard, region: FakeRegion, woken: Woken
