@@ -11,23 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from personalize_operator.aws.errors import AwsError, make
-from personalize_operator.reconciler.decide import (
-    Decision,
-    Desired,
-    Observation,
-    Phase,
-    Recorded,
-    Step,
-    decide,
-    decide_deletion,
-    decide_error,
-    decide_forbidden,
-    decide_invalid_spec,
-    decide_paused,
-    decide_release,
-    decide_secret_conflict,
-    decide_secret_not_written,
-)
+from personalize_operator.reconciler import decide as rules
+from personalize_operator.reconciler.decide import Decision, Desired, Observation, Phase, Recorded, Step
 from support.builders import ARN, active_recorded, desired, foreign, observation
 
 Expected = tuple[Step, Phase, str]
@@ -62,13 +47,13 @@ def live(
 ) -> Row:
     """A pass over a resource that exists: `decide`."""
     want, before, seen = want or desired(), before or Recorded(), seen or Observation()
-    return Row(name, decide(want, before, seen), expected, want, before, seen, made_by="decide")
+    return Row(name, rules.decide(want, before, seen), expected, want, before, seen, made_by="decide")
 
 
 def deletion(name: str, step: Step, reason: str, seen: Observation, *, want: Desired | None = None) -> Row:
     """A pass over a resource being deleted once AWS was looked at: `decide_deletion`."""
     want = want or desired()
-    decision = decide_deletion(want, seen)
+    decision = rules.decide_deletion(want, seen)
     expected = (step, Phase.DELETING, reason)
     return Row(name, decision, expected, want, HAD_ARN, seen, deleting=True, made_by="decide_deletion")
 
@@ -76,7 +61,7 @@ def deletion(name: str, step: Step, reason: str, seen: Observation, *, want: Des
 def release(name: str, step: Step, reason: str, before: Recorded, *, want: Desired | None = None) -> Row:
     """A deletion decided without a look at AWS: `decide_release`."""
     want = want or desired()
-    decision = decide_release(want, before)
+    decision = rules.decide_release(want, before)
     assert decision is not None, name
     return Row(name, decision, (step, Phase.DELETING, reason), want, before, deleting=True, made_by="decide_release")
 
@@ -85,7 +70,7 @@ def failure(name: str, code: str, expected: Expected, *, before: str = "", delet
     """An AWS call failed with `code` (its kind from the real error table) while the recorded phase was `before`."""
     recorded = Recorded(phase=before, arn=ARN if before else "")
     error = make(code, "refused", "DeleteEventTracker" if deleting else "CreateEventTracker")
-    decision = decide_error(error, desired(), recorded, deleting=deleting)
+    decision = rules.decide_error(error, desired(), recorded, deleting=deleting)
     return Row(name, decision, expected, recorded=recorded, deleting=deleting, error=error, made_by="decide_error")
 
 
@@ -170,23 +155,29 @@ FAILURES = [
 REFUSALS = [
     Row(
         "paused",
-        decide_paused(WAS_ACTIVE),
+        rules.decide_paused(WAS_ACTIVE),
         (Step.PAUSE, ACTIVE, "Paused"),
         recorded=WAS_ACTIVE,
         made_by="decide_paused",
     ),
-    refusal("unparseable-spec", decide_invalid_spec, "spec.tags: too many", REFUSED_SPEC, parsed=False),
+    refusal("unparseable-spec", rules.decide_invalid_spec, "spec.tags: too many", REFUSED_SPEC, parsed=False),
     refusal(
         "forbidden",
-        decide_forbidden,
+        rules.decide_forbidden,
         "namespace shop is not in the tenancy map",
         (Step.REPORT_FAILED, FAILED, "Forbidden"),
     ),
     refusal(
-        "secret-conflict", decide_secret_conflict, "Secret shop/taken is not ours", (WAIT, FAILED, "SecretConflict")
+        "secret-conflict",
+        rules.decide_secret_conflict,
+        "Secret shop/taken is not ours",
+        (WAIT, FAILED, "SecretConflict"),
     ),
     refusal(
-        "secret-not-written", decide_secret_not_written, "Kubernetes answered 403", (WAIT, PENDING, "SecretNotWritten")
+        "secret-not-written",
+        rules.decide_secret_not_written,
+        "Kubernetes answered 403",
+        (WAIT, PENDING, "SecretNotWritten"),
     ),
 ]
 

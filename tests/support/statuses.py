@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import ast
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from personalize_operator.api.model import READY, SYNCED
 from personalize_operator.aws.errors import CODE_KINDS, make
 from personalize_operator.reconciler import decide as decide_module
 from personalize_operator.reconciler.decide import Decision, Recorded, decide_error
 from personalize_operator.reconciler.inputs import FINALIZER
+from personalize_operator.reconciler.kstatus import RECONCILING, STALLED
 from personalize_operator.reconciler.status import render, render_invalid
 from support.behaviour import ROWS, Row, failure
 from support.builders import DG, desired
@@ -26,6 +29,7 @@ from support.builders import DG, desired
 SINCE = "2025-01-01T10:00:00Z"
 GENERATION = desired().generation
 PHASES_BEFORE_AN_ERROR = ("", "Creating", "Active")
+OURS = (READY, SYNCED, RECONCILING, STALLED)
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,17 @@ def reasons_decide_can_produce() -> set[str]:
 def decide_functions() -> set[str]:
     """The public decide* functions of the decision module (each must have a row)."""
     return {name for name, _ in inspect.getmembers(decide_module, inspect.isfunction) if name.startswith("decide")}
+
+
+def condition_states(status: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """type -> (status, reason) of the conditions the operator writes (timestamps and messages left out)."""
+    return {c["type"]: (c["status"], c.get("reason", "")) for c in status.get("conditions") or [] if c["type"] in OURS}
+
+
+def rendered_condition_states(phase: str, reason: str, *, deleting: bool) -> list[dict[str, tuple[str, str]]]:
+    """The condition states of every status in the table with this phase and Ready reason."""
+    return [
+        condition_states(case.status)
+        for case in STATUSES
+        if (case.status["phase"], case.decision.reason, case.deleting) == (phase, reason, deleting)
+    ]
