@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from personalize_operator.api.model import GROUP, KIND, VERSION
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.reconciler.decide import UID_TAG, Desired, Observation, Recorded
+from personalize_operator.reconciler.inputs import FINALIZER
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -78,6 +80,25 @@ def remote_tracker(
 def observation(status: str | None = None, **tracker_changes: Any) -> Observation:
     """What a pass saw: our tracker in `status` (None: no tracker of ours)."""
     return Observation(tracker=remote_tracker(status, **tracker_changes) if status is not None else None)
+
+
+def event_tracker(
+    status: Mapping[str, Any] | None = None, *, generation: int = 1, deleting: bool = False
+) -> dict[str, Any]:
+    """EventTracker shop/storefront as the API server returns it, with `status`, marked for deletion if `deleting`."""
+    metadata: dict[str, Any] = {"name": "storefront", "namespace": "shop", "uid": "uid-1", "generation": generation}
+    if deleting:
+        metadata["deletionTimestamp"] = "2025-01-01T12:00:00Z"
+        metadata["finalizers"] = [FINALIZER]
+    obj: dict[str, Any] = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": KIND,
+        "metadata": metadata,
+        "spec": {"name": "storefront", "datasetGroupArn": DG},
+    }
+    if status is not None:
+        obj["status"] = dict(status)
+    return obj
 
 
 def foreign(uid: str = "someone-else", *, owner: str = "", name: str = "theirs") -> Observation:

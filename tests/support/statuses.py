@@ -20,11 +20,10 @@ from personalize_operator.api.model import READY, SYNCED
 from personalize_operator.aws.errors import CODE_KINDS, make
 from personalize_operator.reconciler import decide as decide_module
 from personalize_operator.reconciler.decide import Decision, Recorded, decide_error
-from personalize_operator.reconciler.inputs import FINALIZER
 from personalize_operator.reconciler.kstatus import RECONCILING, STALLED
 from personalize_operator.reconciler.status import render, render_invalid
 from support.behaviour import ROWS, Row, failure
-from support.builders import DG, desired
+from support.builders import desired, event_tracker
 
 SINCE = "2025-01-01T10:00:00Z"
 GENERATION = desired().generation
@@ -39,6 +38,10 @@ class RenderedStatus:
     deleting: bool
     generation: int  # metadata.generation of the resource the pass looked at
     status: dict[str, Any]
+
+    def event_tracker(self, *, generation: int | None = None) -> dict[str, Any]:
+        """The whole object carrying this status (at `generation`, else the pass's), deleting if the pass was."""
+        return event_tracker(self.status, generation=generation or self.generation, deleting=self.deleting)
 
 
 def rendered(row: Row) -> RenderedStatus:
@@ -71,22 +74,6 @@ def _covered(rows: list[Row]) -> set[tuple[str, str, bool]]:
 
 STATUSES = [rendered(row) for row in ROWS]
 STATUSES += [rendered(row) for row in error_rows() if not _covered([row]) <= _covered(ROWS)]
-
-
-def event_tracker(case: RenderedStatus, *, generation: int | None = None) -> dict[str, Any]:
-    """A whole EventTracker carrying `case`'s status (at `generation`, else the case's), deleting if the case is."""
-    metadata: dict[str, Any] = {"name": "storefront", "namespace": "shop", "uid": "uid-1"}
-    metadata["generation"] = case.generation if generation is None else generation
-    if case.deleting:
-        metadata["deletionTimestamp"] = "2025-01-01T12:00:00Z"
-        metadata["finalizers"] = [FINALIZER]
-    return {
-        "apiVersion": "personalize.operators.dev/v1alpha1",
-        "kind": "EventTracker",
-        "metadata": metadata,
-        "spec": {"name": "storefront", "datasetGroupArn": DG},
-        "status": case.status,
-    }
 
 
 def reasons_decide_can_produce() -> set[str]:

@@ -24,8 +24,8 @@ import pytest
 import yaml
 
 from personalize_operator.reconciler.decide import Phase
-from support import statuses
 from support.behaviour import ROWS
+from support.builders import ARN, DG, event_tracker
 from support.gitops import GitopsCheck, ensure_gitops_check
 from support.statuses import STATUSES, RenderedStatus
 
@@ -43,8 +43,6 @@ UPSTREAM = ARGOCD / "resource_customizations" / "personalize.operators.dev" / "E
 # lupa opens every library; take away what Argo CD does not open for argocd-cm scripts.
 ARGOCD_SANDBOX = "io, os, debug, coroutine, string, math = nil, nil, nil, nil, nil, nil"
 
-DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
-ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/0f3c5e7a"
 SINCE = "2025-01-01T10:00:00Z"
 
 
@@ -100,24 +98,6 @@ def lupa_health(lua_module: ModuleType, obj: dict[str, Any]) -> tuple[str, str]:
 
 
 # --- sample EventTrackers --------------------------------------------------------------
-
-
-def event_tracker(
-    status: dict[str, Any] | None = None, *, generation: int = 1, deleting: bool = False
-) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"name": "storefront", "namespace": "shop", "uid": "uid-1", "generation": generation}
-    if deleting:
-        metadata["deletionTimestamp"] = "2025-01-01T12:00:00Z"
-        metadata["finalizers"] = ["personalize.operators.dev/finalizer"]
-    obj: dict[str, Any] = {
-        "apiVersion": "personalize.operators.dev/v1alpha1",
-        "kind": "EventTracker",
-        "metadata": metadata,
-        "spec": {"name": "storefront-clicks", "datasetGroupArn": DG},
-    }
-    if status is not None:
-        obj["status"] = status
-    return obj
 
 
 def ready(ok: bool | None, reason: str, message: str, *, generation: int | None = 1) -> dict[str, Any]:
@@ -476,7 +456,7 @@ def test_every_operator_decision_gets_the_health_its_phase_implies_and_its_reaso
     engine: Engine, case: RenderedStatus
 ) -> None:
     decision = case.decision
-    obj = statuses.event_tracker(case)
+    obj = case.event_tracker()
 
     assert engine(obj) == (
         EXPECTED_HEALTH.get(decision.phase, "Progressing"),

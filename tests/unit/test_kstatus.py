@@ -14,7 +14,7 @@ import pytest
 from personalize_operator.api.model import Phase
 from personalize_operator.reconciler.kstatus import RECONCILING, STALLED, kstatus_conditions
 from support.gitops import GitopsCheck, ensure_gitops_check
-from support.statuses import GENERATION, STATUSES, RenderedStatus, event_tracker
+from support.statuses import GENERATION, STATUSES, RenderedStatus
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def _expected_kstatus(phase: Phase, deleting: bool) -> str:
 @pytest.mark.parametrize("case", STATUSES, ids=[case.name for case in STATUSES])
 def test_kstatus_of_every_status_the_operator_renders(gitops_check: GitopsCheck, case: RenderedStatus) -> None:
     decision = case.decision
-    [result] = gitops_check.kstatus([event_tracker(case)])
+    [result] = gitops_check.kstatus([case.event_tracker()])
 
     assert result["status"] == _expected_kstatus(decision.phase, case.deleting)
     if result["status"] in ("Failed", "InProgress"):
@@ -95,7 +95,7 @@ def test_kstatus_of_every_status_the_operator_renders(gitops_check: GitopsCheck,
 
 def test_kstatus_waits_for_the_operator_to_observe_a_new_generation(gitops_check: GitopsCheck) -> None:
     active = next(case for case in STATUSES if case.name == "active")
-    tracker = event_tracker(active, generation=GENERATION + 1)
+    tracker = active.event_tracker(generation=GENERATION + 1)
 
     [result] = gitops_check.kstatus([tracker])
 
