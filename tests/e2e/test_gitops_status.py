@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from personalize_emulator.testing import Emulator, dataset_group_arn
-from support.gitops import GitopsCheck, ensure_gitops_check
+from support.gitops import GitopsCheck
 from support.statuses import condition_states, rendered_condition_states
 from support.trackers import REPO, Trackers, manifest
 from support.wait import wait_for
 
 HEALTH_LUA = REPO / "docs" / "argocd" / "health.lua"
-
-
-@pytest.fixture(scope="module")
-def gitops_check() -> GitopsCheck:
-    return GitopsCheck(ensure_gitops_check())
 
 
 def verdicts(check: GitopsCheck, obj: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

@@ -101,6 +101,16 @@ def event_tracker(
     return obj
 
 
+def spec_tags(*pairs: tuple[str, str]) -> list[dict[str, str]]:
+    """spec.tags as a manifest writes them (Personalize's tagKey/tagValue list)."""
+    return [{"tagKey": key, "tagValue": value} for key, value in pairs]
+
+
+def numbered_tags(count: int) -> list[dict[str, str]]:
+    """`count` distinct tags k0=v, k1=v, ..."""
+    return spec_tags(*((f"k{i}", "v") for i in range(count)))
+
+
 def foreign(uid: str = "someone-else", *, owner: str = "", name: str = "theirs") -> Observation:
     """Another tracker holds the dataset group; `owner` is the live EventTracker owning it, if any."""
     return Observation(foreign=remote_tracker("ACTIVE", uid=uid, name=name), foreign_owner=owner)

@@ -26,7 +26,7 @@ import yaml
 from personalize_operator.reconciler.decide import Phase
 from support.behaviour import ROWS
 from support.builders import ARN, DG, event_tracker
-from support.gitops import GitopsCheck, ensure_gitops_check
+from support.gitops import GitopsCheck
 from support.statuses import STATUSES, RenderedStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,11 +50,6 @@ SINCE = "2025-01-01T10:00:00Z"
 
 
 Engine = Callable[[dict[str, Any]], tuple[str, str]]
-
-
-@pytest.fixture(scope="session")
-def gitops_check() -> GitopsCheck:
-    return GitopsCheck(ensure_gitops_check())
 
 
 @pytest.fixture(scope="module", params=["gopher-lua-argocd-cm", "gopher-lua-built-in", "lupa-lua51", "lupa-lua54"])

@@ -13,13 +13,8 @@ import pytest
 
 from personalize_operator.api.model import Phase
 from personalize_operator.reconciler.kstatus import RECONCILING, STALLED, kstatus_conditions
-from support.gitops import GitopsCheck, ensure_gitops_check
+from support.gitops import GitopsCheck
 from support.statuses import GENERATION, STATUSES, RenderedStatus
-
-
-@pytest.fixture(scope="module")
-def gitops_check() -> GitopsCheck:
-    return GitopsCheck(ensure_gitops_check())
 
 
 def _by_type(phase: str, reason: str, *, deleting: bool = False) -> dict[str, dict[str, Any]]:
