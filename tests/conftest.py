@@ -17,6 +17,7 @@ import pytest
 from kubernetes import client, config
 
 from local_cluster.cluster import ControlPlane
+from support.gitops import GitopsCheck, ensure_gitops_check
 from support.kube import create_namespace, delete_namespace
 
 EXISTING_CLUSTER_ENV = "PERSONALIZE_TEST_KUBECONFIG"
@@ -58,6 +59,12 @@ def namespace(core: client.CoreV1Api, request: pytest.FixtureRequest) -> Iterato
     name = f"{stem}-{uuid.uuid4().hex[:6]}"
     yield create_namespace(core, name)
     delete_namespace(core, name)
+
+
+@pytest.fixture(scope="session")
+def gitops_check() -> GitopsCheck:
+    """Argo CD's health engine and cli-utils' kstatus, built from their Go modules (tests/gitops/)."""
+    return GitopsCheck(ensure_gitops_check())
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

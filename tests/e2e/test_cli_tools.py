@@ -21,6 +21,7 @@ import yaml
 from personalize_emulator.testing import Emulator, running_emulator
 from personalize_operator.api import model, names
 from personalize_operator.tools import exits
+from support.builders import numbered_tags
 from support.cli import SKELETON_VALUES, fill, leaves, personalize_operator
 from support.solo import Solo, new_dataset_group
 from support.trackers import kubectl, manifest
@@ -46,10 +47,6 @@ def aws_env(emulator: Emulator, kubeconfig: Path | None = None) -> dict[str, str
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def tags(count: int) -> list[dict[str, str]]:
-    return [{"tagKey": f"k{i}", "tagValue": "v"} for i in range(count)]
 
 
 class TestSkeleton:
@@ -120,7 +117,7 @@ class TestManifest:
         ),
         pytest.param({**SEED_INPUT, "datasetGroupArn": "not-an-arn"}, "spec.datasetGroupArn:", id="bad-arn"),
         pytest.param(
-            {**SEED_INPUT, "tags": tags(TOO_MANY_TAGS)},
+            {**SEED_INPUT, "tags": numbered_tags(TOO_MANY_TAGS)},
             f"spec.tags: Too many: {TOO_MANY_TAGS}: must have at most {model.MAX_USER_TAGS} items",
             id="51-tags-or-one-over-the-crd-limit",
         ),
@@ -153,7 +150,7 @@ class TestManifest:
         pytest.param(
             {"datasetGroupArn": "arn:aws:personalize:us-west-2:123456789012:solution/x"}, id="not-a-dataset-group"
         ),
-        pytest.param({"tags": tags(TOO_MANY_TAGS)}, id="too-many-tags"),
+        pytest.param({"tags": numbered_tags(TOO_MANY_TAGS)}, id="too-many-tags"),
         pytest.param({"tags": [{"tagKey": f"{names.GROUP}/uid", "tagValue": "x"}]}, id="reserved-tag-prefix"),
         pytest.param({"tags": [{"tagKey": "aws:stack", "tagValue": "x"}]}, id="aws-tag-prefix"),
         pytest.param({"tags": [{"tagKey": "bad*key", "tagValue": "x"}]}, id="tag-key-pattern"),

@@ -17,7 +17,7 @@ from kubernetes import client
 from personalize_emulator.testing import Emulator
 from support.solo import Solo, new_dataset_group
 from support.trackers import Trackers, manifest
-from support.wait import wait_for
+from support.wait import let_pass, wait_for
 
 OWNERSHIP_PREFIX = "personalize.operators.dev/"
 DATA_HASH = "personalize.operators.dev/data-hash"
@@ -49,6 +49,15 @@ def seconds_to_heal_a_deleted_secret(trackers: Trackers, secret: str, timeout: f
     return time.monotonic() - started
 
 
+def seconds_for_a_new_trackers_secret_to_heal(
+    trackers: Trackers, name: str, dataset_group: str, timeout: float
+) -> float:
+    """Create tracker `name`, wait for Active, then time the healing of its deleted Secret."""
+    trackers.create(manifest(name, dataset_group))
+    trackers.wait_phase(name, "Active", timeout=60)
+    return seconds_to_heal_a_deleted_secret(trackers, f"{name}-tracking", timeout)
+
+
 def remote_tags(emulator: Emulator, arn: str) -> dict[str, str]:
     tags = emulator.client().list_tags_for_resource(resourceArn=arn)["tags"]
     return {t["tagKey"]: t["tagValue"] for t in tags}
@@ -60,9 +69,7 @@ class TestSecretHeals:
     def test_a_deleted_secret_is_back_within_seconds_with_the_same_data(
         self, trackers: Trackers, dataset_group: str
     ) -> None:
-        trackers.create(manifest("healing", dataset_group))
-        trackers.wait_phase("healing", "Active", timeout=60)
-        took = seconds_to_heal_a_deleted_secret(trackers, "healing-tracking", HEAL_SECONDS)
+        took = seconds_for_a_new_trackers_secret_to_heal(trackers, "healing", dataset_group, HEAL_SECONDS)
         print(f"Secret recreated {took:.1f}s after its deletion")
         assert trackers.wait_phase("healing", "Active", timeout=5)
 
@@ -91,9 +98,7 @@ class TestSecretHealsInAWatchedNamespace:
 
     def test_a_deleted_secret_is_back_within_seconds(self, solo: Solo) -> None:
         group = new_dataset_group(solo.emulator)
-        solo.trackers.create(manifest("exact", group))
-        solo.trackers.wait_phase("exact", "Active", timeout=60)
-        took = seconds_to_heal_a_deleted_secret(solo.trackers, "exact-tracking", HEAL_SECONDS)
+        took = seconds_for_a_new_trackers_secret_to_heal(solo.trackers, "exact", group, HEAL_SECONDS)
         print(f"Secret recreated {took:.1f}s after its deletion (watch of one namespace)")
         assert "Secret watch" not in solo.operator.output(), "the watch failed"
 
@@ -166,9 +171,7 @@ class TestSecretWatchOff:
 
     def test_a_deleted_secret_comes_back_at_the_resync(self, solo: Solo) -> None:
         group = new_dataset_group(solo.emulator)
-        solo.trackers.create(manifest("unwatched", group))
-        solo.trackers.wait_phase("unwatched", "Active", timeout=60)
-        took = seconds_to_heal_a_deleted_secret(solo.trackers, "unwatched-tracking", DRIFT_SECONDS)
+        took = seconds_for_a_new_trackers_secret_to_heal(solo.trackers, "unwatched", group, DRIFT_SECONDS)
         print(f"Secret recreated {took:.1f}s after its deletion (no watch, resync 15s)")
         assert "watching the operator's Secrets" not in solo.operator.output()
 
@@ -213,13 +216,7 @@ class TestPause:
         )
         solo.emulator.admin.reset_calls()
         solo.trackers.patch("held", {"spec": {"tags": [{"tagKey": "team", "tagValue": "b"}]}})
-        started = time.monotonic()
-        wait_for(
-            lambda: time.monotonic() - started >= PAUSE_WINDOW,
-            timeout=PAUSE_WINDOW + 5,
-            interval=1,
-            what="pause window",
-        )
+        let_pass(PAUSE_WINDOW)
         calls = sum(solo.emulator.admin.calls().values())
         print(f"{calls} AWS calls in {PAUSE_WINDOW:.0f}s while paused (spec changed meanwhile)")
         assert calls == 0

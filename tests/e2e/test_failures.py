@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from personalize_emulator.testing import Emulator, dataset_group_arn
 from support.solo import Solo, new_dataset_group
 from support.trackers import Trackers, manifest
-from support.wait import wait_for
+from support.wait import let_pass, wait_for
 
 CONFLICT_WINDOW = 30.0
 CONFLICT_CALL_BOUND = 12
@@ -45,13 +43,7 @@ def test_foreign_tracker_is_a_conflict_and_is_not_hammered(solo: Solo) -> None:
     assert not status.get("eventTrackerArn")
 
     before = sum(solo.emulator.admin.calls().values())
-    started = time.monotonic()
-    wait_for(
-        lambda: time.monotonic() - started >= CONFLICT_WINDOW,
-        timeout=CONFLICT_WINDOW + 5,
-        interval=1,
-        what="observation window",
-    )
+    let_pass(CONFLICT_WINDOW)
     calls = sum(solo.emulator.admin.calls().values()) - before
     print(f"{calls} AWS calls in {CONFLICT_WINDOW:.0f}s while in Conflict")
     assert calls <= CONFLICT_CALL_BOUND, f"{calls} AWS calls in {CONFLICT_WINDOW:.0f}s while in Conflict"

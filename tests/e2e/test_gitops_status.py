@@ -9,23 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from personalize_emulator.testing import Emulator, dataset_group_arn
-from support.gitops import GitopsCheck, ensure_gitops_check
+from support.gitops import GitopsCheck
+from support.statuses import condition_states, rendered_condition_states
 from support.trackers import REPO, Trackers, manifest
 from support.wait import wait_for
 
 HEALTH_LUA = REPO / "docs" / "argocd" / "health.lua"
 
 
-@pytest.fixture(scope="module")
-def gitops_check() -> GitopsCheck:
-    return GitopsCheck(ensure_gitops_check())
-
-
 def verdicts(check: GitopsCheck, obj: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """(kstatus result, Argo CD health with argocd-cm's libraries) for one live object."""
+    """(kstatus result, Argo CD health with argocd-cm's libraries) for one live object.
+
+    First, the live conditions must be ones the statuses table renders for that phase and reason: the
+    unit tests judge every status of that table, so this keeps the table honest about what is written.
+    """
+    status, deleting = obj["status"], "deletionTimestamp" in obj["metadata"]
+    rendered = rendered_condition_states(status["phase"], condition(obj, "Ready")["reason"], deleting=deleting)
+    assert condition_states(status) in rendered, (condition_states(status), rendered)
     [kstatus] = check.kstatus([obj])
     [health] = check.health(HEALTH_LUA, [obj])
     return kstatus, health
@@ -35,6 +36,32 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     return next((c for c in obj.get("status", {}).get("conditions") or [] if c["type"] == kind), {})
 
 
+def settled(trackers: Trackers, name: str, phase: str, reason: str, timeout: float = 30) -> dict[str, Any]:
+    trackers.wait_phase(name, phase, reason=reason, timeout=timeout)
+    return trackers.get(name)
+
+
+def assert_failed_with_the_stalled_message(check: GitopsCheck, obj: dict[str, Any], reason: str) -> str:
+    """Flux's Failed and Argo CD's Degraded, both carrying the Stalled condition's message (returned)."""
+    kstatus, health = verdicts(check, obj)
+    stalled = condition(obj, "Stalled")
+    assert (stalled["status"], stalled["reason"]) == ("True", reason)
+    assert kstatus == {"status": "Failed", "message": stalled["message"]}
+    assert health == {"status": "Degraded", "message": f"{reason}: {stalled['message']}"}
+    return str(stalled["message"])
+
+
+def assert_in_progress_with_the_reconciling_message(
+    check: GitopsCheck, obj: dict[str, Any], reason: str
+) -> dict[str, str]:
+    """Flux's InProgress carrying the Reconciling condition's message; Argo CD's health returned."""
+    kstatus, health = verdicts(check, obj)
+    reconciling = condition(obj, "Reconciling")
+    assert (reconciling["status"], reconciling["reason"]) == ("True", reason)
+    assert kstatus == {"status": "InProgress", "message": reconciling["message"]}
+    return health
+
+
 class TestEveryPhaseAsGitOpsToolsSeeIt:
     """Flux waits while the operator works, fails with the reason when a person must act, and Argo CD agrees."""
 
@@ -42,8 +69,7 @@ class TestEveryPhaseAsGitOpsToolsSeeIt:
         self, trackers: Trackers, dataset_group: str, gitops_check: GitopsCheck
     ) -> None:
         trackers.create(manifest("gitops-active", dataset_group))
-        trackers.wait_phase("gitops-active", "Active", timeout=60)
-        obj = trackers.get("gitops-active")
+        obj = settled(trackers, "gitops-active", "Active", "Active", timeout=60)
 
         kstatus, health = verdicts(gitops_check, obj)
 
@@ -62,11 +88,8 @@ class TestEveryPhaseAsGitOpsToolsSeeIt:
         )
         obj = trackers.get("gitops-creating")
 
-        kstatus, health = verdicts(gitops_check, obj)
+        health = assert_in_progress_with_the_reconciling_message(gitops_check, obj, "Creating")
 
-        reconciling = condition(obj, "Reconciling")
-        assert (reconciling["status"], reconciling["reason"]) == ("True", "Creating")
-        assert kstatus == {"status": "InProgress", "message": reconciling["message"]}
         assert health["status"] == "Progressing"
 
         trackers.delete("gitops-creating")
@@ -84,43 +107,27 @@ class TestEveryPhaseAsGitOpsToolsSeeIt:
         self, trackers: Trackers, gitops_check: GitopsCheck
     ) -> None:
         trackers.create(manifest("gitops-pending", dataset_group_arn("gitops-later-" + trackers.namespace[-6:])))
-        trackers.wait_phase("gitops-pending", "Pending", reason="DatasetGroupNotFound", timeout=30)
-        obj = trackers.get("gitops-pending")
+        obj = settled(trackers, "gitops-pending", "Pending", "DatasetGroupNotFound")
 
-        kstatus, health = verdicts(gitops_check, obj)
+        health = assert_in_progress_with_the_reconciling_message(gitops_check, obj, "DatasetGroupNotFound")
 
-        reconciling = condition(obj, "Reconciling")
-        assert (reconciling["status"], reconciling["reason"]) == ("True", "DatasetGroupNotFound")
-        assert kstatus == {"status": "InProgress", "message": reconciling["message"]}
-        assert health == {"status": "Progressing", "message": f"DatasetGroupNotFound: {reconciling['message']}"}
+        message = condition(obj, "Reconciling")["message"]
+        assert health == {"status": "Progressing", "message": f"DatasetGroupNotFound: {message}"}
 
     def test_a_conflict_is_failed_with_the_condition_message(
         self, trackers: Trackers, emulator: Emulator, dataset_group: str, gitops_check: GitopsCheck
     ) -> None:
         emulator.client().create_event_tracker(name="someone-elses-gitops", datasetGroupArn=dataset_group)
         trackers.create(manifest("gitops-conflict", dataset_group))
-        trackers.wait_phase("gitops-conflict", "Failed", reason="Conflict", timeout=30)
-        obj = trackers.get("gitops-conflict")
+        obj = settled(trackers, "gitops-conflict", "Failed", "Conflict")
 
-        kstatus, health = verdicts(gitops_check, obj)
-
-        stalled = condition(obj, "Stalled")
-        assert (stalled["status"], stalled["reason"]) == ("True", "Conflict")
-        assert "someone-elses-gitops" in stalled["message"]
-        assert kstatus == {"status": "Failed", "message": stalled["message"]}
-        assert health == {"status": "Degraded", "message": f"Conflict: {stalled['message']}"}
+        assert "someone-elses-gitops" in assert_failed_with_the_stalled_message(gitops_check, obj, "Conflict")
 
     def test_create_failed_is_failed_with_the_condition_message(
         self, trackers: Trackers, emulator: Emulator, dataset_group: str, gitops_check: GitopsCheck
     ) -> None:
         emulator.admin.fail_creation(reason="dataset schema has no EVENT_TYPE", name_pattern="gitops-broken")
         trackers.create(manifest("gitops-broken", dataset_group))
-        trackers.wait_phase("gitops-broken", "Failed", reason="CreateFailed", timeout=60)
-        obj = trackers.get("gitops-broken")
+        obj = settled(trackers, "gitops-broken", "Failed", "CreateFailed", timeout=60)
 
-        kstatus, health = verdicts(gitops_check, obj)
-
-        stalled = condition(obj, "Stalled")
-        assert (stalled["status"], stalled["reason"]) == ("True", "CreateFailed")
-        assert kstatus == {"status": "Failed", "message": stalled["message"]}
-        assert health == {"status": "Degraded", "message": f"CreateFailed: {stalled['message']}"}
+        assert_failed_with_the_stalled_message(gitops_check, obj, "CreateFailed")

@@ -17,6 +17,7 @@ import pytest
 from personalize_emulator import sts
 from personalize_emulator.sessions import Sessions
 from personalize_emulator.testing import Emulator
+from support.aws_answers import assert_sts_xml
 
 ClientFactory = Any
 ROLE = "arn:aws:iam::111111111111:role/personalize-team-a"
@@ -63,11 +64,13 @@ def test_assume_role_answers_temporary_credentials_and_the_assumed_role_user(
 
 def test_assume_role_answers_in_the_query_protocol_xml_shape() -> None:
     session = Sessions().issue(role_arn=ROLE, session_name="s1", external_id=None, duration=900, now=0.0)
-    answer = sts.assume_role_xml(session, "r-1").decode()
-    assert answer.startswith('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">')
-    assert "<Expiration>1970-01-01T00:15:00Z</Expiration>" in answer
-    assert "<Arn>arn:aws:sts::111111111111:assumed-role/personalize-team-a/s1</Arn>" in answer
-    assert "<RequestId>r-1</RequestId>" in answer
+    assert_sts_xml(
+        sts.assume_role_xml(session, "r-1"),
+        "AssumeRoleResponse",
+        "<Expiration>1970-01-01T00:15:00Z</Expiration>",
+        "<Arn>arn:aws:sts::111111111111:assumed-role/personalize-team-a/s1</Arn>",
+        "<RequestId>r-1</RequestId>",
+    )
 
 
 def test_the_roles_credentials_act_in_the_roles_account_and_see_nothing_of_another(

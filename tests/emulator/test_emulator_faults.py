@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 
 from personalize_emulator.faults import FaultInjector, FaultKind, FaultRule
 from personalize_emulator.testing import Emulator
+from support.aws_answers import OK, answer
 
 ClientFactory = Callable[..., Any]
 ONE_ATTEMPT = {"retries": {"mode": "standard", "total_max_attempts": 1}}
@@ -116,21 +117,14 @@ class TestDeterminism:
     def _outcomes(emulator: Emulator, client: Any) -> list[str]:
         emulator.admin.reset()
         emulator.admin.throttle(rate=0.5)
-        outcomes = []
-        for _ in range(24):
-            try:
-                client.list_dataset_groups()
-                outcomes.append("ok")
-            except ClientError as error:
-                outcomes.append(error.response["Error"]["Code"])
-        return outcomes
+        return [answer(client.list_dataset_groups)[0] for _ in range(24)]
 
     def test_the_same_seed_throttles_the_same_calls(self, make_client: ClientFactory, emulator: Emulator) -> None:
         client = make_client(**ONE_ATTEMPT)
         first = self._outcomes(emulator, client)
         second = self._outcomes(emulator, client)
         assert first == second
-        assert "ok" in first
+        assert OK in first
         assert "ThrottlingException" in first
 
     def test_the_injector_is_reproducible_from_its_seed(self) -> None:

@@ -6,19 +6,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
 
 from personalize_emulator.testing import Emulator
+from support.aws_answers import OK, answer, refusal
 from support.wait import wait_for
 
 Unique = Callable[[str], str]
 DELAY = 0.4
 SLOW_DELAY = 0.8  # where a test must act within one transition
-
-
-def _code(error: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(error.value.response["Error"]["Code"])
 
 
 def _watch(read: Callable[[], str | None], *, until: Callable[[str | None], bool], timeout: float) -> list[str | None]:
@@ -93,9 +89,7 @@ class TestDeleteWhileCreating:
         arn = personalize.create_event_tracker(name=name, datasetGroupArn=dataset_group)["eventTrackerArn"]
         assert personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"]["status"] == "CREATE IN_PROGRESS"
 
-        with pytest.raises(ClientError) as refused:
-            personalize.delete_event_tracker(eventTrackerArn=arn)
-        assert _code(refused) == "ResourceInUseException"
+        assert refusal(lambda: personalize.delete_event_tracker(eventTrackerArn=arn))[0] == "ResourceInUseException"
 
         emulator.admin.release(name_pattern=name)
         assert personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"]["status"] == "ACTIVE"
@@ -108,9 +102,7 @@ class TestDeleteWhileCreating:
         arn = personalize.create_event_tracker(name=name, datasetGroupArn=dataset_group)["eventTrackerArn"]
         emulator.admin.hold("DELETE IN_PROGRESS", arn=arn)
         personalize.delete_event_tracker(eventTrackerArn=arn)
-        with pytest.raises(ClientError) as refused:
-            personalize.delete_event_tracker(eventTrackerArn=arn)
-        assert _code(refused) == "ResourceInUseException"
+        assert refusal(lambda: personalize.delete_event_tracker(eventTrackerArn=arn))[0] == "ResourceInUseException"
 
 
 class TestHolds:
@@ -174,10 +166,10 @@ class TestOneTrackerPerDatasetGroup:
         self, personalize: Any, dataset_group: str, unique: Unique
     ) -> None:
         first = personalize.create_event_tracker(name=unique("t"), datasetGroupArn=dataset_group)["eventTrackerArn"]
-        with pytest.raises(ClientError) as refused:
-            personalize.create_event_tracker(name=unique("t"), datasetGroupArn=dataset_group)
-        assert _code(refused) == "ResourceAlreadyExistsException"
-        assert first in refused.value.response["Error"]["Message"]
+        code, message = refusal(
+            lambda: personalize.create_event_tracker(name=unique("t"), datasetGroupArn=dataset_group)
+        )
+        assert code == "ResourceAlreadyExistsException" and first in message
 
     def test_the_slot_frees_once_the_tracker_is_gone(
         self, personalize: Any, dataset_group: str, unique: Unique
@@ -191,9 +183,10 @@ class TestOneTrackerPerDatasetGroup:
     ) -> None:
         other_group = personalize.create_dataset_group(name=unique("dg"))["datasetGroupArn"]
         personalize.create_event_tracker(name="shared", datasetGroupArn=dataset_group)
-        with pytest.raises(ClientError) as refused:
-            personalize.create_event_tracker(name="shared", datasetGroupArn=other_group)
-        assert _code(refused) == "ResourceAlreadyExistsException"
+        assert (
+            refusal(lambda: personalize.create_event_tracker(name="shared", datasetGroupArn=other_group))[0]
+            == "ResourceAlreadyExistsException"
+        )
 
     def test_concurrent_creates_in_one_group_yield_exactly_one_tracker(
         self, emulator: Emulator, dataset_group: str
@@ -202,15 +195,11 @@ class TestOneTrackerPerDatasetGroup:
 
         def create(i: int) -> str:
             client = emulator.client()
-            try:
-                client.create_event_tracker(name=f"racer-{i}", datasetGroupArn=dataset_group)
-                return "created"
-            except ClientError as error:
-                return str(error.response["Error"]["Code"])
+            return answer(lambda: client.create_event_tracker(name=f"racer-{i}", datasetGroupArn=dataset_group))[0]
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             outcomes = list(pool.map(create, range(8)))
-        assert sorted(outcomes) == ["ResourceAlreadyExistsException"] * 7 + ["created"]
+        assert sorted(outcomes) == ["ResourceAlreadyExistsException"] * 7 + [OK]
 
 
 class TestDatasetGroupRules:
@@ -218,17 +207,13 @@ class TestDatasetGroupRules:
         self, personalize: Any, dataset_group: str, unique: Unique
     ) -> None:
         tracker = personalize.create_event_tracker(name=unique("t"), datasetGroupArn=dataset_group)["eventTrackerArn"]
-        with pytest.raises(ClientError) as refused:
-            personalize.delete_dataset_group(datasetGroupArn=dataset_group)
-        assert _code(refused) == "ResourceInUseException"
-        assert tracker in refused.value.response["Error"]["Message"]
+        code, message = refusal(lambda: personalize.delete_dataset_group(datasetGroupArn=dataset_group))
+        assert code == "ResourceInUseException" and tracker in message
 
     def test_dataset_group_names_are_unique(self, personalize: Any, unique: Unique) -> None:
         name = unique("dg")
         personalize.create_dataset_group(name=name)
-        with pytest.raises(ClientError) as refused:
-            personalize.create_dataset_group(name=name)
-        assert _code(refused) == "ResourceAlreadyExistsException"
+        assert refusal(lambda: personalize.create_dataset_group(name=name))[0] == "ResourceAlreadyExistsException"
 
 
 class TestOutOfBand:
@@ -237,7 +222,7 @@ class TestOutOfBand:
     ) -> None:
         arn = personalize.create_event_tracker(name=unique("t"), datasetGroupArn=dataset_group)["eventTrackerArn"]
         emulator.admin.delete_out_of_band(arn)
-        with pytest.raises(ClientError) as gone:
-            personalize.describe_event_tracker(eventTrackerArn=arn)
-        assert _code(gone) == "ResourceNotFoundException"
+        assert (
+            refusal(lambda: personalize.describe_event_tracker(eventTrackerArn=arn))[0] == "ResourceNotFoundException"
+        )
         assert emulator.admin.tracker(arn=arn) is None

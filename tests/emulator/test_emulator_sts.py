@@ -12,6 +12,7 @@ import pytest
 from personalize_emulator import sts
 from personalize_emulator.state import Caller
 from personalize_emulator.testing import Emulator
+from support.aws_answers import assert_sts_xml
 
 ClientFactory = Any
 
@@ -34,13 +35,14 @@ def test_get_caller_identity_names_the_emulator_account_through_aws_endpoint_url
 
 
 def test_get_caller_identity_answers_in_the_query_protocol_xml_shape(emulator: Emulator) -> None:
-    answer = sts.caller_identity_xml(
-        Caller(account_id="111122223333", region="cn-north-1"), access_key_id="AKID", request_id="r-1"
-    ).decode()
-    assert answer.startswith('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">')
-    assert "<Arn>arn:aws-cn:iam::111122223333:user/personalize-emulator</Arn>" in answer
-    assert "<Account>111122223333</Account>" in answer
-    assert "<RequestId>r-1</RequestId>" in answer
+    caller = Caller(account_id="111122223333", region="cn-north-1")
+    assert_sts_xml(
+        sts.caller_identity_xml(caller, access_key_id="AKID", request_id="r-1"),
+        "GetCallerIdentityResponse",
+        "<Arn>arn:aws-cn:iam::111122223333:user/personalize-emulator</Arn>",
+        "<Account>111122223333</Account>",
+        "<RequestId>r-1</RequestId>",
+    )
 
 
 def test_refused_access_keys_get_invalid_client_token_from_sts_and_unrecognized_client_from_personalize(

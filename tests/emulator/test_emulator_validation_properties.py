@@ -16,17 +16,17 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import botocore.session
 import pytest
 import regex
-from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from personalize_emulator.testing import Emulator
+from support.aws_answers import answer
 
 MODEL = botocore.session.get_session().get_service_model("personalize")
 NAME = MODEL.shape_for("Name")
@@ -159,43 +159,38 @@ def client(emulator_session: Emulator) -> Iterator[Any]:
     emulator_session.admin.reset()
 
 
-def _answer(call: Any) -> tuple[str, str]:
-    try:
-        call()
-    except ClientError as error:
-        return str(error.response["Error"]["Code"]), str(error.response["Error"]["Message"])
-    return "OK", ""
+def _judged_as_the_model_judges(call: Callable[[], Any], field: str, accepted: bool) -> None:
+    """Accepted input reaches the (unknown) resource; refused input names `field` the way AWS does."""
+    code, message = answer(call)
+    event(f"model accepts: {accepted}")
+    if accepted:
+        assert code == "ResourceNotFoundException", message
+    else:
+        assert code == "InvalidInputException"
+        assert f" at '{field}' failed to satisfy constraint" in message
 
 
 @EXAMPLES
 @given(name=names)
 def test_names(client: Any, name: str) -> None:
-    code, message = _answer(lambda: client.create_event_tracker(name=name, datasetGroupArn=UNKNOWN_GROUP))
-    event(f"model accepts: {model_accepts(NAME, name)}")
-    if model_accepts(NAME, name):
-        assert code == "ResourceNotFoundException", message
-    else:
-        assert code == "InvalidInputException"
-        assert " at 'name' failed to satisfy constraint" in message
+    _judged_as_the_model_judges(
+        lambda: client.create_event_tracker(name=name, datasetGroupArn=UNKNOWN_GROUP), "name", model_accepts(NAME, name)
+    )
 
 
 @EXAMPLES
 @given(arn=arns)
 def test_arns(client: Any, arn: str) -> None:
-    code, message = _answer(lambda: client.describe_event_tracker(eventTrackerArn=arn))
-    event(f"model accepts: {model_accepts(ARN, arn)}")
-    if model_accepts(ARN, arn):
-        assert code == "ResourceNotFoundException", message
-    else:
-        assert code == "InvalidInputException"
-        assert " at 'eventTrackerArn' failed to satisfy constraint" in message
+    _judged_as_the_model_judges(
+        lambda: client.describe_event_tracker(eventTrackerArn=arn), "eventTrackerArn", model_accepts(ARN, arn)
+    )
 
 
 @EXAMPLES
 @given(pairs=tags)
 def test_tags(client: Any, pairs: list[tuple[str, str]]) -> None:
     body = [{"tagKey": key, "tagValue": value} for key, value in pairs]
-    code, message = _answer(lambda: client.tag_resource(resourceArn=UNKNOWN_TRACKER, tags=body))
+    code, message = answer(lambda: client.tag_resource(resourceArn=UNKNOWN_TRACKER, tags=body))
     expected_paths = {
         f"tags.{i}.member.{member}"
         for i, (key, value) in enumerate(pairs, 1)
@@ -215,7 +210,7 @@ def test_tags(client: Any, pairs: list[tuple[str, str]]) -> None:
 @given(count=st.integers(min_value=TAGS.metadata["max"] - 3, max_value=TAGS.metadata["max"] + 3))
 def test_tag_list_length(client: Any, count: int) -> None:
     body = [{"tagKey": f"k{i}", "tagValue": "v"} for i in range(count)]
-    code, message = _answer(lambda: client.tag_resource(resourceArn=UNKNOWN_TRACKER, tags=body))
+    code, message = answer(lambda: client.tag_resource(resourceArn=UNKNOWN_TRACKER, tags=body))
     if count <= TAGS.metadata["max"]:
         assert code == "ResourceNotFoundException", message
     else:

@@ -1,20 +1,68 @@
-"""In-memory fakes of the reconciler's own edges (Trackers, SecretWriter, Owners): never of boto3 or Kubernetes.
+"""In-memory fakes of the operator's own interfaces (never of boto3 or Kubernetes: the e2e suite proves those).
 
-The unit tests drive reconcile.py through these, row by row of the behaviour
-table; the end-to-end suite proves the real edges.
+FakeTrackers is aws.tracker's Trackers, FakeSecrets kube.secrets' SecretWriter,
+FakeOwners the Owners lookup, FakeRegion one region's ListEventTrackers as the
+status board reads it.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from personalize_operator.aws.errors import AlreadyExists, AwsError
-from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.aws.tracker import RemoteTracker, Sighting
 from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
+from support.builders import ARN, remote_tracker, tracker_arn
 
-DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
+
+class FakeRegion:
+    """An in-memory ListEventTrackers: statuses (by ARN) set by the test, lists counted, `fail` makes them raise."""
+
+    def __init__(self, statuses: Mapping[str, str] | None = None) -> None:
+        self.statuses: dict[str, str] = dict(statuses or {})
+        self.calls = 0
+        self.fail = False
+        self.lock = threading.Lock()
+
+    @classmethod
+    def holding(cls, status: str = "ACTIVE") -> FakeRegion:
+        """A region whose only tracker is ARN in `status` ("": no tracker at all)."""
+        return cls({ARN: status} if status else {})
+
+    def set(self, key: str, status: str) -> str:
+        arn = tracker_arn(key)
+        with self.lock:
+            self.statuses[arn] = status
+        return arn
+
+    def remove(self, key: str) -> None:
+        with self.lock:
+            del self.statuses[tracker_arn(key)]
+
+    def list(self) -> Iterator[Sighting]:
+        with self.lock:
+            self.calls += 1
+            if self.fail:
+                raise RuntimeError("LimitExceededException")
+            items = [Sighting(arn=arn, name=arn.rsplit("/", 1)[1], status=s) for arn, s in self.statuses.items()]
+        yield from items
+
+
+class Woken:
+    """The status board's wake callback: records uids, sets `event` on each."""
+
+    def __init__(self) -> None:
+        self.uids: list[str] = []
+        self.event = threading.Event()
+
+    def __call__(self, uid: str) -> None:
+        self.uids.append(uid)
+        self.event.set()
+
+
 _ids = itertools.count(1)
 
 
@@ -32,10 +80,8 @@ class FakeTrackers:
             raise self.fail[operation]
 
     def add(self, status: str, tags: Mapping[str, str], name: str = "storefront") -> RemoteTracker:
-        arn = f"arn:aws:personalize:eu-west-1:111122223333:event-tracker/{next(_ids)}"
-        tracker = RemoteTracker(
-            arn=arn, name=name, status=status, dataset_group_arn=DG, tracking_id=f"id-{arn}", tags=dict(tags)
-        )
+        arn = tracker_arn(str(next(_ids)))
+        tracker = remote_tracker(status, tags=tags, arn=arn, name=name, account_id="", tracking_id=f"id-{arn}")
         self.trackers[arn] = tracker
         return tracker
 
@@ -80,7 +126,9 @@ class FakeTrackers:
 
 @dataclass
 class FakeSecrets:
-    written: dict[str, str] = field(default_factory=dict)  # name -> trackingId
+    """The Secret writer: trackingIds by Secret name; `conflict` or `broken` make writes fail as Kubernetes would."""
+
+    written: dict[str, str] = field(default_factory=dict)
     conflict: bool = False
     broken: bool = False
 
@@ -99,6 +147,8 @@ class FakeSecrets:
 
 @dataclass
 class FakeOwners:
+    """Which EventTracker uids are alive."""
+
     alive_uids: set[str] = field(default_factory=set)
 
     def alive(self, namespace: str, name: str, uid: str) -> bool:

@@ -1,174 +1,107 @@
-"""Every status the operator writes: its own decisions, rendered as reconcile.py renders them.
+"""Every status the operator writes, made by its own code: each decision of the behaviour table, rendered.
 
-The Argo CD health check and kstatus are judged on these, so a new decision in
-decide.py is one new row here and is checked by both tools at once.
+The Argo CD health check and kstatus are judged on these. The decisions come from
+support/behaviour.py (the real decide* functions) plus one row per reason the
+real error table can lead decide_error to; the statuses from the real renderer
+(reconciler.status.render, or render_invalid for a spec that did not parse).
+`reasons_decide_can_produce` reads the decision module itself, so a reason no
+row shows fails tests/unit/test_statuses.py instead of going unchecked.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from personalize_operator.api.names import UID_TAG
-from personalize_operator.aws.errors import (
-    AccessDenied,
-    AlreadyExists,
-    InUse,
-    InvalidInput,
-    NotFound,
-    Retryable,
-    Throttled,
-    TooManyTags,
-)
-from personalize_operator.aws.tracker import RemoteTracker
-from personalize_operator.reconciler import conditions
-from personalize_operator.reconciler.decide import (
-    Decision,
-    Desired,
-    Observation,
-    Recorded,
-    decide,
-    decide_deletion,
-    decide_error,
-    decide_invalid_spec,
-    decide_paused,
-    decide_release,
-    decide_secret_conflict,
-    decide_secret_not_written,
-)
-from personalize_operator.reconciler.status import condition_list
+from personalize_operator.api.names import READY, RECONCILING, STALLED, SYNCED
+from personalize_operator.aws.errors import CODE_KINDS, make
+from personalize_operator.reconciler import decide as decide_module
+from personalize_operator.reconciler.decide import Decision, Recorded, decide_error
+from personalize_operator.reconciler.status import render, render_invalid
+from support.behaviour import ROWS, Row, failure
+from support.builders import desired, event_tracker
 
-DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
-ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/0f3c5e7a"
 SINCE = "2025-01-01T10:00:00Z"
-GENERATION = 2
+GENERATION = desired().generation
+PHASES_BEFORE_AN_ERROR = ("", "Creating", "Active")
+OURS = (READY, SYNCED, RECONCILING, STALLED)
 
 
 @dataclass(frozen=True)
-class DecisionCase:
+class RenderedStatus:
     name: str
     decision: Decision
     deleting: bool
+    generation: int  # metadata.generation of the resource the pass looked at
+    status: dict[str, Any]
+
+    def event_tracker(self, *, generation: int | None = None) -> dict[str, Any]:
+        """The whole object carrying this status (at `generation`, else the pass's), deleting if the pass was."""
+        return event_tracker(self.status, generation=generation or self.generation, deleting=self.deleting)
 
 
-def _desired(**changes: Any) -> Desired:
-    base: dict[str, Any] = {
-        "uid": "uid-1",
-        "namespace": "shop",
-        "name": "storefront",
-        "generation": GENERATION,
-        "tracker_name": "storefront-clicks",
-        "dataset_group_arn": DG,
-        "region": DG.split(":")[3],
-        "secret_name": "storefront-tracking",
+def rendered(row: Row) -> RenderedStatus:
+    """The status a pass ending in `row`'s decision writes, from the operator's renderer."""
+    if row.parsed:
+        observed = row.observed.tracker
+        status = render(row.desired, row.recorded, row.decision, observed, [], SINCE)
+    else:
+        status = render_invalid(row.decision, row.desired.generation, [], SINCE)
+    return RenderedStatus(row.name, row.decision, row.deleting, row.desired.generation, status)
+
+
+def error_rows() -> list[Row]:
+    """One row per (phase, reason) the real error table leads decide_error to, before and during deletion."""
+    rows: dict[tuple[str, str, bool], Row] = {}
+    for code in sorted(CODE_KINDS):
+        for before in PHASES_BEFORE_AN_ERROR:
+            for deleting in (False, True):
+                decision = decide_error(make(code, "", "op"), desired(), Recorded(phase=before), deleting=deleting)
+                key = (str(decision.phase), decision.reason, deleting)
+                name = f"{code}-{before or 'new'}{'-deleting' if deleting else ''}"
+                expected = (decision.step, decision.phase, decision.reason)
+                rows.setdefault(key, failure(name, code, expected, before=before, deleting=deleting))
+    return list(rows.values())
+
+
+def _covered(rows: list[Row]) -> set[tuple[str, str, bool]]:
+    return {(str(row.decision.phase), row.decision.reason, row.deleting) for row in rows}
+
+
+STATUSES = [rendered(row) for row in ROWS]
+STATUSES += [rendered(row) for row in error_rows() if not _covered([row]) <= _covered(ROWS)]
+
+
+def reasons_decide_can_produce() -> set[str]:
+    """Every Ready reason the decision module can write: its literal reasons, and each one its error table gives."""
+    tree = ast.parse(inspect.getsource(decide_module))
+    literal = {
+        call.args[2].value
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Decision"
+        if len(call.args) > 2 and isinstance(call.args[2], ast.Constant) and isinstance(call.args[2].value, str)
     }
-    return Desired(**(base | changes))
+    from_errors = {row.decision.reason for row in error_rows()}
+    return literal | from_errors
 
 
-def _remote(aws_status: str, *, uid: str = "uid-1") -> RemoteTracker:
-    return RemoteTracker(
-        arn=ARN, name="storefront-clicks", status=aws_status, dataset_group_arn=DG, tags={UID_TAG: uid}
-    )
+def decide_functions() -> set[str]:
+    """The public decide* functions of the decision module (each must have a row)."""
+    return {name for name, _ in inspect.getmembers(decide_module, inspect.isfunction) if name.startswith("decide")}
 
 
-def _decisions() -> list[DecisionCase]:
-    desired = _desired()
-    fresh, active = Recorded(), Recorded(arn=ARN, phase="Active", observed_generation=GENERATION)
-    denied = AccessDenied("AccessDeniedException", "not authorized", "CreateEventTracker")
-    expired = AccessDenied("ExpiredTokenException", "expired", "DescribeEventTracker")
-    quota = Throttled("LimitExceededException", "too many trackers", "CreateEventTracker")
-    throttled = Throttled("ThrottlingException", "slow down", "DescribeEventTracker")
-    unavailable = Retryable("InternalFailure", "", "CreateEventTracker")
-    busy = InUse("ResourceInUseException", "busy", "DeleteEventTracker")
-    foreign = Observation(foreign=_remote("ACTIVE", uid="x"))
-    cases = [
-        ("create", decide(desired, fresh, Observation()), False),
-        ("remote-missing", decide(desired, active, Observation(lost=True)), False),
-        ("adopting", decide(_desired(adopt=True), fresh, foreign), False),
-        ("conflict", decide(desired, fresh, foreign), False),
-        ("creating", decide(desired, fresh, Observation(tracker=_remote("CREATE IN_PROGRESS"))), False),
-        ("active", decide(desired, active, Observation(tracker=_remote("ACTIVE"))), False),
-        ("create-failed", decide(desired, active, Observation(tracker=_remote("CREATE FAILED"))), False),
-        ("retrying", decide(_desired(retry_token="1"), active, Observation(tracker=_remote("CREATE FAILED"))), False),
-        ("remote-deleting", decide(desired, active, Observation(tracker=_remote("DELETE PENDING"))), False),
-        ("unknown-aws-status", decide(desired, active, Observation(tracker=_remote("UPDATING"))), False),
-        (
-            "dataset-group-not-found",
-            decide_error(NotFound("ResourceNotFoundException", "gone", "x"), desired, fresh),
-            False,
-        ),
-        ("access-denied-before-create", decide_error(denied, desired, fresh), False),
-        ("access-denied-while-active", decide_error(denied, desired, active), False),
-        ("limit-exceeded", decide_error(quota, desired, fresh), False),
-        ("throttled-while-active", decide_error(throttled, desired, active), False),
-        ("aws-unavailable", decide_error(unavailable, desired, fresh), False),
-        ("credentials-expired-while-active", decide_error(expired, desired, active), False),
-        (
-            "too-many-tags",
-            decide_error(TooManyTags("TooManyTagsException", "50", "TagResource"), desired, active),
-            False,
-        ),
-        (
-            "owned-by-a-live-resource",
-            decide(
-                _desired(adopt=True),
-                fresh,
-                Observation(foreign=_remote("ACTIVE", uid="x"), foreign_owner="team-a/shop"),
-            ),
-            False,
-        ),
-        ("paused", decide_paused(active), False),
-        ("unparseable-spec", decide_invalid_spec("spec.tags: too many"), False),
-        (
-            "name-conflict",
-            decide_error(AlreadyExists("ResourceAlreadyExistsException", "x", "y"), desired, fresh),
-            False,
-        ),
-        ("invalid-spec", decide_error(InvalidInput("InvalidInputException", "bad", "y"), desired, fresh), False),
-        ("secret-conflict", decide_secret_conflict("Secret shop/taken exists and is not ours"), False),
-        ("secret-not-written", decide_secret_not_written("writing Secret storefront-tracking failed: 403"), False),
-        ("delete", decide_deletion(desired, Observation(tracker=_remote("ACTIVE"))), True),
-        ("deleting", decide_deletion(desired, Observation(tracker=_remote("DELETE IN_PROGRESS"))), True),
-        ("waiting-for-creation", decide_deletion(desired, Observation(tracker=_remote("CREATE PENDING"))), True),
-        ("retained", decide_deletion(_desired(retain=True), Observation(tracker=_remote("ACTIVE"))), True),
-        ("retained-at-once", _released(decide_release(_desired(retain=True), active)), True),
-        ("never-created", _released(decide_release(desired, fresh)), True),
-        ("deleted", decide_deletion(desired, Observation()), True),
-        ("delete-in-use", decide_error(busy, desired, active, deleting=True), True),
-        ("delete-access-denied", decide_error(denied, desired, active, deleting=True), True),
+def condition_states(status: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """type -> (status, reason) of the conditions the operator writes (timestamps and messages left out)."""
+    return {c["type"]: (c["status"], c.get("reason", "")) for c in status.get("conditions") or [] if c["type"] in OURS}
+
+
+def rendered_condition_states(phase: str, reason: str, *, deleting: bool) -> list[dict[str, tuple[str, str]]]:
+    """The condition states of every status in the table with this phase and Ready reason."""
+    return [
+        condition_states(case.status)
+        for case in STATUSES
+        if (case.status["phase"], case.decision.reason, case.deleting) == (phase, reason, deleting)
     ]
-    return [DecisionCase(name, decision, deleting) for name, decision, deleting in cases]
-
-
-def _released(decision: Decision | None) -> Decision:
-    assert decision is not None
-    return decision
-
-
-DECISIONS = _decisions()
-
-
-def rendered_status(decision: Decision, *, generation: int = GENERATION) -> dict[str, Any]:
-    """The status reconcile.py writes for `decision` (conditions as status.py renders them)."""
-    updates = condition_list(decision, generation)
-    return {
-        "phase": str(decision.phase),
-        "trackerName": "storefront-clicks",
-        "observedGeneration": generation,
-        "conditions": conditions.merge([], updates, SINCE),
-    }
-
-
-def rendered_event_tracker(decision: Decision, *, deleting: bool, generation: int = GENERATION) -> dict[str, Any]:
-    """A whole EventTracker carrying the status of `decision`, marked for deletion when `deleting`."""
-    metadata: dict[str, Any] = {"name": "storefront", "namespace": "shop", "uid": "uid-1", "generation": generation}
-    if deleting:
-        metadata["deletionTimestamp"] = "2025-01-01T12:00:00Z"
-        metadata["finalizers"] = ["personalize.operators.dev/finalizer"]
-    return {
-        "apiVersion": "personalize.operators.dev/v1alpha1",
-        "kind": "EventTracker",
-        "metadata": metadata,
-        "spec": {"name": "storefront-clicks", "datasetGroupArn": DG},
-        "status": rendered_status(decision, generation=generation),
-    }

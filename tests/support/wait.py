@@ -49,3 +49,8 @@ def stays(predicate: Callable[[], object], *, seconds: float, interval: float = 
         if not predicate():
             raise AssertionError(f"{what} stopped holding before {seconds}s passed")
         time.sleep(interval)
+
+
+def let_pass(seconds: float) -> None:
+    """An observation window: `seconds` of real time in which something must not happen (counted after)."""
+    time.sleep(seconds)

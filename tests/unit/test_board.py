@@ -10,46 +10,8 @@ import pytest
 
 from personalize_operator.aws.statusboard import Boards, StatusBoard
 from personalize_operator.aws.tracker import GONE, Sighting, is_transitional
-
-ARN = "arn:aws:personalize:us-east-1:123456789012:event-tracker/{}"
-
-
-class FakeRegion:
-    """An in-memory ListEventTrackers: statuses set by the test, calls counted."""
-
-    def __init__(self) -> None:
-        self.statuses: dict[str, str] = {}
-        self.calls = 0
-        self.fail = False
-        self.lock = threading.Lock()
-
-    def set(self, key: str, status: str) -> str:
-        arn = ARN.format(key)
-        with self.lock:
-            self.statuses[arn] = status
-        return arn
-
-    def remove(self, key: str) -> None:
-        with self.lock:
-            del self.statuses[ARN.format(key)]
-
-    def list(self) -> Iterator[Sighting]:
-        with self.lock:
-            self.calls += 1
-            if self.fail:
-                raise RuntimeError("LimitExceededException")
-            items = [Sighting(arn=arn, name=arn.rsplit("/", 1)[1], status=s) for arn, s in self.statuses.items()]
-        yield from items
-
-
-class Woken:
-    def __init__(self) -> None:
-        self.uids: list[str] = []
-        self.event = threading.Event()
-
-    def __call__(self, uid: str) -> None:
-        self.uids.append(uid)
-        self.event.set()
+from support.builders import tracker_arn
+from support.fakes import FakeRegion, Woken
 
 
 @pytest.fixture
@@ -71,32 +33,28 @@ def board(region: FakeRegion, woken: Woken) -> Iterator[StatusBoard]:
 
 
 class TestRefresh:
-    def test_a_follower_whose_tracker_changed_status_is_woken_once_and_dropped(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken
+    @pytest.mark.parametrize(
+        ("followed", "listed", "wakes"),
+        [
+            pytest.param("CREATE PENDING", "ACTIVE", True, id="changed-status-wakes-once-and-is-dropped"),
+            pytest.param("CREATE IN_PROGRESS", "CREATE IN_PROGRESS", False, id="not-moved-keeps-waiting"),
+            pytest.param("DELETE IN_PROGRESS", None, True, id="disappeared-wakes"),
+            pytest.param("CREATE PENDING", "CREATE IN_PROGRESS", True, id="every-step-wakes-so-that-status-shows-it"),
+        ],
+    )
+    def test_a_follower_is_woken_once_when_its_tracker_moved_and_only_then(
+        self, board: StatusBoard, region: FakeRegion, woken: Woken, followed: str, listed: str | None, wakes: bool
     ) -> None:
-        arn = region.set("a", "CREATE PENDING")
-        board.follow("uid-a", arn, "CREATE PENDING")
-        region.set("a", "ACTIVE")
+        arn = region.set("a", followed)
+        board.follow("uid-a", arn, followed)
+        if listed is None:
+            region.remove("a")
+        else:
+            region.set("a", listed)
         board.refresh()
         board.refresh()
-        assert woken.uids == ["uid-a"] and board.following() == {}
-
-    def test_a_follower_whose_tracker_did_not_move_keeps_waiting(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken
-    ) -> None:
-        arn = region.set("a", "CREATE IN_PROGRESS")
-        board.follow("uid-a", arn, "CREATE IN_PROGRESS")
-        board.refresh()
-        assert woken.uids == [] and board.following() == {"uid-a": arn}
-
-    def test_a_tracker_that_disappeared_wakes_its_follower(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken
-    ) -> None:
-        arn = region.set("a", "DELETE IN_PROGRESS")
-        board.follow("uid-a", arn, "DELETE IN_PROGRESS")
-        region.remove("a")
-        board.refresh()
-        assert woken.uids == ["uid-a"]
+        assert woken.uids == (["uid-a"] if wakes else [])
+        assert board.following() == ({} if wakes else {"uid-a": arn})
 
     def test_one_list_serves_every_follower(self, board: StatusBoard, region: FakeRegion, woken: Woken) -> None:
         arns = [region.set(str(i), "CREATE PENDING") for i in range(50)]
@@ -107,14 +65,6 @@ class TestRefresh:
         board.refresh()
         assert region.calls == 1
         assert sorted(woken.uids) == sorted(f"uid-{i}" for i in range(0, 50, 2))
-
-    def test_every_step_wakes_so_that_status_shows_it(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken
-    ) -> None:
-        arn = region.set("a", "CREATE IN_PROGRESS")
-        board.follow("uid-a", arn, "CREATE PENDING")
-        board.refresh()
-        assert woken.uids == ["uid-a"]
 
     def test_following_again_replaces_the_status_waited_on(
         self, board: StatusBoard, region: FakeRegion, woken: Woken
@@ -154,12 +104,12 @@ class TestLookup:
         assert region.calls == 2
 
     def test_a_tracker_not_listed_is_none(self, board: StatusBoard) -> None:
-        assert board.lookup(ARN.format("missing"), newer_than=0) is None
+        assert board.lookup(tracker_arn("missing"), newer_than=0) is None
 
     def test_a_failed_list_reaches_the_caller(self, board: StatusBoard, region: FakeRegion) -> None:
         region.fail = True
         with pytest.raises(RuntimeError, match="LimitExceeded"):
-            board.lookup(ARN.format("a"), newer_than=0)
+            board.lookup(tracker_arn("a"), newer_than=0)
 
 
 class TestPoller:
@@ -243,11 +193,11 @@ def test_recent_counts_from_the_first_page_not_from_a_wait_for_a_token() -> None
 
     def slow_list() -> Iterator[Sighting]:
         now[0] += 5.0  # the first page waited 5 s for a token of the call budget
-        yield Sighting(arn=ARN.format("a"), name="a", status="ACTIVE")
+        yield Sighting(arn=tracker_arn("a"), name="a", status="ACTIVE")
 
     board = StatusBoard(slow_list, lambda uid: None, interval=60, clock=lambda: now[0])
     board.refresh()
-    assert board.recent(ARN.format("a"), within=1.0) is not None
+    assert board.recent(tracker_arn("a"), within=1.0) is not None
     now[0] += 2.0
-    assert board.recent(ARN.format("a"), within=1.0) is None
-    assert board.lookup(ARN.format("a"), newer_than=100.0) is not None  # the list started at 100: no new list
+    assert board.recent(tracker_arn("a"), within=1.0) is None
+    assert board.lookup(tracker_arn("a"), newer_than=100.0) is not None  # the list started at 100: no new list

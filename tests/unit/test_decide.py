@@ -5,30 +5,16 @@ from __future__ import annotations
 import pytest
 
 from personalize_operator.api.names import NAME_TAG, NAMESPACE_TAG, UID_TAG
-from personalize_operator.aws.errors import (
-    AccessDenied,
-    AlreadyExists,
-    AwsError,
-    InUse,
-    InvalidInput,
-    NotFound,
-    Retryable,
-    Throttled,
-    TooManyTags,
-)
-from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.aws.errors import AccessDenied, AlreadyExists, InvalidInput, NotFound, Retryable, TooManyTags
 from personalize_operator.reconciler.decide import (
     CANNOT_CREATE,
     CANNOT_OBSERVE,
     Decision,
-    Desired,
-    Observation,
     Phase,
     Recorded,
     Step,
     backoff,
     decide,
-    decide_deletion,
     decide_error,
     decide_forbidden,
     decide_invalid_spec,
@@ -40,173 +26,26 @@ from personalize_operator.reconciler.decide import (
     tag_changes,
     transition_event,
 )
-
-DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
-ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/abc"
-
-
-def desired(**changes: object) -> Desired:
-    base = dict(
-        uid="uid-1",
-        namespace="shop",
-        name="storefront",
-        generation=1,
-        tracker_name="storefront",
-        dataset_group_arn=DG,
-        region="eu-west-1",
-        secret_name="storefront-tracking",
-        tags={"team": "growth"},
-    )
-    return Desired(**{**base, **changes})  # type: ignore[arg-type]
+from support.behaviour import FAILURES, ROWS, Row
+from support.builders import ARN, TRACKING_ID, desired, foreign, observation
 
 
-def tracker(status: str, uid: str = "uid-1", name: str = "storefront", reason: str = "") -> RemoteTracker:
-    return RemoteTracker(
-        arn=ARN,
-        name=name,
-        status=status,
-        dataset_group_arn=DG,
-        account_id="111122223333",
-        tracking_id="secret-id",
-        tags={UID_TAG: uid},
-        failure_reason=reason,
-    )
-
-
-LIVE_ROWS = [
-    pytest.param(desired(), Recorded(), Observation(), Step.CREATE, Phase.CREATING, "Creating", id="new-resource"),
-    pytest.param(
-        desired(),
-        Recorded(),
-        Observation(tracker=tracker("CREATE PENDING")),
-        Step.WAIT,
-        Phase.CREATING,
-        "Creating",
-        id="create-pending",
-    ),
-    pytest.param(
-        desired(),
-        Recorded(),
-        Observation(tracker=tracker("CREATE IN_PROGRESS")),
-        Step.WAIT,
-        Phase.CREATING,
-        "Creating",
-        id="create-in-progress",
-    ),
-    pytest.param(
-        desired(), Recorded(), Observation(tracker=tracker("ACTIVE")), Step.SYNC, Phase.ACTIVE, "Active", id="active"
-    ),
-    pytest.param(
-        desired(),
-        Recorded(observed_generation=1),
-        Observation(tracker=tracker("CREATE FAILED", reason="x")),
-        Step.REPORT_FAILED,
-        Phase.FAILED,
-        "CreateFailed",
-        id="create-failed-reported",
-    ),
-    pytest.param(
-        desired(generation=2),
-        Recorded(observed_generation=1),
-        Observation(tracker=tracker("CREATE FAILED")),
-        Step.DELETE_FAILED,
-        Phase.CREATING,
-        "Retrying",
-        id="create-failed-then-spec-change",
-    ),
-    pytest.param(
-        desired(retry_token="1"),
-        Recorded(observed_generation=1),
-        Observation(tracker=tracker("CREATE FAILED")),
-        Step.DELETE_FAILED,
-        Phase.CREATING,
-        "Retrying",
-        id="create-failed-then-retry-annotation",
-    ),
-    pytest.param(
-        desired(retry_token="1"),
-        Recorded(observed_generation=1, retry_token="1"),
-        Observation(tracker=tracker("CREATE FAILED")),
-        Step.REPORT_FAILED,
-        Phase.FAILED,
-        "CreateFailed",
-        id="retry-annotation-already-handled",
-    ),
-    pytest.param(
-        desired(),
-        Recorded(),
-        Observation(foreign=tracker("ACTIVE", uid="other", name="theirs")),
-        Step.CONFLICT,
-        Phase.FAILED,
-        "Conflict",
-        id="foreign-tracker-conflict",
-    ),
-    pytest.param(
-        desired(adopt=True),
-        Recorded(),
-        Observation(foreign=tracker("ACTIVE", uid="", name="theirs")),
-        Step.ADOPT,
-        Phase.CREATING,
-        "Adopting",
-        id="foreign-tracker-adopt-annotation",
-    ),
-    pytest.param(
-        desired(adopt=True),
-        Recorded(),
-        Observation(foreign=tracker("ACTIVE", uid="dead", name="theirs")),
-        Step.ADOPT,
-        Phase.CREATING,
-        "Adopting",
-        id="adopt-a-tracker-whose-owner-is-gone",
-    ),
-    pytest.param(
-        desired(adopt=True),
-        Recorded(),
-        Observation(foreign=tracker("ACTIVE", uid="alive", name="theirs"), foreign_owner="team-a/shop"),
-        Step.CONFLICT,
-        Phase.FAILED,
-        "Conflict",
-        id="never-adopt-a-tracker-another-live-resource-owns",
-    ),
-    pytest.param(
-        desired(),
-        Recorded(arn=ARN),
-        Observation(lost=True),
-        Step.CREATE,
-        Phase.CREATING,
-        "RemoteMissing",
-        id="deleted-outside-kubernetes",
-    ),
-    pytest.param(
-        desired(),
-        Recorded(arn=ARN),
-        Observation(tracker=tracker("DELETE IN_PROGRESS")),
-        Step.WAIT,
-        Phase.CREATING,
-        "RemoteDeleting",
-        id="being-deleted-outside-kubernetes",
-    ),
-]
-
-
-@pytest.mark.parametrize(("want", "recorded", "observed", "step", "phase", "reason"), LIVE_ROWS)
-def test_live_resource_next_step(
-    want: Desired, recorded: Recorded, observed: Observation, step: Step, phase: Phase, reason: str
-) -> None:
-    decision = decide(want, recorded, observed)
-    assert (decision.step, decision.phase, decision.reason) == (step, phase, reason)
+@pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
+def test_every_row_of_the_behaviour_table(row: Row) -> None:
+    assert row.actual == row.expected
+    if row.error is not None:
+        assert not row.decision.synced
 
 
 def test_conflict_names_the_other_tracker_and_rechecks_slowly() -> None:
-    decision = decide(desired(), Recorded(), Observation(foreign=tracker("ACTIVE", uid="x", name="theirs")))
+    decision = decide(desired(), Recorded(), foreign("x"))
     assert "theirs" in decision.message and ARN in decision.message
     assert decision.requeue is not None and decision.requeue >= 60
     assert decision.warning and decision.stalled and decision.forget_arn
 
 
 def test_a_conflict_with_a_live_owner_names_it() -> None:
-    observed = Observation(foreign=tracker("ACTIVE", uid="alive"), foreign_owner="team-a/shop")
-    decision = decide(desired(adopt=True), Recorded(), observed)
+    decision = decide(desired(adopt=True), Recorded(), foreign("alive", owner="team-a/shop"))
     assert "team-a/shop" in decision.message and "cannot be adopted" in decision.message
 
 
@@ -223,73 +62,17 @@ def test_paused_keeps_the_phase_and_is_not_synced() -> None:
 
 
 def test_active_is_settled_and_creating_polls_again() -> None:
-    assert decide(desired(), Recorded(), Observation(tracker=tracker("ACTIVE"))).requeue is None
-    assert decide(desired(), Recorded(), Observation(tracker=tracker("CREATE PENDING"))).requeue == 1.0
+    assert decide(desired(), Recorded(), observation("ACTIVE")).requeue is None
+    assert decide(desired(), Recorded(), observation("CREATE PENDING")).requeue == 1.0
 
 
 def test_no_message_contains_the_tracking_id() -> None:
-    for row in LIVE_ROWS:
-        want, recorded, observed = row.values[:3]
-        assert "secret-id" not in decide(want, recorded, observed).message  # type: ignore[arg-type]
+    assert [row.name for row in ROWS if TRACKING_ID in row.decision.message] == []
 
 
 @pytest.mark.parametrize(("retry", "delay"), [(0, 1.0), (1, 2.0), (3, 8.0), (5, 30.0), (50, 30.0)])
 def test_polling_delay_doubles_from_one_second_to_thirty(retry: int, delay: float) -> None:
     assert backoff(retry) == delay
-
-
-DELETION_ROWS = [
-    pytest.param(desired(), Observation(tracker=tracker("ACTIVE")), Step.DELETE, "Deleting", id="policy-delete"),
-    pytest.param(
-        desired(), Observation(tracker=tracker("CREATE FAILED")), Step.DELETE, "Deleting", id="delete-a-failed-tracker"
-    ),
-    pytest.param(
-        desired(),
-        Observation(tracker=tracker("CREATE IN_PROGRESS")),
-        Step.WAIT,
-        "WaitingForCreation",
-        id="deleting-while-creating-waits",
-    ),
-    pytest.param(
-        desired(), Observation(tracker=tracker("DELETE PENDING")), Step.WAIT, "Deleting", id="poll-until-gone"
-    ),
-    pytest.param(desired(), Observation(), Step.RELEASE, "Deleted", id="remote-already-gone"),
-    pytest.param(
-        desired(retain=True),
-        Observation(tracker=tracker("ACTIVE")),
-        Step.RELEASE_RETAINED,
-        "Retained",
-        id="policy-retain",
-    ),
-    pytest.param(
-        desired(),
-        Observation(foreign=tracker("ACTIVE", uid="x")),
-        Step.RELEASE,
-        "Deleted",
-        id="never-deletes-a-foreign-tracker",
-    ),
-]
-
-
-@pytest.mark.parametrize(("want", "observed", "step", "reason"), DELETION_ROWS)
-def test_deletion_next_step(want: Desired, observed: Observation, step: Step, reason: str) -> None:
-    decision = decide_deletion(want, observed)
-    assert (decision.step, decision.phase, decision.reason) == (step, Phase.DELETING, reason)
-
-
-RELEASE_ROWS = [
-    pytest.param(
-        desired(retain=True), Recorded(arn=ARN), Step.RELEASE_RETAINED, "Retained", id="retain-never-asks-aws"
-    ),
-    pytest.param(desired(retain=True), Recorded(), Step.RELEASE_RETAINED, "Retained", id="retain-without-a-tracker"),
-    pytest.param(desired(), Recorded(), Step.RELEASE, "NeverCreated", id="never-asked-aws-for-a-tracker"),
-]
-
-
-@pytest.mark.parametrize(("want", "recorded", "step", "reason"), RELEASE_ROWS)
-def test_deletions_that_need_no_look_at_aws(want: Desired, recorded: Recorded, step: Step, reason: str) -> None:
-    decision = decide_release(want, recorded)
-    assert decision is not None and (decision.step, decision.reason) == (step, reason)
 
 
 @pytest.mark.parametrize(
@@ -303,117 +86,10 @@ def test_deletions_that_must_look_at_aws(recorded: Recorded) -> None:
     assert decide_release(desired(), recorded) is None
 
 
-ERROR_ROWS = [
-    pytest.param(
-        Throttled("ThrottlingException", "slow down", "DescribeEventTracker"),
-        "Active",
-        Phase.ACTIVE,
-        "Throttled",
-        id="throttling-keeps-phase",
-    ),
-    pytest.param(
-        Throttled("LimitExceededException", "rate", "CreateEventTracker"),
-        "",
-        Phase.PENDING,
-        "LimitExceeded",
-        id="limit-exceeded-is-throttling",
-    ),
-    pytest.param(
-        Retryable("InternalFailure", "", "CreateEventTracker"),
-        "Creating",
-        Phase.CREATING,
-        "AWSUnavailable",
-        id="5xx-keeps-phase",
-    ),
-    pytest.param(
-        Retryable("SomethingNew", "", "CreateEventTracker"),
-        "",
-        Phase.PENDING,
-        "AWSUnavailable",
-        id="unknown-code-is-retried",
-    ),
-    pytest.param(
-        NotFound("ResourceNotFoundException", "no dg", "CreateEventTracker"),
-        "",
-        Phase.PENDING,
-        "DatasetGroupNotFound",
-        id="dataset-group-missing",
-    ),
-    pytest.param(
-        AccessDenied("AccessDeniedException", "no", "CreateEventTracker"),
-        "",
-        Phase.PENDING,
-        "AccessDenied",
-        id="access-denied",
-    ),
-    pytest.param(
-        AccessDenied("AccessDeniedException", "no", "DescribeEventTracker"),
-        "Active",
-        Phase.ACTIVE,
-        "AccessDenied",
-        id="access-denied-keeps-a-working-tracker-active",
-    ),
-    pytest.param(
-        AccessDenied("ExpiredTokenException", "old", "CreateEventTracker"),
-        "Failed",
-        Phase.PENDING,
-        "CredentialsExpired",
-        id="expired-token",
-    ),
-    pytest.param(
-        AccessDenied("InvalidClientTokenId", "who", "CreateEventTracker"),
-        "",
-        Phase.PENDING,
-        "InvalidCredentials",
-        id="invalid-client-token",
-    ),
-    pytest.param(
-        InvalidInput("InvalidInputException", "bad", "CreateEventTracker"),
-        "",
-        Phase.FAILED,
-        "InvalidSpec",
-        id="invalid-input",
-    ),
-    pytest.param(
-        InvalidInput("ParamValidationError", "bad", "CreateEventTracker"),
-        "",
-        Phase.FAILED,
-        "InvalidSpec",
-        id="param-validation",
-    ),
-    pytest.param(
-        TooManyTags("TooManyTagsException", "50", "TagResource"), "Active", Phase.FAILED, "TooManyTags", id="tags"
-    ),
-    pytest.param(
-        AlreadyExists("ResourceAlreadyExistsException", "name", "CreateEventTracker"),
-        "",
-        Phase.FAILED,
-        "NameConflict",
-        id="name-taken",
-    ),
-    pytest.param(
-        InUse("ResourceInUseException", "busy", "DeleteEventTracker"),
-        "Active",
-        Phase.ACTIVE,
-        "ResourceInUse",
-        id="in-use",
-    ),
-]
-
-
-@pytest.mark.parametrize(("error", "before", "phase", "reason"), ERROR_ROWS)
-def test_errors_leave_an_explained_state(error: AwsError, before: str, phase: Phase, reason: str) -> None:
-    decision: Decision = decide_error(error, desired(), Recorded(phase=before))
-    assert (decision.phase, decision.reason) == (phase, reason)
-    assert not decision.synced
-
-
-def test_spec_refusals_settle_until_the_resync_and_everything_else_comes_back() -> None:
-    for row in ERROR_ROWS:
-        error = row.values[0]
-        decision = decide_error(error, desired(), Recorded())  # type: ignore[arg-type]
-        settled = isinstance(error, InvalidInput | TooManyTags)
-        assert (decision.requeue is None) == settled, row.id
+@pytest.mark.parametrize("row", FAILURES, ids=[row.name for row in FAILURES])
+def test_spec_refusals_settle_until_the_resync_and_everything_else_comes_back(row: Row) -> None:
+    settled = isinstance(row.error, InvalidInput | TooManyTags) and not row.deleting
+    assert (row.decision.requeue is None) == settled
 
 
 def test_refusals_back_off_up_to_five_minutes() -> None:

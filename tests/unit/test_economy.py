@@ -15,32 +15,14 @@ from personalize_operator.aws.statusboard import BoardTrackers, StatusBoard
 from personalize_operator.aws.tracker import Sighting
 from personalize_operator.kube.secrets import data_hash
 from personalize_operator.reconciler import resume as economy
-from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step, decide_resumed
+from personalize_operator.reconciler.decide import Decision, Phase, Step, decide_resumed
 from personalize_operator.reconciler.outcome import Outcome, conclude
 from personalize_operator.reconciler.requeue import SAFETY_NET_SECONDS, first_delay, next_delay
+from support.builders import ARN, active_recorded, desired
+from support.fakes import FakeRegion
 
-ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/1"
-DESIRED = Desired(
-    uid="uid-1",
-    namespace="shop",
-    name="storefront",
-    generation=3,
-    tracker_name="storefront",
-    dataset_group_arn="arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop",
-    region="eu-west-1",
-    secret_name="storefront-tracking",
-)
-ACTIVE = Recorded(arn=ARN, phase="Active", reason="Active", observed_generation=3, secret_name="storefront-tracking")
-
-
-class FakeRegion:
-    def __init__(self, status: str = "ACTIVE") -> None:
-        self.status = status
-        self.lists = 0
-
-    def list(self) -> list[Sighting]:
-        self.lists += 1
-        return [Sighting(arn=ARN, name="storefront", status=self.status)] if self.status else []
+DESIRED = desired(generation=3, tags={})
+ACTIVE = active_recorded(observed_generation=3)
 
 
 def board(region: FakeRegion) -> StatusBoard:
@@ -76,14 +58,14 @@ def waiting(aws_status: str, requeue: float | None = 2.0, synced: bool = True) -
 
 class TestFollowing:
     def test_a_pass_waiting_on_a_creation_follows_the_tracker_with_a_long_safety_net(self) -> None:
-        status_board = board(FakeRegion())
+        status_board = board(FakeRegion.holding())
         outcome = economy.follow_if_waiting(status_board, "uid-1", waiting("CREATE PENDING"))
         assert status_board.following() == {"uid-1": ARN}
         assert outcome.requeue == SAFETY_NET_SECONDS
         status_board.stop()
 
     def test_settled_states_errors_and_no_board_are_left_to_the_pass(self) -> None:
-        status_board = board(FakeRegion())
+        status_board = board(FakeRegion.holding())
         for outcome in (waiting("ACTIVE", requeue=None), waiting("CREATE PENDING", synced=False)):
             assert economy.follow_if_waiting(status_board, "uid-1", outcome) is outcome
         assert economy.follow_if_waiting(None, "uid-1", waiting("CREATE PENDING")).requeue == 2.0
@@ -93,27 +75,27 @@ class TestFollowing:
 
 class TestResume:
     def test_an_unchanged_active_resource_with_an_intact_secret_resumes_from_one_list(self) -> None:
-        region = FakeRegion()
+        region = FakeRegion.holding()
         status_board = board(region)
         core = FakeCore(secret())
         assert all(economy.resumes_unchanged(status_board, core, DESIRED, ACTIVE, since=0) for _ in range(50))
-        assert region.lists == 1
+        assert region.calls == 1
 
     def test_anything_in_doubt_takes_the_full_pass(self) -> None:
         cases = [
-            (FakeRegion("CREATE FAILED"), FakeCore(secret()), DESIRED, ACTIVE),
-            (FakeRegion(""), FakeCore(secret()), DESIRED, ACTIVE),  # gone from AWS
-            (FakeRegion(), FakeCore(None), DESIRED, ACTIVE),  # Secret deleted
-            (FakeRegion(), FakeCore(secret(edited=True)), DESIRED, ACTIVE),
-            (FakeRegion(), FakeCore(secret(arn="arn:other")), DESIRED, ACTIVE),
-            (FakeRegion(), FakeCore(secret(uid="someone-else")), DESIRED, ACTIVE),
-            (FakeRegion(), FakeCore(secret()), replace(DESIRED, generation=4), ACTIVE),  # spec changed
-            (FakeRegion(), FakeCore(secret()), replace(DESIRED, paused=True), ACTIVE),
-            (FakeRegion(), FakeCore(secret()), replace(DESIRED, retry_token="again"), ACTIVE),
-            (FakeRegion(), FakeCore(secret()), DESIRED, replace(ACTIVE, phase="Failed", reason="CreateFailed")),
+            (FakeRegion.holding("CREATE FAILED"), FakeCore(secret()), DESIRED, ACTIVE),
+            (FakeRegion.holding(""), FakeCore(secret()), DESIRED, ACTIVE),  # gone from AWS
+            (FakeRegion.holding(), FakeCore(None), DESIRED, ACTIVE),  # Secret deleted
+            (FakeRegion.holding(), FakeCore(secret(edited=True)), DESIRED, ACTIVE),
+            (FakeRegion.holding(), FakeCore(secret(arn="arn:other")), DESIRED, ACTIVE),
+            (FakeRegion.holding(), FakeCore(secret(uid="someone-else")), DESIRED, ACTIVE),
+            (FakeRegion.holding(), FakeCore(secret()), replace(DESIRED, generation=4), ACTIVE),  # spec changed
+            (FakeRegion.holding(), FakeCore(secret()), replace(DESIRED, paused=True), ACTIVE),
+            (FakeRegion.holding(), FakeCore(secret()), replace(DESIRED, retry_token="again"), ACTIVE),
+            (FakeRegion.holding(), FakeCore(secret()), DESIRED, replace(ACTIVE, phase="Failed", reason="CreateFailed")),
         ]
-        for region, core, desired, recorded in cases:
-            assert not economy.resumes_unchanged(board(region), core, desired, recorded, since=0)
+        for region, core, want, recorded in cases:
+            assert not economy.resumes_unchanged(board(region), core, want, recorded, since=0)
 
     def test_a_failing_list_means_the_full_pass(self) -> None:
         def broken() -> list[Sighting]:
@@ -164,7 +146,7 @@ class FakeClient:
 
 class TestTurningActive:
     def test_a_tracker_we_created_seen_active_by_a_recent_list_needs_no_describe(self) -> None:
-        region, inner = FakeRegion("ACTIVE"), FakeClient()
+        region, inner = FakeRegion.holding("ACTIVE"), FakeClient()
         status_board = board(region)
         status_board.refresh()
         trackers = BoardTrackers(inner, status_board, DESIRED.dataset_group_arn)  # type: ignore[arg-type]
@@ -175,7 +157,7 @@ class TestTurningActive:
         assert trackers.tags(ARN) == {"passed": "through"}
 
     def test_a_tracker_in_transition_is_read_from_a_recent_list(self) -> None:
-        region, inner = FakeRegion("CREATE IN_PROGRESS"), FakeClient()
+        region, inner = FakeRegion.holding("CREATE IN_PROGRESS"), FakeClient()
         status_board = board(region)
         status_board.refresh()
         seen = BoardTrackers(inner, status_board, DESIRED.dataset_group_arn).describe(ARN)  # type: ignore[arg-type]
@@ -184,11 +166,11 @@ class TestTurningActive:
 
     def test_without_a_recent_sighting_that_says_enough_it_describes(self) -> None:
         for status, kept in (("CREATE FAILED", True), ("ACTIVE", False)):
-            region, inner = FakeRegion(status), FakeClient()
+            region, inner = FakeRegion.holding(status), FakeClient()
             if not kept:
                 inner.kept.clear()
             status_board = board(region)
             status_board.refresh()
             assert BoardTrackers(inner, status_board, DESIRED.dataset_group_arn).describe(ARN) == "described"  # type: ignore[arg-type]
-        never_listed = BoardTrackers(FakeClient(), board(FakeRegion()), DESIRED.dataset_group_arn)  # type: ignore[arg-type]
+        never_listed = BoardTrackers(FakeClient(), board(FakeRegion.holding()), DESIRED.dataset_group_arn)  # type: ignore[arg-type]
         assert never_listed.describe(ARN) == "described"

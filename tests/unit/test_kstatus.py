@@ -13,13 +13,8 @@ import pytest
 
 from personalize_operator.api.names import RECONCILING, STALLED, Phase
 from personalize_operator.reconciler.conditions import kstatus_conditions
-from support.gitops import GitopsCheck, ensure_gitops_check
-from support.statuses import DECISIONS, GENERATION, rendered_event_tracker
-
-
-@pytest.fixture(scope="module")
-def gitops_check() -> GitopsCheck:
-    return GitopsCheck(ensure_gitops_check())
+from support.gitops import GitopsCheck
+from support.statuses import GENERATION, STATUSES, RenderedStatus
 
 
 def _by_type(phase: str, reason: str, *, deleting: bool = False) -> dict[str, dict[str, Any]]:
@@ -83,10 +78,10 @@ def _expected_kstatus(phase: Phase, deleting: bool) -> str:
     return {Phase.ACTIVE: "Current", Phase.FAILED: "Failed"}.get(phase, "InProgress")
 
 
-@pytest.mark.parametrize("case", DECISIONS, ids=[case.name for case in DECISIONS])
-def test_kstatus_of_every_status_the_operator_renders(gitops_check: GitopsCheck, case: Any) -> None:
+@pytest.mark.parametrize("case", STATUSES, ids=[case.name for case in STATUSES])
+def test_kstatus_of_every_status_the_operator_renders(gitops_check: GitopsCheck, case: RenderedStatus) -> None:
     decision = case.decision
-    [result] = gitops_check.kstatus([rendered_event_tracker(decision, deleting=case.deleting)])
+    [result] = gitops_check.kstatus([case.event_tracker()])
 
     assert result["status"] == _expected_kstatus(decision.phase, case.deleting)
     if result["status"] in ("Failed", "InProgress"):
@@ -94,9 +89,8 @@ def test_kstatus_of_every_status_the_operator_renders(gitops_check: GitopsCheck,
 
 
 def test_kstatus_waits_for_the_operator_to_observe_a_new_generation(gitops_check: GitopsCheck) -> None:
-    active = next(case.decision for case in DECISIONS if case.name == "active")
-    tracker = rendered_event_tracker(active, deleting=False)
-    tracker["metadata"]["generation"] = GENERATION + 1
+    active = next(case for case in STATUSES if case.name == "active")
+    tracker = active.event_tracker(generation=GENERATION + 1)
 
     [result] = gitops_check.kstatus([tracker])
 

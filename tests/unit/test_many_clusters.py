@@ -29,20 +29,11 @@ from personalize_operator.reconciler.decide import (
     settled_active,
 )
 from personalize_operator.reconciler.reconcile import Context, finalize, reconcile
-from support.fakes import DG, FakeOwners, FakeSecrets, FakeTrackers
+from support.builders import desired, remote_tracker
+from support.fakes import FakeOwners, FakeSecrets, FakeTrackers
 
 A, B = "cluster-a", "cluster-b"
-HERE = Desired(
-    uid="uid-new",
-    namespace="shop",
-    name="storefront",
-    generation=1,
-    tracker_name="storefront",
-    dataset_group_arn=DG,
-    region="eu-west-1",
-    secret_name="storefront-tracking",
-    cluster=A,
-)
+HERE = desired(uid="uid-new", tags={}, cluster=A)
 
 
 def tags(cluster: str = A, namespace: str = "shop", name: str = "storefront", uid: str = "uid-old") -> dict[str, str]:
@@ -50,14 +41,8 @@ def tags(cluster: str = A, namespace: str = "shop", name: str = "storefront", ui
     return {**found, CLUSTER_TAG: cluster} if cluster else found
 
 
-def tracker(found_tags: dict[str, str], status_: str = "ACTIVE") -> RemoteTracker:
-    return RemoteTracker(
-        arn="arn:aws:personalize:eu-west-1:1:event-tracker/t",
-        name="storefront",
-        status=status_,
-        dataset_group_arn=DG,
-        tags=found_tags,
-    )
+def tracker(found_tags: dict[str, str]) -> RemoteTracker:
+    return remote_tracker(tags=found_tags)
 
 
 @pytest.mark.parametrize(
@@ -81,8 +66,8 @@ def test_ownership_is_cluster_namespace_and_name_and_by_uid_before_cluster_tags(
 
 class TestDecisions:
     def test_another_clusters_tracker_is_failed_naming_that_cluster_and_never_adopted(self) -> None:
-        for desired in (HERE, replace(HERE, adopt=True), replace(HERE, take_over_from="cluster-c")):
-            decision = decide(desired, Recorded(), Observation(other_cluster=tracker(tags(B))))
+        for want in (HERE, replace(HERE, adopt=True), replace(HERE, take_over_from="cluster-c")):
+            decision = decide(want, Recorded(), Observation(other_cluster=tracker(tags(B))))
             assert (decision.step, decision.phase, decision.reason) == (
                 Step.CONFLICT,
                 Phase.FAILED,
@@ -186,8 +171,8 @@ class TestThroughTheReconciler:
     def test_another_clusters_copy_changes_nothing_and_gets_no_secret(self) -> None:
         world = World()
         world.aws.add("ACTIVE", tags(B))
-        for desired in (HERE, replace(HERE, adopt=True)):
-            outcome = reconcile(world.context(desired))
+        for want in (HERE, replace(HERE, adopt=True)):
+            outcome = reconcile(world.context(want))
             assert outcome.decision.reason == "OwnedByOtherCluster"
         assert world.changes() == [] and world.secrets.written == {}
 

@@ -15,6 +15,7 @@ import yaml
 from personalize_operator.api import constraints, model, names
 from personalize_operator.api.model import DeletionPolicy, EventTracker, EventTrackerSpec, EventTrackerStatus, Tag
 from personalize_operator.api.names import Phase
+from support.builders import numbered_tags, spec_tags
 
 DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/demo"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "eventtracker.yaml"
@@ -22,10 +23,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "eventtracker.yaml"
 
 def spec(**fields: Any) -> dict[str, Any]:
     return {"datasetGroupArn": DG, **fields}
-
-
-def tags(*pairs: tuple[str, str]) -> list[dict[str, str]]:
-    return [{"tagKey": key, "tagValue": value} for key, value in pairs]
 
 
 def resource(metadata_name: str = "storefront", **fields: Any) -> dict[str, Any]:
@@ -56,7 +53,7 @@ class TestParsing:
     def test_every_field_parses_from_camel_case(self) -> None:
         body = spec(
             name="storefront-clicks",
-            tags=tags(("team", "growth")),
+            tags=spec_tags(("team", "growth")),
             secretName="clicks",
             deletionPolicy="Retain",
         )
@@ -162,14 +159,14 @@ ACCEPTED = [
             ("aws-iso-b", "us-isob-east-1"),
         ]
     ],
-    pytest.param(spec(tags=tags(*[(f"k{i}", "v") for i in range(model.MAX_USER_TAGS)])), id="max-user-tags"),
-    pytest.param(spec(tags=tags(("k" * 128, "v" * 256))), id="tag-at-max-lengths"),
-    pytest.param(spec(tags=tags(("k", ""))), id="tag-value-empty"),
-    pytest.param(spec(tags=tags(("équipe", "ventes ٣ 中"))), id="tag-unicode-letters-numbers-spaces"),
-    pytest.param(spec(tags=tags(("a_b.c:d/e=f+g-h@i", "x"))), id="tag-every-allowed-symbol"),
-    pytest.param(spec(tags=tags(("personalize.operators.dev", "x"))), id="tag-group-without-slash"),
-    pytest.param(spec(tags=tags(("team/personalize.operators.dev/x", "x"))), id="tag-prefix-not-at-start"),
-    pytest.param(spec(tags=tags(("awsome", "x"))), id="tag-aws-without-colon"),
+    pytest.param(spec(tags=numbered_tags(model.MAX_USER_TAGS)), id="max-user-tags"),
+    pytest.param(spec(tags=spec_tags(("k" * 128, "v" * 256))), id="tag-at-max-lengths"),
+    pytest.param(spec(tags=spec_tags(("k", ""))), id="tag-value-empty"),
+    pytest.param(spec(tags=spec_tags(("équipe", "ventes ٣ 中"))), id="tag-unicode-letters-numbers-spaces"),
+    pytest.param(spec(tags=spec_tags(("a_b.c:d/e=f+g-h@i", "x"))), id="tag-every-allowed-symbol"),
+    pytest.param(spec(tags=spec_tags(("personalize.operators.dev", "x"))), id="tag-group-without-slash"),
+    pytest.param(spec(tags=spec_tags(("team/personalize.operators.dev/x", "x"))), id="tag-prefix-not-at-start"),
+    pytest.param(spec(tags=spec_tags(("awsome", "x"))), id="tag-aws-without-colon"),
     pytest.param(spec(secretName="a"), id="secret-one-char"),
     pytest.param(spec(secretName="my.secret-1"), id="secret-dotted"),
     pytest.param(spec(secretName="a" * 253), id="secret-253-chars"),
@@ -230,24 +227,26 @@ REFUSED = [
         ]
     ],
     pytest.param(
-        spec(tags=tags(*[(f"k{i}", "v") for i in range(model.MAX_USER_TAGS + 1)])),
+        spec(tags=numbered_tags(model.MAX_USER_TAGS + 1)),
         f"at most {model.MAX_USER_TAGS} items",
         id="one-tag-more-than-room-beside-ownership-tags",
     ),
-    pytest.param(spec(tags=tags(("a", "1"), ("a", "2"))), "duplicate tag keys: a", id="tag-duplicate-key"),
-    pytest.param(spec(tags=tags(("", "v"))), "at least 1 character", id="tag-key-empty"),
-    pytest.param(spec(tags=tags(("k" * 129, "v"))), "at most 128 characters", id="tag-key-129-chars"),
-    pytest.param(spec(tags=tags(("k", "v" * 257))), "at most 256 characters", id="tag-value-257-chars"),
-    pytest.param(spec(tags=tags(("a*b", "v"))), "must match", id="tag-key-star"),
-    pytest.param(spec(tags=tags(("k", "v#"))), "must match", id="tag-value-hash"),
-    pytest.param(spec(tags=tags(("k", "v\n"))), "must match", id="tag-value-newline"),
+    pytest.param(spec(tags=spec_tags(("a", "1"), ("a", "2"))), "duplicate tag keys: a", id="tag-duplicate-key"),
+    pytest.param(spec(tags=spec_tags(("", "v"))), "at least 1 character", id="tag-key-empty"),
+    pytest.param(spec(tags=spec_tags(("k" * 129, "v"))), "at most 128 characters", id="tag-key-129-chars"),
+    pytest.param(spec(tags=spec_tags(("k", "v" * 257))), "at most 256 characters", id="tag-value-257-chars"),
+    pytest.param(spec(tags=spec_tags(("a*b", "v"))), "must match", id="tag-key-star"),
+    pytest.param(spec(tags=spec_tags(("k", "v#"))), "must match", id="tag-value-hash"),
+    pytest.param(spec(tags=spec_tags(("k", "v\n"))), "must match", id="tag-value-newline"),
     pytest.param(spec(tags=[{"tagKey": "k"}]), "Field required", id="tag-value-missing"),
     pytest.param(
-        spec(tags=tags(("personalize.operators.dev/uid", "x"))), model.RESERVED_TAG_KEY, id="tag-reserved-uid"
+        spec(tags=spec_tags(("personalize.operators.dev/uid", "x"))), model.RESERVED_TAG_KEY, id="tag-reserved-uid"
     ),
-    pytest.param(spec(tags=tags(("personalize.operators.dev/", "x"))), model.RESERVED_TAG_KEY, id="tag-reserved-bare"),
-    pytest.param(spec(tags=tags(("aws:cloudformation", "x"))), model.AWS_TAG_KEY, id="tag-aws-prefix"),
-    pytest.param(spec(tags=tags(("AwS:x", "x"))), model.AWS_TAG_KEY, id="tag-aws-prefix-any-case"),
+    pytest.param(
+        spec(tags=spec_tags(("personalize.operators.dev/", "x"))), model.RESERVED_TAG_KEY, id="tag-reserved-bare"
+    ),
+    pytest.param(spec(tags=spec_tags(("aws:cloudformation", "x"))), model.AWS_TAG_KEY, id="tag-aws-prefix"),
+    pytest.param(spec(tags=spec_tags(("AwS:x", "x"))), model.AWS_TAG_KEY, id="tag-aws-prefix-any-case"),
     pytest.param(spec(secretName=""), "at least 1 character", id="secret-empty"),
     pytest.param(spec(secretName="Bad"), "must match", id="secret-uppercase"),
     pytest.param(spec(secretName="a_b"), "must match", id="secret-underscore"),
@@ -294,7 +293,7 @@ def test_defaults_from_metadata_name_must_be_valid(
 @pytest.mark.parametrize(
     ("old", "new", "problems"),
     [
-        pytest.param(spec(), spec(tags=tags(("a", "b"))), [], id="tags-change-in-place"),
+        pytest.param(spec(), spec(tags=spec_tags(("a", "b"))), [], id="tags-change-in-place"),
         pytest.param(spec(), spec(secretName="s", deletionPolicy="Retain"), [], id="secret-and-policy-change"),
         pytest.param(spec(name="a"), spec(name="b"), [model.NAME_IMMUTABLE], id="name-changed"),
         pytest.param(spec(), spec(name="storefront"), [], id="name-added-equal-to-metadata-name"),

@@ -23,19 +23,11 @@ from personalize_operator.reconciler import passes
 from personalize_operator.reconciler.decide import Desired, Recorded
 from personalize_operator.reconciler.outcome import Outcome
 from personalize_operator.reconciler.reconcile import Context, finalize, reconcile
-from support.fakes import DG, FakeOwners, FakeSecrets, FakeTrackers
+from support.builders import desired
+from support.fakes import FakeOwners, FakeSecrets, FakeTrackers
 
 COUNTER = "personalize_operator_reconciles_total"
-DESIRED = Desired(
-    uid="uid-1",
-    namespace="shop",
-    name="storefront",
-    generation=1,
-    tracker_name="storefront",
-    dataset_group_arn=DG,
-    region="eu-west-1",
-    secret_name="storefront-tracking",
-)
+DESIRED = desired(tags={})
 OURS = {UID_TAG: "uid-1"}
 BODY = {"metadata": {"uid": "uid-1", "namespace": "shop", "name": "storefront", "generation": 1}, "spec": {}}
 # Only a resource whose status says Active (and nothing changed since) is ever resumed (decide.settled_active).

@@ -7,7 +7,7 @@ what a pass does remotely, what it decides and which Events it posts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -15,19 +15,10 @@ from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws.errors import AccessDenied, AwsError, NotFound, Retryable
 from personalize_operator.reconciler.decide import Desired, Phase, Recorded, Step
 from personalize_operator.reconciler.reconcile import Context, Outcome, finalize, reconcile
-from support.fakes import DG, FakeOwners, FakeSecrets, FakeTrackers
+from support.builders import desired
+from support.fakes import FakeOwners, FakeSecrets, FakeTrackers
 
-DESIRED = Desired(
-    uid="uid-1",
-    namespace="shop",
-    name="storefront",
-    generation=1,
-    tracker_name="storefront",
-    dataset_group_arn=DG,
-    region="eu-west-1",
-    secret_name="storefront-tracking",
-    tags={"team": "growth"},
-)
+DESIRED = desired()
 OURS = {UID_TAG: "uid-1"}
 
 
@@ -105,7 +96,7 @@ class TestLiveResource:
     def test_a_new_resource_asked_to_adopt_looks_first_and_never_tries_a_create(self) -> None:
         world = World()
         world.aws.add("ACTIVE", {}, name="old")
-        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        outcome = reconcile(world.context(desired=desired(adopt=True)))
         assert outcome.decision.step == Step.ADOPT and "CreateEventTracker" not in world.aws.calls
 
     def test_a_create_into_a_group_holding_our_tracker_finds_it_and_writes_the_secret_in_the_same_pass(
@@ -137,7 +128,7 @@ class TestLiveResource:
         world = World()
         tracker = world.aws.add("ACTIVE", OURS)
         recorded = Recorded(arn=tracker.arn, phase="Creating", reason="Creating", observed_generation=1)
-        reconcile(world.context(desired=replace(DESIRED, generation=2), recorded=recorded))
+        reconcile(world.context(desired=desired(generation=2), recorded=recorded))
         assert "ListTagsForResource" in world.aws.calls and world.aws.trackers[tracker.arn].tags["team"] == "growth"
 
     def test_a_foreign_tracker_is_a_conflict_with_no_remote_change(self) -> None:
@@ -158,7 +149,7 @@ class TestLiveResource:
             },
             name="shop",
         )
-        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        outcome = reconcile(world.context(desired=desired(adopt=True)))
         assert outcome.decision.reason == "Conflict" and "team-a/shop" in outcome.decision.message
         assert world.aws.trackers[theirs.arn].tags[UID_TAG] == "uid-a"
         assert world.secrets.written == {}
@@ -166,7 +157,7 @@ class TestLiveResource:
     def test_adoption_takes_a_tracker_whose_owner_is_gone(self) -> None:
         world = World()
         orphan = world.aws.add("ACTIVE", {UID_TAG: "uid-dead"}, name="old")
-        outcome = reconcile(world.context(desired=replace(DESIRED, adopt=True)))
+        outcome = reconcile(world.context(desired=desired(adopt=True)))
         assert outcome.decision.step == Step.ADOPT
         assert world.aws.trackers[orphan.arn].tags[UID_TAG] == "uid-1"
         assert len(world.aws.trackers) == 1
@@ -176,7 +167,7 @@ class TestLiveResource:
         tracker = world.aws.add("ACTIVE", OURS)
         outcome = reconcile(
             world.context(
-                desired=replace(DESIRED, paused=True, tags={"new": "tag"}),
+                desired=desired(paused=True, tags={"new": "tag"}),
                 recorded=Recorded(arn=tracker.arn, phase="Active", reason="Active"),
             )
         )
@@ -229,7 +220,7 @@ class TestDeletion:
     def test_retain_releases_without_a_look_at_aws_beyond_untagging_once(self) -> None:
         world = World()
         tracker = world.aws.add("ACTIVE", {**OURS, "team": "growth"})
-        outcome = finalize(world.context(desired=replace(DESIRED, retain=True), recorded=Recorded(arn=tracker.arn)))
+        outcome = finalize(world.context(desired=desired(retain=True), recorded=Recorded(arn=tracker.arn)))
         assert outcome.release
         assert world.aws.calls == ["ListTagsForResource", "UntagResource"]
         assert UID_TAG not in world.aws.trackers[tracker.arn].tags and tracker.arn in world.aws.trackers
@@ -237,7 +228,7 @@ class TestDeletion:
     def test_retain_releases_even_when_every_call_fails(self) -> None:
         boom = Retryable("InternalFailure", "", "ListTagsForResource")
         world = World(aws=FakeTrackers(fail={"ListTagsForResource": boom}))
-        outcome = finalize(world.context(desired=replace(DESIRED, retain=True), recorded=Recorded(arn="arn:x")))
+        outcome = finalize(world.context(desired=desired(retain=True), recorded=Recorded(arn="arn:x")))
         assert outcome.release and "CannotReleaseEventTracker" in reasons(outcome)
 
     def test_a_resource_that_never_asked_for_a_tracker_releases_with_no_call(self) -> None:
@@ -280,12 +271,12 @@ class TestClientThatCannotBeBuilt:
         with pytest.raises(InvalidInput) as refused:
             ClientPool().for_region("us-east-")
         world = World()
-        ctx = world.context(desired=replace(DESIRED, region="us-east-"))
+        ctx = world.context(desired=desired(region="us-east-"))
         ctx.aws = Unreachable(refused.value)  # type: ignore[assignment]
         outcome = reconcile(ctx)
         assert (outcome.decision.phase, outcome.decision.reason) == (Phase.FAILED, "InvalidSpec")
         assert "us-east-" in outcome.decision.message
         assert "CannotObserveEventTracker" in reasons(outcome)  # a new resource's first call looks for its name
-        deleting = world.context(desired=replace(DESIRED, region="us-east-", retain=True))
+        deleting = world.context(desired=desired(region="us-east-", retain=True))
         deleting.aws = Unreachable(refused.value)  # type: ignore[assignment]
         assert finalize(deleting).release

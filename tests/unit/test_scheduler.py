@@ -1,4 +1,8 @@
-"""The scheduler: when each resource's pass runs, with a pass function of our own recording calls."""
+"""The scheduler: when each resource's pass runs, with a pass function of our own recording calls.
+
+Time is the event loop's, faked by looptime (kopf's plugin): the scheduler reads only
+`loop.time()`, so a 0.3 s wait takes no real time and due times are exact.
+"""
 
 from __future__ import annotations
 
@@ -8,52 +12,58 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 from personalize_operator.runtime.workqueue import Entry, Scheduler
+
+# noop_cycles=0: the fake clock steps to the next timer at once. With looptime's default no-op cycles the
+# scheduler spins: a due time a few 1e-12 s after loop.time() (0.01 + 0.05 in floating point) is already due
+# for asyncio (within the clock resolution) but not for the scheduler's `due <= now`, and fake time does not
+# move while something runs. Real time always moves on, so the operator only ever loses a nanosecond there.
+pytestmark = pytest.mark.looptime(noop_cycles=0)
 
 Scenario = Callable[[Scheduler, list[tuple[str, float]]], Awaitable[Any]]
 
 
-def run(scenario: Scenario, *, delays: dict[str, float | None] | None = None, concurrency: int = 4) -> Any:
+async def run(scenario: Scenario, *, delays: dict[str, float | None] | None = None, concurrency: int = 4) -> Any:
     """Start a scheduler whose passes record (uid, loop time) and return `delays[uid]` (default 30 s)."""
+    scheduler = Scheduler(concurrency=concurrency)
+    calls: list[tuple[str, float]] = []
+    loop = asyncio.get_running_loop()
 
-    async def main() -> Any:
-        scheduler = Scheduler(concurrency=concurrency)
-        calls: list[tuple[str, float]] = []
-        loop = asyncio.get_running_loop()
+    async def one_pass(uid: str, entry: Entry) -> float | None:
+        calls.append((uid, loop.time()))
+        await asyncio.sleep(0.01)
+        return (delays or {}).get(uid, 30.0)
 
-        async def one_pass(uid: str, entry: Entry) -> float | None:
-            calls.append((uid, loop.time()))
-            await asyncio.sleep(0.01)
-            return (delays or {}).get(uid, 30.0)
-
-        scheduler.start(one_pass)
-        try:
-            return await scenario(scheduler, calls)
-        finally:
-            await scheduler.stop()
-
-    return asyncio.run(main())
+    scheduler.start(one_pass)
+    try:
+        return await scenario(scheduler, calls)
+    finally:
+        await scheduler.stop()
 
 
-async def until(done: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Wait for a condition (a bound against hangs only: no assertion here is about speed)."""
+async def until(done: Callable[[], bool], timeout: float = 30.0, every: float = 0.005) -> None:
+    """Wait for a condition, looking `every` loop seconds (a bound against hangs only: nothing here is about speed)."""
     async with asyncio.timeout(timeout):
         while not done():
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(every)
 
 
-def test_a_new_resource_runs_at_once_and_again_after_its_delay() -> None:
+@pytest.mark.asyncio
+async def test_a_new_resource_runs_at_once_and_again_after_its_delay() -> None:
     async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> list[float]:
         assert scheduler.track("a", "ns", "a")
         assert not scheduler.track("a", "ns", "a")  # seen again: no extra pass
-        await until(lambda: len(calls) >= 3)
+        await until(lambda: len(calls) >= 3, timeout=600, every=1.0)  # loop time: two minutes pass in no real time
         return [t for _, t in calls[:3]]
 
-    times = run(scenario, delays={"a": 0.1})
-    assert all(later - earlier >= 0.1 for earlier, later in itertools.pairwise(times))  # never before it is due
+    times = await run(scenario, delays={"a": 60.0})
+    assert all(later - earlier >= 60.0 for earlier, later in itertools.pairwise(times))  # never before it is due
 
 
-def test_a_wake_from_another_thread_runs_the_pass_now_and_resets_the_backoff() -> None:
+@pytest.mark.asyncio
+async def test_a_wake_from_another_thread_runs_the_pass_now_and_resets_the_backoff() -> None:
     async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> tuple[int, int, int]:
         scheduler.track("a", "ns", "a")
         await until(lambda: len(calls) == 1 and not scheduler._entries["a"].running)
@@ -65,10 +75,11 @@ def test_a_wake_from_another_thread_runs_the_pass_now_and_resets_the_backoff() -
         await until(lambda: len(calls) == 2)
         return len(calls), entry.attempts.count, scheduler.wake("nobody")
 
-    assert run(scenario) == (2, 0, False)
+    assert await run(scenario) == (2, 0, False)
 
 
-def test_a_wake_during_a_pass_runs_it_again_right_after() -> None:
+@pytest.mark.asyncio
+async def test_a_wake_during_a_pass_runs_it_again_right_after() -> None:
     async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> int:
         scheduler.track("a", "ns", "a")
         await until(lambda: bool(calls))  # the pass has started and sleeps 10 ms
@@ -78,10 +89,11 @@ def test_a_wake_during_a_pass_runs_it_again_right_after() -> None:
         await asyncio.sleep(0.05)
         return len(calls)
 
-    assert run(scenario) == 2  # not lost, and not run twice at once
+    assert await run(scenario) == 2  # not lost, and not run twice at once
 
 
-def test_a_pass_that_returns_none_or_a_forgotten_resource_runs_no_more() -> None:
+@pytest.mark.asyncio
+async def test_a_pass_that_returns_none_or_a_forgotten_resource_runs_no_more() -> None:
     async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> tuple[list[str], int]:
         scheduler.track("gone", "ns", "gone")
         scheduler.track("deleted", "ns", "deleted")
@@ -90,53 +102,49 @@ def test_a_pass_that_returns_none_or_a_forgotten_resource_runs_no_more() -> None
         await asyncio.sleep(0.3)  # "deleted" would have been due twice by now
         return [uid for uid, _ in calls], len(scheduler)
 
-    uids, left = run(scenario, delays={"gone": None, "deleted": 0.05})
+    uids, left = await run(scenario, delays={"gone": None, "deleted": 0.05})
     assert uids.count("gone") == 1
     assert uids.count("deleted") == 1
     assert left == 0
 
 
-def test_forgetting_tells_the_status_boards() -> None:
+@pytest.mark.asyncio
+async def test_forgetting_tells_the_status_boards() -> None:
     forgotten: list[str] = []
     scheduler = Scheduler(concurrency=1, on_forget=forgotten.append)
-
-    async def main() -> None:
-        scheduler.start(lambda uid, entry: asyncio.sleep(0, result=30.0))
-        scheduler.track("a", "ns", "a")
-        scheduler.forget("a")
-        scheduler.forget("a")  # once only
-        scheduler.forget("never-seen")
-        await scheduler.stop()
-
-    asyncio.run(main())
+    scheduler.start(lambda uid, entry: asyncio.sleep(0, result=30.0))
+    scheduler.track("a", "ns", "a")
+    scheduler.forget("a")
+    scheduler.forget("a")  # once only
+    scheduler.forget("never-seen")
+    await scheduler.stop()
     assert forgotten == ["a"]
 
 
-def test_no_more_passes_at_once_than_the_concurrency() -> None:
-    async def main() -> int:
-        scheduler = Scheduler(concurrency=3)
-        running, most, finished = 0, 0, 0
+@pytest.mark.asyncio
+async def test_no_more_passes_at_once_than_the_concurrency() -> None:
+    scheduler = Scheduler(concurrency=3)
+    running, most, finished = 0, 0, 0
 
-        async def one_pass(uid: str, entry: Entry) -> float:
-            nonlocal running, most, finished
-            running += 1
-            most = max(most, running)
-            await asyncio.sleep(0.02)
-            running -= 1
-            finished += 1
-            return 30.0
+    async def one_pass(uid: str, entry: Entry) -> float:
+        nonlocal running, most, finished
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+        finished += 1
+        return 30.0
 
-        scheduler.start(one_pass)
-        for index in range(20):
-            scheduler.track(str(index), "ns", str(index))
-        await until(lambda: finished == 20)
-        await scheduler.stop()
-        return most
-
-    assert asyncio.run(main()) == 3
+    scheduler.start(one_pass)
+    for index in range(20):
+        scheduler.track(str(index), "ns", str(index))
+    await until(lambda: finished == 20)
+    await scheduler.stop()
+    assert most == 3
 
 
-def test_wake_all_wakes_every_tracked_resource() -> None:
+@pytest.mark.asyncio
+async def test_wake_all_wakes_every_tracked_resource() -> None:
     async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> tuple[int, int]:
         for uid in "abc":
             scheduler.track(uid, "ns", uid)
@@ -145,7 +153,7 @@ def test_wake_all_wakes_every_tracked_resource() -> None:
         await until(lambda: len(calls) == 6)
         return woken, len(calls)
 
-    assert run(scenario) == (3, 6)
+    assert await run(scenario) == (3, 6)
 
 
 def test_only_a_changed_fingerprint_calls_for_a_wake() -> None:
@@ -155,7 +163,8 @@ def test_only_a_changed_fingerprint_calls_for_a_wake() -> None:
     assert scheduler.changed("u", (2, None))  # spec edited
 
 
-def test_stop_ends_the_task_and_passes_run_no_more() -> None:
+@pytest.mark.asyncio
+async def test_stop_ends_the_task_and_passes_run_no_more() -> None:
     async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> tuple[bool, int, int]:
         scheduler.track("a", "ns", "a")
         await until(lambda: len(calls) >= 2)
@@ -165,5 +174,5 @@ def test_stop_ends_the_task_and_passes_run_no_more() -> None:
         await asyncio.sleep(0.1)  # "a" is due every 10 ms
         return scheduler._task is not None and scheduler._task.done(), stopped_at, len(calls)
 
-    done, before, after = run(scenario, delays={"a": 0.0})
+    done, before, after = await run(scenario, delays={"a": 0.0})
     assert done and before == after

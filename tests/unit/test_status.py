@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from personalize_operator.aws.tracker import RemoteTracker
-from personalize_operator.reconciler.decide import Decision, Desired, Phase, Recorded, Step
+from personalize_operator.reconciler.decide import Decision, Phase, Recorded, Step
 from personalize_operator.reconciler.status import render, render_invalid
+from support.builders import ARN, desired, remote_tracker
 
-DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
-ARN = "arn:aws:personalize:eu-west-1:111122223333:event-tracker/abc"
 NOW = "2026-11-27T10:00:00Z"
-DESIRED = Desired(
-    uid="u",
-    namespace="shop",
-    name="storefront",
-    generation=3,
-    tracker_name="storefront",
-    dataset_group_arn=DG,
-    region="eu-west-1",
-    secret_name="storefront-tracking",
-)
-ACTIVE = RemoteTracker(
-    arn=ARN,
-    name="storefront",
-    status="ACTIVE",
-    dataset_group_arn=DG,
-    account_id="111122223333",
-    tracking_id="secret-id",
-)
+DESIRED = desired(uid="u", generation=3, tags={})
+ACTIVE = remote_tracker("ACTIVE", tags={})
 
 
 def conditions_by_type(status: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -91,9 +73,7 @@ def test_the_account_is_the_one_the_tracker_carries_and_arns_are_read_by_botocor
     from personalize_operator.reconciler.status import identity
 
     arn = "arn:aws:personalize:eu-west-1:111111111111:event-tracker/0f3c"
-    assert identity(RemoteTracker(arn=arn, name="t", status="ACTIVE", dataset_group_arn="", account_id="222222222222"))[
-        "accountId"
-    ] == ("222222222222")
+    assert identity(remote_tracker(arn=arn, account_id="222222222222"))["accountId"] == "222222222222"
     assert arns.account_of(arn) == "111111111111" and arns.region_of(arn) == "eu-west-1"
     assert arns.partition_of("arn:aws-cn:personalize:cn-north-1:1:dataset-group/x") == "aws-cn"
     assert arns.account_of("not-an-arn") == "" and arns.region_of("") == ""

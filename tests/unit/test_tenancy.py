@@ -53,33 +53,20 @@ def test_an_empty_file_is_an_empty_map_that_refuses_everyone() -> None:
     assert resolve(parse(""), "team-a", A1) == Refusal("namespace team-a has no entry in the operator's tenancy map")
 
 
+ONE_TENANT = "tenants:\n  - namespaces: [a]\n"
+ANY_GROUP = "    datasetGroups: ['arn:a:b:c:d:e']\n"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
         pytest.param("tenants:\n  - namespaces: [a\n", 3, "not valid YAML", id="yaml-syntax"),
-        pytest.param(
-            "tenants:\n  - namespaces: [a]\n    roleArn: not-a-role\n    datasetGroups: ['arn:a:b:c:d:e']\n",
-            3,
-            "roleArn",
-            id="bad-role",
-        ),
-        pytest.param("tenants:\n  - namespaces: [a]\n", 2, "datasetGroups", id="missing-dataset-groups"),
-        pytest.param(
-            "tenants:\n  - namespaces: [a]\n    datasetGroups: ['dataset-group/a-*']\n",
-            3,
-            "no dataset group ARN",
-            id="arn",
-        ),
-        pytest.param(
-            "tenants:\n  - namespaces: [a]\n    datasetGroups: ['arn:a:b:c:d:e']\n    role: x\n",
-            4,
-            "role",
-            id="unknown",
-        ),
+        pytest.param(ONE_TENANT + "    roleArn: not-a-role\n" + ANY_GROUP, 3, "roleArn", id="bad-role"),
+        pytest.param(ONE_TENANT, 2, "datasetGroups", id="missing-dataset-groups"),
+        pytest.param(ONE_TENANT + "    datasetGroups: ['dataset-group/a-*']\n", 3, "no dataset group ARN", id="arn"),
+        pytest.param(ONE_TENANT + ANY_GROUP + "    role: x\n", 4, "role", id="unknown"),
         pytest.param("- a\n- b\n", 1, "mapping", id="not-a-mapping"),
-        pytest.param(
-            "tenants:\n  - namespaces: []\n    datasetGroups: ['arn:a:b:c:d:e']\n", 2, "namespaces", id="no-namespace"
-        ),
+        pytest.param("tenants:\n  - namespaces: []\n" + ANY_GROUP, 2, "namespaces", id="no-namespace"),
     ],
 )
 def test_a_malformed_file_is_refused_naming_the_line_and_the_reason(text: str, line: int, words: str) -> None:

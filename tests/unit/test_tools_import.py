@@ -9,20 +9,16 @@ from personalize_operator.api.names import ADOPT_ANNOTATION, UID_TAG
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.tools.importer import Candidate, candidates, plan
 from personalize_operator.tools.output import Format, render
+from support.builders import TRACKING_ID, remote_tracker, tracker_arn
 
-DG = "arn:aws:personalize:us-east-1:123456789012:dataset-group/"
+DG = "arn:aws:personalize:eu-west-1:111122223333:dataset-group/"
 OWNED = {UID_TAG: "uid-1", f"{names.GROUP}/namespace": "shop", f"{names.GROUP}/name": "clicks"}
 
 
 def tracker(name: str, status: str = "ACTIVE", tags: dict[str, str] | None = None, **extra: str) -> RemoteTracker:
-    return RemoteTracker(
-        arn=f"arn:aws:personalize:us-east-1:123456789012:event-tracker/{name}",
-        name=name,
-        status=status,
-        dataset_group_arn=DG + name,
-        tracking_id="secret-tracking-id",
-        tags=tags or {},
-        **extra,
+    """Tracker `name`, alone in dataset group `name`, carrying only `tags`."""
+    return remote_tracker(
+        status, name=name, arn=tracker_arn(name), dataset_group_arn=DG + name, tags=tags or {}, **extra
     )
 
 
@@ -95,5 +91,5 @@ def test_the_printed_yaml_has_the_skips_as_comments_and_never_the_tracking_id() 
     )
     text = render(found.manifests, Format.YAML, header=[s.line() for s in found.skipped])
     assert text.startswith("# skipped b (")
-    assert "secret-tracking-id" not in text
+    assert TRACKING_ID not in text
     assert [doc["spec"]["name"] for doc in yaml.safe_load_all(text)] == ["a"]

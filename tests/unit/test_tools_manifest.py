@@ -14,6 +14,7 @@ from personalize_operator.api import model
 from personalize_operator.cli import main
 from personalize_operator.tools import cli_shape, exits, skeleton
 from personalize_operator.tools.manifest import Options, dns_name, from_source, to_cli_input
+from support.builders import numbered_tags
 from support.cli import SKELETON_VALUES, fill, leaves
 
 DG = "arn:aws:personalize:us-west-2:123456789012:dataset-group/MyDatasetGroup"
@@ -32,10 +33,6 @@ def run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
     return code, out.getvalue(), err.getvalue()
-
-
-def tags(count: int) -> list[dict[str, str]]:
-    return [{"tagKey": f"k{i}", "tagValue": "v"} for i in range(count)]
 
 
 def test_the_seed_input_becomes_a_manifest_with_a_dns_safe_name_and_the_aws_name_kept() -> None:
@@ -83,7 +80,7 @@ MALFORMED: list[Any] = [
         id="not-a-dataset-group",
     ),
     pytest.param(
-        {**SEED, "tags": tags(model.MAX_USER_TAGS + 1)},
+        {**SEED, "tags": numbered_tags(model.MAX_USER_TAGS + 1)},
         f"spec.tags: Too many: {model.MAX_USER_TAGS + 1}: must have at most {model.MAX_USER_TAGS} items",
         id="too-many-tags",
     ),
@@ -97,7 +94,7 @@ MALFORMED: list[Any] = [
         f"spec.tags[0].tagKey: {model.AWS_TAG_KEY}",
         id="aws-tag-prefix",
     ),
-    pytest.param({**SEED, "tags": tags(1) * 2}, "spec: duplicate tag keys: k0", id="duplicate-tag-keys"),
+    pytest.param({**SEED, "tags": numbered_tags(1) * 2}, "spec: duplicate tag keys: k0", id="duplicate-tag-keys"),
     pytest.param({**SEED, "tags": [{"tagKey": "team"}]}, "tags[0].tagValue: missing required", id="tag-without-value"),
     pytest.param({**SEED, "tags": "team=growth"}, "tags: must be a JSON list", id="tags-not-a-list"),
 ]
