@@ -152,7 +152,7 @@ class TestDriftAtResync:
         )
         arn = solo.trackers.wait_phase("tagged", "Active", timeout=60)["eventTrackerArn"]
         wanted = remote_tags(solo.emulator, arn)
-        assert wanted["team"] == "growth" and sum(k.startswith(OWNERSHIP_PREFIX) for k in wanted) == 3
+        assert wanted["team"] == "growth" and sum(k.startswith(OWNERSHIP_PREFIX) for k in wanted) == 4
 
         personalize = solo.emulator.client()
         personalize.tag_resource(resourceArn=arn, tags=[{"tagKey": "intruder", "tagValue": "x"}])
