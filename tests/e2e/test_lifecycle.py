@@ -12,16 +12,13 @@ import hashlib
 from pathlib import Path
 
 from personalize_emulator.testing import Emulator
+from personalize_operator.api.names import OWNERSHIP_TAG_KEYS
 from personalize_operator.kube import secrets
 from support.operator_process import OperatorProcess
 from support.trackers import Trackers, kubectl, manifest
 from support.wait import stays, wait_for
 
-OWNERSHIP_KEYS = {
-    "personalize.operators.dev/uid",
-    "personalize.operators.dev/namespace",
-    "personalize.operators.dev/name",
-}
+OWNERSHIP_KEYS = set(OWNERSHIP_TAG_KEYS)
 
 
 def digest(value: str) -> str:
