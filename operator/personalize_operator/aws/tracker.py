@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-CREATING_STATES = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
+CREATE_PENDING = "CREATE PENDING"  # every new tracker's first state
+CREATING_STATES = frozenset({CREATE_PENDING, "CREATE IN_PROGRESS"})
 DELETING_STATES = frozenset({"DELETE PENDING", "DELETE IN_PROGRESS"})
 TRANSITIONAL_STATES = CREATING_STATES | DELETING_STATES
 ACTIVE = "ACTIVE"

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from personalize_operator.api import arns
 from personalize_operator.api.names import CLUSTER_TAG, UID_TAG
 from personalize_operator.aws.errors import AlreadyExists, AwsError, InUse, NotFound
-from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.aws.tracker import CREATE_PENDING, RemoteTracker
 from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
 from personalize_operator.reconciler.conditions import now_rfc3339
 from personalize_operator.reconciler.decide import (
@@ -200,7 +200,7 @@ def _create(ctx: Context, decision: Decision) -> tuple[Decision, RemoteTracker |
     created = RemoteTracker(
         arn=arn,
         name=desired.tracker_name,
-        status="CREATE PENDING",
+        status=CREATE_PENDING,
         dataset_group_arn=desired.dataset_group_arn,
         account_id=arns.account_of(arn),
     )
