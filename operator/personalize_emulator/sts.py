@@ -60,9 +60,11 @@ def user_id(access_key_id: str) -> str:
     return "AIDA" + hashlib.sha256(access_key_id.encode()).hexdigest()[:17].upper()
 
 
-def caller_identity_xml(caller: Caller, access_key_id: str, request_id: str, session: Session | None = None) -> bytes:
+def caller_identity_xml(
+    caller: Caller, access_key_id: str, request_id: str, session: Session | None = None, user_name: str = USER_NAME
+) -> bytes:
     """GetCallerIdentity's answer, element for element as STS writes it (an assumed role's for its keys)."""
-    arn = f"arn:{caller.partition}:iam::{caller.account_id}:user/{USER_NAME}"
+    arn = f"arn:{caller.partition}:iam::{caller.account_id}:user/{user_name}"
     uid = user_id(access_key_id)
     if session is not None:
         arn, uid = session.assumed_role_arn, f"{session.role_id}:{session.session_name}"
@@ -169,6 +171,7 @@ def handle(
     sessions: Sessions,
     now: float,
     credential_duration: float | None = None,
+    user_name: Callable[[str], str] = lambda access_key_id: USER_NAME,
 ) -> Response:
     """Answer one STS Query request."""
     request_id = str(uuid.uuid4())
@@ -197,6 +200,10 @@ def handle(
             )
         caller = Caller(account_id=account, region=scope.region)
         session = sessions.find(scope.access_key)
-        return _xml(200, caller_identity_xml(caller, scope.access_key, request_id, session), request_id)
+        return _xml(
+            200,
+            caller_identity_xml(caller, scope.access_key, request_id, session, user_name(scope.access_key)),
+            request_id,
+        )
     except errors.ApiError as error:
         return _xml(error.status, error_xml(error, request_id), request_id)
