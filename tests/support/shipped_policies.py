@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+OPERATOR_ACCESS_KEY = "personalize-operator"  # the operator process's key in tests (support.operator_process)
 REPO = Path(__file__).resolve().parents[2]
 POLICY_FILE = REPO / "docs" / "iam-policy.json"
 HARDENING_FILE = REPO / "docs" / "iam-policy-hardening.json"
@@ -68,3 +69,13 @@ def doc_policy(sid: str) -> dict[str, Any]:
     matching = [block for block in doc_blocks() if sid in block.sids]
     assert len(matching) == 1, f"docs/iam.md has {len(matching)} policy blocks with Sid {sid}"
     return matching[0].document
+
+
+def team_role_policy(account: str) -> dict[str, Any]:
+    """docs/iam.md's team role permission policy, for a team whose account is `account` (the doc's is 111111111111)."""
+    return dict(json.loads(json.dumps(doc_policy("TeamCreateEventTrackers")).replace("111111111111", account)))
+
+
+# running_emulator(iam_policy_files=OPERATOR_POLICY_AT_START): docs/iam-policy.json on the operator's key,
+# from the emulator's start and after every reset.
+OPERATOR_POLICY_AT_START = (f"{OPERATOR_ACCESS_KEY}={POLICY_FILE}",)

@@ -1,0 +1,124 @@
+"""The shipped policy less one action, each of the seven in turn: the resource names the denied action, nothing leaks.
+
+The emulator authorizes the operator's key with docs/iam-policy.json minus
+one action, as IAM would; the resource that needs the action must show
+AccessDenied naming it, with no tracker leaked or duplicated; then the full
+policy is restored, and the resource recovers and deletes cleanly. doctor,
+run with the same key, names the missing action too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+from personalize_operator.tools.permissions import OPERATOR_ACTIONS
+from support.cli import personalize_operator
+from support.shipped_policies import OPERATOR_ACCESS_KEY, operator_policy
+from support.solo import Solo, new_dataset_group
+from support.trackers import manifest
+from support.wait import wait_for
+
+# What the operator is doing when it needs each action: creating a resource, or changing one that is Active.
+NEEDED_WHEN = {
+    "personalize:ListEventTrackers": "create",
+    "personalize:CreateEventTracker": "create",
+    "personalize:DescribeEventTracker": "create",
+    "personalize:ListTagsForResource": "create",
+    "personalize:TagResource": "tag",
+    "personalize:UntagResource": "untag",
+    "personalize:DeleteEventTracker": "delete",
+}
+
+
+def without(action: str) -> dict[str, Any]:
+    policy = operator_policy()
+    statements = []
+    for statement in policy["Statement"]:
+        actions = [a for a in statement["Action"] if a != action]
+        if actions:
+            statements.append({**statement, "Action": actions})
+    return {**policy, "Statement": statements}
+
+
+def denial(solo: Solo, name: str, action: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Wait until a condition of the resource says AccessDenied and names `action`; (status, that condition)."""
+
+    def named() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        status = solo.trackers.status(name)
+        for condition in status.get("conditions") or []:
+            if condition.get("reason") == "AccessDenied" and action in condition.get("message", ""):
+                return status, condition
+        return None
+
+    return wait_for(named, timeout=90, what=f"{name}: AccessDenied naming {action}")
+
+
+def trackers_in(solo: Solo, group: str) -> list[dict[str, Any]]:
+    return [t for t in solo.emulator.admin.trackers() if t["datasetGroupArn"] == group]
+
+
+def test_every_operator_action_is_covered() -> None:
+    assert set(NEEDED_WHEN) == {action.action for action in OPERATOR_ACTIONS}
+
+
+@pytest.mark.parametrize("action", list(NEEDED_WHEN))
+def test_the_policy_less_one_action_shows_access_denied_naming_it_and_leaks_nothing(solo: Solo, action: str) -> None:
+    admin, trackers = solo.emulator.admin, solo.trackers
+    group = new_dataset_group(solo.emulator)
+    when = NEEDED_WHEN[action]
+    tags = [{"tagKey": "team", "tagValue": "growth"}, {"tagKey": "tier", "tagValue": "gold"}]
+    if when != "create":
+        trackers.create(manifest("clicks", group, tags=tags))
+        trackers.wait_phase("clicks", "Active", timeout=60)
+
+    admin.attach_policies([without(action)], access_key_id=OPERATOR_ACCESS_KEY)
+    if when == "create":
+        trackers.create(manifest("clicks", group, tags=tags))
+    elif when == "tag":
+        trackers.patch("clicks", {"spec": {"tags": [{"tagKey": "team", "tagValue": "search"}, tags[1]]}})
+    elif when == "untag":
+        trackers.patch("clicks", {"spec": {"tags": tags[:1]}})
+    else:
+        trackers.delete("clicks")
+
+    status, condition = denial(solo, "clicks", action)
+    print(f"{action}: phase {status.get('phase')}, {condition['type']}={condition['status']} AccessDenied")
+    assert f"is not authorized to perform: {action}" in condition["message"]
+    if when == "create":
+        assert status.get("phase") == "Pending"
+    assert len(trackers_in(solo, group)) == (0 if action in CREATE_REFUSED else 1), "a tracker leaked or doubled"
+
+    admin.attach_policies([operator_policy()], access_key_id=OPERATOR_ACCESS_KEY)
+    if when != "delete":
+        trackers.wait_phase("clicks", "Active", timeout=90)
+        assert len(trackers_in(solo, group)) == 1, "a duplicate tracker after recovery"
+        trackers.delete("clicks")
+    trackers.wait_gone("clicks", timeout=90)
+    assert trackers_in(solo, group) == [], "the tracker leaked"
+
+
+# Denied before any tracker exists: the crash-safe lookup (List) and the create itself.
+CREATE_REFUSED = {"personalize:ListEventTrackers", "personalize:CreateEventTracker"}
+
+
+@pytest.mark.parametrize("action", ["personalize:TagResource", "personalize:DescribeEventTracker"])
+def test_doctor_names_the_missing_action_and_the_statement_to_add(solo: Solo, action: str) -> None:
+    solo.emulator.admin.attach_policies([without(action)], access_key_id=OPERATOR_ACCESS_KEY)
+    env = {
+        **solo.emulator.env(access_key_id=OPERATOR_ACCESS_KEY),
+        "KUBECONFIG": str(solo.operator.kubeconfig),
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+    done = personalize_operator("doctor", "--region", "us-east-1", "-o", "json", env=env)
+
+    checks = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
+    failed = [name for name, check in checks.items() if not check["ok"]]
+    assert failed == ["AWS permissions"], done.stdout
+    assert f"user/{OPERATOR_ACCESS_KEY} is denied {action} on " in checks["AWS permissions"]["detail"]
+    assert f'"Action": "{action}"' in checks["AWS permissions"]["hint"]
