@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from personalize_emulator import errors, protocol
+from personalize_emulator import errors, protocol, sts
 from personalize_emulator.iam_authorization import Question
 from personalize_emulator.iam_evaluation import Decision, EvalDecision, Policy, evaluate
 from personalize_emulator.protocol import Response
@@ -109,20 +108,6 @@ def simulate_xml(results: Sequence[tuple[Question, Decision]], policy_type: str,
     ).encode()
 
 
-def error_xml(error: errors.ApiError, request_id: str) -> bytes:
-    kind = "Receiver" if error.status >= 500 else "Sender"
-    return (
-        f'<ErrorResponse xmlns="{XML_NAMESPACE}">\n'
-        "  <Error>\n"
-        f"    <Type>{kind}</Type>\n"
-        f"    <Code>{escape(error.code)}</Code>\n"
-        f"    <Message>{escape(error.message)}</Message>\n"
-        "  </Error>\n"
-        f"  <RequestId>{request_id}</RequestId>\n"
-        "</ErrorResponse>\n"
-    ).encode()
-
-
 def handle(
     *,
     headers: dict[str, str],
@@ -135,10 +120,7 @@ def handle(
     """Answer one IAM Query request; `authenticate(access key, token)` raises for refused credentials."""
     request_id = str(uuid.uuid4())
     try:
-        form = {key: values[-1] for key, values in parse_qs(body.decode(errors="replace")).items()}
-        action = form.get("Action", "")
-        if action:
-            count(action)
+        form, action = sts.counted_form(body, count)
         scope = protocol.parse_scope(headers, service=SERVICE)
         authenticate(scope.access_key, headers.get("x-amz-security-token"))
         if action not in OPERATIONS:
@@ -152,10 +134,6 @@ def handle(
         context = {**base_context(source), **context_entries(form)}
         results = simulate(policies, actions, resources, context)
         policy_type = "role" if ":role/" in source else "user"
-        return _xml(200, simulate_xml(results, policy_type, request_id), request_id)
+        return sts.xml_response(200, simulate_xml(results, policy_type, request_id), request_id)
     except errors.ApiError as error:
-        return _xml(error.status, error_xml(error, request_id), request_id)
-
-
-def _xml(status: int, body: bytes, request_id: str) -> Response:
-    return Response(status=status, body=body, headers={"Content-Type": "text/xml", "x-amzn-RequestId": request_id})
+        return sts.xml_response(error.status, sts.error_xml(error, request_id, XML_NAMESPACE), request_id)

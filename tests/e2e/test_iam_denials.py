@@ -17,7 +17,7 @@ import pytest
 
 from personalize_operator.tools.permissions import OPERATOR_ACTIONS
 from support.cli import personalize_operator
-from support.shipped_policies import OPERATOR_ACCESS_KEY, operator_policy
+from support.shipped_policies import OPERATOR_ACCESS_KEY, operator_policy, policy_without
 from support.solo import Solo, new_dataset_group
 from support.trackers import manifest
 from support.wait import wait_for
@@ -32,16 +32,6 @@ NEEDED_WHEN = {
     "personalize:UntagResource": "untag",
     "personalize:DeleteEventTracker": "delete",
 }
-
-
-def without(action: str) -> dict[str, Any]:
-    policy = operator_policy()
-    statements = []
-    for statement in policy["Statement"]:
-        actions = [a for a in statement["Action"] if a != action]
-        if actions:
-            statements.append({**statement, "Action": actions})
-    return {**policy, "Statement": statements}
 
 
 def denial(solo: Solo, name: str, action: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -75,7 +65,7 @@ def test_the_policy_less_one_action_shows_access_denied_naming_it_and_leaks_noth
         trackers.create(manifest("clicks", group, tags=tags))
         trackers.wait_phase("clicks", "Active", timeout=60)
 
-    admin.attach_policies([without(action)], access_key_id=OPERATOR_ACCESS_KEY)
+    admin.attach_policies([policy_without(operator_policy(), action)], access_key_id=OPERATOR_ACCESS_KEY)
     if when == "create":
         trackers.create(manifest("clicks", group, tags=tags))
     elif when == "tag":
@@ -107,7 +97,7 @@ CREATE_REFUSED = {"personalize:ListEventTrackers", "personalize:CreateEventTrack
 
 @pytest.mark.parametrize("action", ["personalize:TagResource", "personalize:DescribeEventTracker"])
 def test_doctor_names_the_missing_action_and_the_statement_to_add(solo: Solo, action: str) -> None:
-    solo.emulator.admin.attach_policies([without(action)], access_key_id=OPERATOR_ACCESS_KEY)
+    solo.emulator.admin.attach_policies([policy_without(operator_policy(), action)], access_key_id=OPERATOR_ACCESS_KEY)
     env = {
         **solo.emulator.env(access_key_id=OPERATOR_ACCESS_KEY),
         "KUBECONFIG": str(solo.operator.kubeconfig),

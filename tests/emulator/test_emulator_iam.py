@@ -17,21 +17,11 @@ import pytest
 
 from personalize_emulator.admin_client import AdminError
 from personalize_emulator.testing import Emulator, running_emulator
-from support.shipped_policies import operator_policy
+from support.shipped_policies import operator_policy, policy_without
 
 ACCOUNT = "123456789012"
 ROLE = "arn:aws:iam::111111111111:role/personalize-team-a"
 OWNERSHIP = [{"tagKey": "personalize.operators.dev/uid", "tagValue": "uid-1"}]
-
-
-def without(policy: dict[str, Any], action: str) -> dict[str, Any]:
-    """The policy less one action (statements left empty are dropped)."""
-    statements = []
-    for statement in policy["Statement"]:
-        actions = [a for a in statement["Action"] if a != action]
-        if actions:
-            statements.append({**statement, "Action": actions})
-    return {**policy, "Statement": statements}
 
 
 def denied(call: Any, **params: Any) -> str:
@@ -65,7 +55,9 @@ def test_the_shipped_policy_allows_every_call_the_operator_makes(emulator: Emula
 def test_a_missing_action_is_refused_in_aws_words_naming_action_and_resource(
     emulator: Emulator, dataset_group: str
 ) -> None:
-    emulator.admin.attach_policies([without(operator_policy(), "personalize:CreateEventTracker")], access_key_id="op")
+    emulator.admin.attach_policies(
+        [policy_without(operator_policy(), "personalize:CreateEventTracker")], access_key_id="op"
+    )
     personalize = emulator.client(access_key_id="op")
 
     message = denied(personalize.create_event_tracker, name="t", datasetGroupArn=dataset_group)
@@ -152,7 +144,7 @@ def simulate(emulator: Emulator, source: str, actions: list[str], resources: lis
 
 
 def test_simulate_principal_policy_answers_from_the_same_policies(emulator: Emulator) -> None:
-    emulator.admin.attach_policies([without(operator_policy(), "personalize:TagResource")], access_key_id="op")
+    emulator.admin.attach_policies([policy_without(operator_policy(), "personalize:TagResource")], access_key_id="op")
     emulator.admin.attach_policies([operator_policy()], role_arn=ROLE)
     tracker = f"arn:aws:personalize:us-east-1:{ACCOUNT}:event-tracker/x"
 
@@ -174,7 +166,7 @@ def test_simulate_principal_policy_names_an_unknown_principal(emulator: Emulator
 
 def test_the_startup_option_attaches_a_policy_file(tmp_path: Path) -> None:
     policy_file = tmp_path / "policy.json"
-    policy_file.write_text(json.dumps(without(operator_policy(), "personalize:ListEventTrackers")))
+    policy_file.write_text(json.dumps(policy_without(operator_policy(), "personalize:ListEventTrackers")))
 
     with running_emulator(subprocess=True, iam_policy_files=(f"op={policy_file}",)) as own:
         personalize = own.client(access_key_id="op")

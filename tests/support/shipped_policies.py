@@ -71,6 +71,16 @@ def doc_policy(sid: str) -> dict[str, Any]:
     return matching[0].document
 
 
+def policy_without(policy: dict[str, Any], action: str) -> dict[str, Any]:
+    """The policy less one action (statements left with none are dropped)."""
+    statements = []
+    for statement in policy["Statement"]:
+        actions = [a for a in statement["Action"] if a != action]
+        if actions:
+            statements.append({**statement, "Action": actions})
+    return {**policy, "Statement": statements}
+
+
 def team_role_policy(account: str) -> dict[str, Any]:
     """docs/iam.md's team role permission policy, for a team whose account is `account` (the doc's is 111111111111)."""
     return dict(json.loads(json.dumps(doc_policy("TeamCreateEventTrackers")).replace("111111111111", account)))
