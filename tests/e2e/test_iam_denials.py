@@ -22,11 +22,12 @@ from support.solo import Solo, new_dataset_group
 from support.trackers import manifest
 from support.wait import WaitTimeout, wait_for
 
-# What the operator is doing when it first needs each action: creating a resource, or changing or deleting an
-# Active one. (A create needs neither Describe, whose answers the status board's list stands in for, nor
-# ListTagsForResource, the tags being those it just sent: those two are first needed by a delete and a tag edit.)
+# What the operator is doing when it first needs each action: creating or adopting a resource, or changing or
+# deleting an Active one. (A plain create needs neither ListEventTrackers nor Describe, whose answers the create
+# and the status board stand in for, nor ListTagsForResource, the tags being those it sent: they are first needed
+# to find a tracker to adopt (or after a crash), by a delete, and by a tag edit.)
 NEEDED_WHEN = {
-    "personalize:ListEventTrackers": "create",
+    "personalize:ListEventTrackers": "adopt",
     "personalize:CreateEventTracker": "create",
     "personalize:DescribeEventTracker": "delete",
     "personalize:ListTagsForResource": "tag",
@@ -66,7 +67,7 @@ def test_the_policy_less_one_action_shows_access_denied_naming_it_and_leaks_noth
     group = new_dataset_group(solo.emulator)
     when = NEEDED_WHEN[action]
     tags = [{"tagKey": "team", "tagValue": "growth"}, {"tagKey": "tier", "tagValue": "gold"}]
-    if when != "create":
+    if when not in ("create", "adopt"):
         trackers.create(manifest("clicks", group, tags=tags))
         trackers.wait_phase("clicks", "Active", timeout=60)
 
@@ -74,6 +75,11 @@ def test_the_policy_less_one_action_shows_access_denied_naming_it_and_leaks_noth
     try:
         if when == "create":
             trackers.create(manifest("clicks", group, tags=tags))
+        elif when == "adopt":
+            solo.emulator.client().create_event_tracker(name="clicks", datasetGroupArn=group)  # made elsewhere
+            adopting = manifest("clicks", group, tags=tags, name="clicks")
+            adopting["metadata"]["annotations"] = {"personalize.operators.dev/adopt": "true"}
+            trackers.create(adopting)
         elif when == "tag":
             trackers.patch("clicks", {"spec": {"tags": [{"tagKey": "team", "tagValue": "search"}, tags[1]]}})
         elif when == "untag":
@@ -84,9 +90,9 @@ def test_the_policy_less_one_action_shows_access_denied_naming_it_and_leaks_noth
         status, condition = denial(solo, "clicks", action)
         print(f"{action}: phase {status.get('phase')}, {condition['type']}={condition['status']} AccessDenied")
         assert f"is not authorized to perform: {action}" in condition["message"]
-        if when == "create":
+        if when in ("create", "adopt"):
             assert status.get("phase") == "Pending"
-        assert len(trackers_in(solo, group)) == (0 if action in CREATE_REFUSED else 1), "a tracker leaked or doubled"
+        assert len(trackers_in(solo, group)) == (0 if when == "create" else 1), "a tracker leaked or doubled"
     finally:
         admin.attach_policies([operator_policy()], access_key_id=OPERATOR_ACCESS_KEY)
 
@@ -96,10 +102,6 @@ def test_the_policy_less_one_action_shows_access_denied_naming_it_and_leaks_noth
         trackers.delete("clicks")
     trackers.wait_gone("clicks", timeout=90)
     assert trackers_in(solo, group) == [], "the tracker leaked"
-
-
-# Denied before any tracker exists: the crash-safe lookup (List) and the create itself.
-CREATE_REFUSED = {"personalize:ListEventTrackers", "personalize:CreateEventTracker"}
 
 
 @pytest.mark.parametrize("action", ["personalize:TagResource", "personalize:DescribeEventTracker"])
