@@ -19,7 +19,7 @@ help:
 	@echo "make image    the container image with podman (docs/image.md)"
 	@echo "make bench    benchmarks (~30 min): idle cost of the resync, then the operator benchmark: table, JSON,"
 	@echo "              docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
-	@echo "make lint     ruff, and the layering contracts (import-linter, pyproject.toml)"
+	@echo "make lint     ruff, the layering contracts (import-linter, pyproject.toml), parliament on the shipped IAM policies"
 
 # Two distributions: the operator (pyproject.toml, all the image carries) and the dev tools
 # (operator/pyproject.toml: emulator, local control plane, demo).
@@ -58,10 +58,12 @@ bench: binaries
 crds: venv
 	$(PY) -m personalize_operator.api.crd
 
+# parliament (test extra) on every shipped IAM policy: docs/iam-policy*.json and the policy blocks of docs/iam.md.
 lint: venv
 	$(VENV)/bin/ruff check operator tests bench
 	$(VENV)/bin/ruff format --check operator tests bench
 	$(VENV)/bin/lint-imports
+	PYTHONPATH=tests $(PY) -m support.policy_lint
 
 format: venv
 	$(VENV)/bin/ruff format operator tests bench

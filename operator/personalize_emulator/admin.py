@@ -25,6 +25,10 @@ Plain JSON over HTTP, unauthenticated, never faulted:
     POST   /_emulator/delete                 {"arn"}: delete a resource out of band
     GET    /_emulator/credentials            {"refused": [access key ids]}
     POST   /_emulator/credentials            {"refused": [...]}: answer these keys as invalid (all protocols)
+    GET    /_emulator/iam                    {"policies": {access key id or role ARN: [policy documents]}}
+    POST   /_emulator/iam                    {"accessKeyId" | "roleArn", "policies": [documents]}: replace that
+                                             principal's identity policies ([] detaches); a principal with
+                                             policies is authorized by them, one without is allowed everything
     GET    /_emulator/sessions               {"sessions": [AssumeRole answers: accessKeyId, roleArn,
                                               roleSessionName, externalId, accountId, issuedAt, expiration]}
 """
@@ -38,6 +42,7 @@ from typing import Any
 
 from personalize_emulator.config import RUNTIME_SETTINGS
 from personalize_emulator.faults import FaultRule
+from personalize_emulator.iam_conditions import PolicyError
 from personalize_emulator.lifecycle import Status
 from personalize_emulator.protocol import Response
 from personalize_emulator.rules import Hold, Kind, PlannedFailure, Selector
@@ -79,6 +84,7 @@ def _reset(service: Service, _: dict[str, Any]) -> dict[str, Any]:
     service.refused.clear()
     service.sessions.clear()
     service.limiter.reset()
+    service.iam.reset()
     return {"ok": True}
 
 
@@ -157,6 +163,20 @@ def _refuse_credentials(service: Service, body: dict[str, Any]) -> dict[str, Any
     return {"refused": service.refused.refuse(refused)}
 
 
+def _attach_policies(service: Service, body: dict[str, Any]) -> dict[str, Any]:
+    principals = [body[key] for key in ("accessKeyId", "roleArn") if key in body]
+    documents = body.get("policies")
+    if len(principals) != 1 or not isinstance(principals[0], str):
+        raise AdminError("name exactly one of accessKeyId and roleArn")
+    if not isinstance(documents, list):
+        raise AdminError("policies must be a list of IAM policy documents")
+    try:
+        names = service.iam.attach(principals[0], documents)
+    except PolicyError as error:
+        raise AdminError(f"MalformedPolicyDocument: {error}") from error
+    return {"principal": principals[0], "policies": names}
+
+
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/health"): lambda service, _: {"ok": True},
     ("GET", "/state"): _state,
@@ -181,6 +201,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/credentials"): lambda service, _: {"refused": service.refused.listed()},
     ("GET", "/sessions"): lambda service, _: {"sessions": service.sessions.listed()},
     ("POST", "/credentials"): _refuse_credentials,
+    ("GET", "/iam"): lambda service, _: {"policies": service.iam.listed()},
+    ("POST", "/iam"): _attach_policies,
 }
 
 

@@ -182,6 +182,17 @@ class EmulatorAdmin:
         """AssumeRole answers since start or reset: accessKeyId, roleArn, roleSessionName, accountId, expiration."""
         return list(self._object("GET", "/sessions")["sessions"])
 
+    def attach_policies(
+        self, policies: Iterable[dict[str, Any]], *, access_key_id: str | None = None, role_arn: str | None = None
+    ) -> list[str]:
+        """Replace the identity policies of an access key (an IAM user) or a role; [] detaches them all."""
+        principal = {"accessKeyId": access_key_id} if access_key_id is not None else {"roleArn": role_arn}
+        return list(self._object("POST", "/iam", {**principal, "policies": list(policies)})["policies"])
+
+    def attached_policies(self) -> dict[str, list[dict[str, Any]]]:
+        """Access key id or role ARN -> its policy documents."""
+        return dict(self._object("GET", "/iam")["policies"])
+
     def accept_all_credentials(self) -> None:
         self.refuse_credentials(())
 

@@ -75,6 +75,14 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds AssumeRole credentials last, whatever DurationSeconds asks (default: as asked, 3600)",
     )
+    p.add_argument(
+        "--iam-policy",
+        action="append",
+        default=[],
+        metavar="PRINCIPAL=FILE",
+        help="attach the IAM policy in FILE to PRINCIPAL, an access key id or a role ARN (repeatable); a principal"
+        " with policies is authorized by them, one without is allowed everything (default: none)",
+    )
     p.add_argument("--log-level", default="WARNING", help="Python logging level (default %(default)s)")
     return p
 
@@ -97,7 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             credential_duration=args.credential_duration,
             tps_limit=args.tps_limit,
+            iam_policy_files=tuple(args.iam_policy),
         )
+        from personalize_emulator.iam_policies import load_startup
+
+        load_startup(config.iam_policy_files)  # a bad policy file is refused before the port is bound
     except ValueError as error:
         print(f"personalize-emulator: {error}", file=sys.stderr)
         return 2

@@ -33,6 +33,9 @@ class EmulatorConfig:
     tps_limit: calls per second allowed per API and region (AWS's request-rate
         limit, see `ratelimit`); more is LimitExceededException on the control
         plane, ThrottlingException on personalize-events. 0: no limit.
+    iam_policy_files: `PRINCIPAL=FILE` entries, PRINCIPAL an access key id or a
+        role ARN, FILE an IAM policy document attached to it at start (and
+        after reset); see `iam_policies`. None attached: everything allowed.
     """
 
     host: str = "127.0.0.1"
@@ -44,6 +47,7 @@ class EmulatorConfig:
     seed: int | None = None
     credential_duration: float | None = None
     tps_limit: float = 0.0
+    iam_policy_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

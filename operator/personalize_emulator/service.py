@@ -15,11 +15,14 @@ from dataclasses import dataclass
 
 from botocore.model import OperationModel
 
-from personalize_emulator import errors, model, operations, protocol, sts, validation
+from personalize_emulator import errors, iam_authorization, iam_query, model, operations, protocol, sts, validation
 from personalize_emulator.clock import Clock, SystemClock
 from personalize_emulator.config import EmulatorConfig
 from personalize_emulator.credentials import RefusedCredentials
 from personalize_emulator.faults import FaultInjector, FaultKind
+from personalize_emulator.iam_authorization import Principal
+from personalize_emulator.iam_evaluation import Policy
+from personalize_emulator.iam_policies import AttachedPolicies, load_startup
 from personalize_emulator.protocol import Protocol, Response
 from personalize_emulator.ratelimit import RateLimiter, rate_exceeded
 from personalize_emulator.sessions import Sessions
@@ -66,6 +69,7 @@ class Service:
         self.calls = CallCounter()
         self.refused = RefusedCredentials()
         self.sessions = Sessions()
+        self.iam = AttachedPolicies(load_startup(config.iam_policy_files))
         self.clock = clock or SystemClock()
         self.limiter = RateLimiter(limit=lambda: self.store.config.tps_limit, now=time.monotonic)
         self._personalize = {name: self.models.operation(name) for name in operations.PERSONALIZE}
@@ -74,6 +78,15 @@ class Service:
 
     def handle(self, request: Request) -> Response:
         if sts.is_query_request(request.method, request.path, request.headers):
+            if _signed_for(request.headers) == iam_query.SERVICE:
+                return iam_query.handle(
+                    headers=request.headers,
+                    body=request.body,
+                    lookup=self.iam.of,
+                    authenticate=self._authenticate_query,
+                    base_context=self._simulation_context,
+                    count=self.calls.add,
+                )
             return sts.handle(
                 headers=request.headers,
                 body=request.body,
@@ -83,6 +96,7 @@ class Service:
                 sessions=self.sessions,
                 now=self.clock.now(),
                 credential_duration=self.store.config.credential_duration,
+                user_name=self.user_name,
             )
         if request.method == "POST" and request.path == "/" and "x-amz-target" in request.headers:
             return self._json(request)
@@ -129,6 +143,72 @@ class Service:
         )
         return Caller(account_id=account, region=scope.region)
 
+    def user_name(self, access_key_id: str) -> str:
+        """A key with policies attached is the IAM user named after it; every other key is one shared user."""
+        return access_key_id if self.iam.of(access_key_id) is not None else sts.USER_NAME
+
+    def _authenticate_query(self, access_key_id: str, token: str | None) -> None:
+        if self.refused.is_refused(access_key_id):
+            raise sts.invalid_client_token()
+        try:
+            self.sessions.account_of(
+                access_key_id, token, self.clock.now(), self.store.config.account_id, expired_code="ExpiredToken"
+            )
+        except errors.ApiError as refusal:
+            if refusal.code == "UnrecognizedClientException":
+                raise sts.invalid_client_token() from refusal
+            raise
+
+    def _simulation_context(self, source_arn: str) -> dict[str, list[str]]:
+        """The global keys of a simulated principal (IAM's simulator knows no region or session)."""
+        parts = source_arn.split(":")
+        account = parts[4] if len(parts) > 4 else self.store.config.account_id
+        kind = "AssumedRole" if ":role/" in source_arn else "User"
+        principal = Principal(source_arn, source_arn, account, kind, source_arn.rsplit("/", 1)[-1])
+        context = iam_authorization.global_context(principal, "us-east-1", self.clock.now())
+        context.pop("aws:RequestedRegion")
+        return context
+
+    def _principal(self, request: Request, caller: Caller) -> tuple[Principal, tuple[Policy, ...] | None]:
+        """Who signed the request, and the policies IAM authorizes them with (None: no policy, all allowed)."""
+        key = protocol.parse_scope(request.headers, service=self.models.signing_name).access_key
+        session = self.sessions.find(key)
+        if session is not None:
+            principal = Principal(
+                arn=session.assumed_role_arn,
+                principal_arn=session.role_arn,
+                account_id=session.account_id,
+                kind="AssumedRole",
+                user_id=f"{session.role_id}:{session.session_name}",
+            )
+            return principal, self.iam.of(session.role_arn)
+        user = f"arn:{caller.partition}:iam::{caller.account_id}:user/{self.user_name(key)}"
+        return Principal(user, user, caller.account_id, "User", sts.user_id(key)), self.iam.of(key)
+
+    def _authorize(self, operation: str, params: dict[str, object], caller: Caller, request: Request) -> None:
+        """AccessDeniedException when the signer's policies do not allow every resource the call touches."""
+        principal, policies = self._principal(request, caller)
+        if policies is None:
+            return
+        asked = iam_authorization.questions(
+            operation,
+            params,
+            created=iam_authorization.created_arns(
+                operation, params, caller.partition, caller.region, caller.account_id
+            ),
+            base_context=iam_authorization.global_context(principal, caller.region, self.clock.now()),
+            resource_tags=lambda arn: self._resource_tags(caller, arn),
+        )
+        refused = iam_authorization.authorize(policies, asked)
+        if refused is not None:
+            raise iam_authorization.access_denied(principal, *refused)
+
+    def _resource_tags(self, caller: Caller, arn: str) -> dict[str, str]:
+        try:
+            return self.store.tags(caller, arn)
+        except errors.ApiError:
+            return {}
+
     def _call(
         self,
         kind: Protocol,
@@ -158,6 +238,8 @@ class Service:
         try:
             params = protocol.decode_body(request.body)
             validation.validate(operation.input_shape, params)
+            if kind is Protocol.JSON:
+                self._authorize(operation.name, params, caller, request)
             output = handler(self.store, caller, params)
             response = protocol.success(kind, protocol.shaped(operation.output_shape, output))
         except errors.ApiError as error:
@@ -167,3 +249,10 @@ class Service:
             response = protocol.failure(kind, errors.internal_failure())
         response.delay = delay
         return response
+
+
+def _signed_for(headers: dict[str, str]) -> str:
+    """The service a SigV4 Authorization header is scoped to ("" when there is none)."""
+    credential = headers.get("authorization", "").partition("Credential=")[2].split(",", 1)[0]
+    parts = credential.split("/")
+    return parts[3] if len(parts) == 5 else ""

@@ -60,9 +60,11 @@ def user_id(access_key_id: str) -> str:
     return "AIDA" + hashlib.sha256(access_key_id.encode()).hexdigest()[:17].upper()
 
 
-def caller_identity_xml(caller: Caller, access_key_id: str, request_id: str, session: Session | None = None) -> bytes:
+def caller_identity_xml(
+    caller: Caller, access_key_id: str, request_id: str, session: Session | None = None, user_name: str = USER_NAME
+) -> bytes:
     """GetCallerIdentity's answer, element for element as STS writes it (an assumed role's for its keys)."""
-    arn = f"arn:{caller.partition}:iam::{caller.account_id}:user/{USER_NAME}"
+    arn = f"arn:{caller.partition}:iam::{caller.account_id}:user/{user_name}"
     uid = user_id(access_key_id)
     if session is not None:
         arn, uid = session.assumed_role_arn, f"{session.role_id}:{session.session_name}"
@@ -139,11 +141,11 @@ def assume_role(form: dict[str, str], sessions: Sessions, now: float, duration_o
     )
 
 
-def error_xml(error: errors.ApiError, request_id: str) -> bytes:
-    """A Query-protocol error: Sender for 4xx, Receiver for 5xx."""
+def error_xml(error: errors.ApiError, request_id: str, namespace: str = XML_NAMESPACE) -> bytes:
+    """A Query-protocol error (STS's and IAM's shape, each with its namespace): Sender for 4xx, Receiver for 5xx."""
     kind = "Receiver" if error.status >= 500 else "Sender"
     return (
-        f'<ErrorResponse xmlns="{XML_NAMESPACE}">\n'
+        f'<ErrorResponse xmlns="{namespace}">\n'
         "  <Error>\n"
         f"    <Type>{kind}</Type>\n"
         f"    <Code>{escape(error.code)}</Code>\n"
@@ -154,7 +156,16 @@ def error_xml(error: errors.ApiError, request_id: str) -> bytes:
     ).encode()
 
 
-def _xml(status: int, body: bytes, request_id: str) -> Response:
+def counted_form(body: bytes, count: Callable[[str], None]) -> tuple[dict[str, str], str]:
+    """A Query request's form and its Action, counted (every call that names one, answered or not)."""
+    form = {key: values[-1] for key, values in parse_qs(body.decode(errors="replace")).items()}
+    action = form.get("Action", "")
+    if action:
+        count(action)
+    return form, action
+
+
+def xml_response(status: int, body: bytes, request_id: str) -> Response:
     headers = {"Content-Type": XML_CONTENT_TYPE, "x-amzn-RequestId": request_id}
     return Response(status=status, body=body, headers=headers)
 
@@ -169,14 +180,12 @@ def handle(
     sessions: Sessions,
     now: float,
     credential_duration: float | None = None,
+    user_name: Callable[[str], str] = lambda access_key_id: USER_NAME,
 ) -> Response:
     """Answer one STS Query request."""
     request_id = str(uuid.uuid4())
     try:
-        form = {key: values[-1] for key, values in parse_qs(body.decode(errors="replace")).items()}
-        action = form.get("Action", "")
-        if action:
-            count(action)
+        form, action = counted_form(body, count)
         scope = protocol.parse_scope(headers, service=SERVICE)
         if refused.is_refused(scope.access_key):
             raise invalid_client_token()
@@ -192,11 +201,15 @@ def handle(
         if form.get("Version") != API_VERSION:
             raise errors.ApiError("InvalidParameterValue", f"Version must be {API_VERSION}")
         if action == "AssumeRole":
-            return _xml(
+            return xml_response(
                 200, assume_role_xml(assume_role(form, sessions, now, credential_duration), request_id), request_id
             )
         caller = Caller(account_id=account, region=scope.region)
         session = sessions.find(scope.access_key)
-        return _xml(200, caller_identity_xml(caller, scope.access_key, request_id, session), request_id)
+        return xml_response(
+            200,
+            caller_identity_xml(caller, scope.access_key, request_id, session, user_name(scope.access_key)),
+            request_id,
+        )
     except errors.ApiError as error:
-        return _xml(error.status, error_xml(error, request_id), request_id)
+        return xml_response(error.status, error_xml(error, request_id), request_id)

@@ -48,11 +48,13 @@ class Emulator:
         self._stopper()
         self._stopper = lambda: None
 
-    def env(self, *, region: str | None = None) -> dict[str, str]:
+    def env(self, *, region: str | None = None, access_key_id: str = "test") -> dict[str, str]:
         """Environment for a process (the operator, the demo) to reach this emulator with dummy credentials."""
-        return aws_environment(self.endpoint, region=region or self.region)
+        return aws_environment(self.endpoint, region=region or self.region, access_key_id=access_key_id)
 
-    def client(self, service: str = "personalize", *, region: str | None = None, **config: Any) -> Any:
+    def client(
+        self, service: str = "personalize", *, region: str | None = None, access_key_id: str = "test", **config: Any
+    ) -> Any:
         """A boto3 client for `service` pointed here, standard retries unless `config` says otherwise."""
         import boto3
         import botocore.config
@@ -62,7 +64,7 @@ class Emulator:
             service,
             endpoint_url=self.endpoint,
             region_name=region or self.region,
-            aws_access_key_id="test",
+            aws_access_key_id=access_key_id,
             aws_secret_access_key="test",
             config=botocore.config.Config(**options),
         )
@@ -83,13 +85,14 @@ class Emulator:
         )
 
 
-def aws_environment(endpoint: str, *, region: str = DEFAULT_REGION) -> dict[str, str]:
+def aws_environment(endpoint: str, *, region: str = DEFAULT_REGION, access_key_id: str = "test") -> dict[str, str]:
     """The standard AWS variables that point boto3 (in any process) at the emulator at `endpoint`."""
     return {
         "AWS_ENDPOINT_URL_PERSONALIZE": endpoint,
         "AWS_ENDPOINT_URL_PERSONALIZE_EVENTS": endpoint,
         "AWS_ENDPOINT_URL_STS": endpoint,
-        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_ENDPOINT_URL_IAM": endpoint,
+        "AWS_ACCESS_KEY_ID": access_key_id,
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
@@ -129,6 +132,9 @@ def command(config: EmulatorConfig) -> list[str]:
     argv = [sys.executable, "-m", "personalize_emulator"]
     for spec in fields(EmulatorConfig):
         value = getattr(config, spec.name)
+        if spec.name == "iam_policy_files":
+            argv += [arg for entry in value for arg in ("--iam-policy", entry)]
+            continue
         if value is not None and (value != getattr(defaults, spec.name) or spec.name == "port"):
             argv += [f"--{spec.name.replace('_', '-')}", str(value)]
     return argv

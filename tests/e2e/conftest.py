@@ -3,6 +3,8 @@
 A shared operator watches every namespace except `solo-*`; tests that kill
 the operator or count AWS calls exactly get their own emulator and operator
 in a `solo-*` namespace (the `solo` fixture), so nothing else disturbs them.
+Both emulators authorize the operator's access key with docs/iam-policy.json,
+as IAM would: a permission the shipped policy lacks fails these tests.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from kubernetes import client
 from personalize_emulator.testing import Emulator, running_emulator
 from support.kube import create_namespace, delete_namespace, install_crd
 from support.operator_process import OperatorProcess
+from support.shipped_policies import OPERATOR_POLICY_AT_START
 from support.solo import Solo, new_dataset_group
 from support.trackers import REPO, Trackers
 
@@ -27,7 +30,9 @@ TRACKER_QUOTA = 500  # the whole session creates far more than AWS's default quo
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    with running_emulator(transition_delay=TRANSITION_DELAY, tracker_quota=TRACKER_QUOTA) as running:
+    with running_emulator(
+        transition_delay=TRANSITION_DELAY, tracker_quota=TRACKER_QUOTA, iam_policy_files=OPERATOR_POLICY_AT_START
+    ) as running:
         yield running
 
 
@@ -79,7 +84,9 @@ def solo(
 ) -> Iterator[Solo]:
     name = f"solo-{uuid.uuid4().hex[:8]}"
     create_namespace(core, name)
-    with running_emulator(transition_delay=TRANSITION_DELAY, tracker_quota=TRACKER_QUOTA) as own:
+    with running_emulator(
+        transition_delay=TRANSITION_DELAY, tracker_quota=TRACKER_QUOTA, iam_policy_files=OPERATOR_POLICY_AT_START
+    ) as own:
         process = OperatorProcess(
             kubeconfig=kubeconfig,
             endpoint=own.endpoint,

@@ -23,9 +23,10 @@ from personalize_operator.api import crd
 from personalize_operator.tools import exits
 from support.cli import personalize_operator
 from support.kube import CRD_NAME, install_crd
+from support.shipped_policies import team_role_policy
 from support.trackers import REPO, kubectl
 
-CHECKS = ("kubeconfig", "CRD", "AWS identity", "ListEventTrackers in us-east-1")
+CHECKS = ("kubeconfig", "CRD", "AWS identity", "ListEventTrackers in us-east-1", "AWS permissions")
 RBAC_CHECKS = (
     "RBAC eventtrackers.personalize.operators.dev",
     "RBAC eventtrackers/status.personalize.operators.dev",
@@ -134,6 +135,7 @@ def test_doctor_fails_naming_the_aws_identity_when_credentials_are_refused(
     assert [name for name, check in checks.items() if not check["ok"]] == [
         "AWS identity",
         "ListEventTrackers in us-east-1",
+        "AWS permissions",
     ]
     assert "FAIL AWS identity: AWS credentials refused by STS GetCallerIdentity (InvalidClientTokenId" in text
     assert "UnrecognizedClientException" in str(checks["ListEventTrackers in us-east-1"]["detail"])
@@ -157,3 +159,45 @@ def test_doctor_checks_list_and_watch_on_secrets_with_the_secret_watch(installed
     assert code == exits.OK
     assert checks["RBAC secrets (secret watch)"]["ok"]
     assert "may list, watch" in str(checks["RBAC secrets (secret watch)"]["detail"])
+
+
+def test_doctor_simulates_each_tenancy_role_and_names_what_a_role_lacks(
+    installed: Path, own_emulator: Emulator, tmp_path: Path
+) -> None:
+    team_a, team_b = "arn:aws:iam::111111111111:role/team-a", "arn:aws:iam::222222222222:role/team-b"
+    lacking = team_role_policy("222222222222")
+    for statement in lacking["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "personalize:DeleteEventTracker"]
+    own_emulator.admin.attach_policies([team_role_policy("111111111111")], role_arn=team_a)
+    own_emulator.admin.attach_policies([lacking], role_arn=team_b)
+    tenancy = tmp_path / "tenancy.yaml"
+    tenancy.write_text(
+        yaml.safe_dump(
+            {
+                "tenants": [
+                    {
+                        "namespaces": ["a"],
+                        "roleArn": team_a,
+                        "datasetGroups": ["arn:aws:personalize:*:*:dataset-group/*"],
+                    },
+                    {
+                        "namespaces": ["b"],
+                        "roleArn": team_b,
+                        "datasetGroups": ["arn:aws:personalize:*:*:dataset-group/*"],
+                    },
+                ]
+            }
+        )
+    )
+    try:
+        code, checks, text = doctor(installed, own_emulator, "--tenancy-file", str(tenancy))
+    finally:
+        own_emulator.admin.reset()
+
+    assert code == exits.REFUSED
+    assert [name for name, check in checks.items() if not check["ok"]] == [f"AWS permissions {team_b}"]
+    assert checks[f"AWS permissions {team_a}"]["ok"]
+    assert (
+        f"{team_b} is denied personalize:DeleteEventTracker on "
+        "arn:aws:personalize:us-east-1:222222222222:event-tracker/personalize-operator-doctor (implicitDeny)"
+    ) in text

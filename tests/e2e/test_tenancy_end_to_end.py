@@ -5,7 +5,9 @@ Each test runs its own emulator and operator over three `solo-*` namespaces
 writes and edits while the operator runs. Team a's role is in account
 111111111111, team b's in 222222222222; the operator's own key acts in the
 emulator's default account, so a tracker made under the wrong identity would
-land (or not be found) in the wrong account.
+land (or not be found) in the wrong account. Each team role carries the
+docs' team role policy, the operator's key docs/iam-policy.json: the emulator
+authorizes every call with them as IAM would.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ import yaml
 from kubernetes import client
 
 from personalize_emulator.testing import Emulator, running_emulator
+from personalize_operator.tools.permissions import OPERATOR_ACTIONS
 from support.kube import create_namespace, delete_namespace
 from support.operator_process import OperatorProcess
+from support.shipped_policies import OPERATOR_POLICY_AT_START, team_role_policy
 from support.trackers import Trackers, manifest
 from support.wait import GiveUp, wait_for
 
@@ -33,15 +37,7 @@ ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
 ROLE_A = f"arn:aws:iam::{ACCOUNT_A}:role/personalize-team-a"
 ROLE_B = f"arn:aws:iam::{ACCOUNT_B}:role/personalize-team-b"
 CREDENTIAL_SECONDS = 4.0  # AssumeRole credentials expire this fast in these tests (botocore refreshes first)
-PERSONALIZE_OPERATIONS = (
-    "CreateEventTracker",
-    "DescribeEventTracker",
-    "ListEventTrackers",
-    "DeleteEventTracker",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-)
+PERSONALIZE_OPERATIONS = tuple(action.operation for action in OPERATOR_ACTIONS)
 
 
 @dataclass
@@ -63,7 +59,9 @@ class Fleet:
         os.replace(link, self.map_file)
 
     def dataset_group(self, role_arn: str, name: str) -> str:
-        personalize = self.emulator.assumed_client(role_arn)
+        """A dataset group in the role's account, made by a set-up role there (the team role may not make one)."""
+        account = role_arn.split(":")[4]
+        personalize = self.emulator.assumed_client(f"arn:aws:iam::{account}:role/test-set-up")
         arn = str(personalize.create_dataset_group(name=name)["datasetGroupArn"])
         wait_for(
             lambda: personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]["status"] == "ACTIVE",
@@ -112,7 +110,12 @@ def fleet(
         create_namespace(core, name)
     mount = tmp_path / "tenancy"
     mount.mkdir()
-    with running_emulator(transition_delay=0.5, credential_duration=CREDENTIAL_SECONDS) as emulator:
+    with running_emulator(
+        transition_delay=0.5, credential_duration=CREDENTIAL_SECONDS, iam_policy_files=OPERATOR_POLICY_AT_START
+    ) as emulator:
+        # The docs' team role policy on each team's role, in that team's account (docs/iam.md, "A team's role").
+        emulator.admin.attach_policies([team_role_policy(ACCOUNT_A)], role_arn=ROLE_A)
+        emulator.admin.attach_policies([team_role_policy(ACCOUNT_B)], role_arn=ROLE_B)
         box = Fleet(
             emulator=emulator,
             operator=OperatorProcess(

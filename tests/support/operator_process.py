@@ -23,6 +23,7 @@ from pathlib import Path
 
 from local_cluster.processes import free_port
 from personalize_emulator.testing import aws_environment
+from support.shipped_policies import OPERATOR_ACCESS_KEY
 from support.wait import GiveUp, wait_for
 
 
@@ -38,6 +39,9 @@ class OperatorProcess:
     lease_name: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
     metrics: bool = False  # serve /metrics on a free port: per-process AWS call counts (`aws_calls`)
     metrics_port: int = 0
+    # A key of its own, so the emulator can authorize the operator with the shipped policy while the tests' own
+    # set-up calls (key "test") stay unrestricted; a key with no policy attached is allowed everything.
+    access_key_id: str = OPERATOR_ACCESS_KEY
 
     def start(self, *, ready: bool = True) -> OperatorProcess:
         """Start and wait until live (a standby is live too); with ready, until it leads or stands by ready."""
@@ -56,7 +60,7 @@ class OperatorProcess:
             **os.environ,
             "KUBECONFIG": str(self.kubeconfig),
             "PERSONALIZE_OPERATOR_LEASE_NAME": self.lease_name,
-            **aws_environment(self.endpoint),
+            **aws_environment(self.endpoint, access_key_id=self.access_key_id),
             **self.extra_env,
         }
         self.log.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from personalize_operator.aws.errors import AccessDenied
 from personalize_operator.aws.statusboard import Boards, StatusBoard
 from personalize_operator.aws.tracker import GONE, Sighting, is_transitional
 from support.builders import tracker_arn
@@ -150,6 +151,23 @@ class TestPoller:
             region.fail = False
             region.set("a", "ACTIVE")
             assert woken.event.wait(5)
+        finally:
+            board.stop()
+
+    def test_a_refused_list_wakes_every_follower_so_each_resource_shows_the_refusal(
+        self, region: FakeRegion, woken: Woken
+    ) -> None:
+        """Without ListEventTrackers the board never sees a change: waiting on it would hide the AccessDenied."""
+        denied = AccessDenied("AccessDeniedException", "not authorized", "ListEventTrackers")
+        board = StatusBoard(lambda: (_ for _ in ()).throw(denied), woken, interval=0.05, max_backoff=0.2)
+        try:
+            board.follow("uid-a", region.set("a", "CREATE PENDING"), "CREATE PENDING")
+            board.follow("uid-b", region.set("b", "CREATE PENDING"), "CREATE PENDING")
+            wait = time.monotonic() + 5
+            while len(woken.uids) < 2 and time.monotonic() < wait:
+                time.sleep(0.02)
+            assert sorted(woken.uids) == ["uid-a", "uid-b"]
+            assert board.following() == {}
         finally:
             board.stop()
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from personalize_operator.api import arns
 from personalize_operator.aws.client import TrackerClient
+from personalize_operator.aws.errors import AccessDenied
 from personalize_operator.aws.tracker import (
     ACTIVE,
     GONE,
@@ -200,6 +201,16 @@ class StatusBoard:
             except Exception as error:  # keep polling: a throttled or failed list is retried later
                 pause = min(self._max_backoff, pause * 2)
                 log.warning("%s: listing event trackers failed (%s); retrying in %.0f s", self._name, error, pause)
+                if isinstance(error, AccessDenied):
+                    self._wake_all()
+
+    def _wake_all(self) -> None:
+        """A refused list waits for an admin: wake every follower, so its resource shows the refusal itself."""
+        with self._lock:
+            woken = list(self._followers)
+            self._followers.clear()
+        for uid in woken:
+            self._wake(uid)
 
     def poll_interval(self) -> float:
         """Seconds between lists: `interval`, stretched so that the pages stay within the call rate."""

