@@ -88,6 +88,28 @@ image-tools:
 image: venv image-tools
 	PYTHONPATH=tests $(PY) -m support.image --tag $(IMAGE)
 
+# tests/e2e/test_argocd_sync.py and test_flux_sync.py run Argo CD and Flux themselves (docs/argocd.md,
+# docs/flux.md): built from their Go modules into ~/.cache/personalize-operator/gitops/ before pytest
+# starts (a cold build outlasts the per-test timeout), with Debian's redis-server (Argo CD's cache)
+# and git (the repository they sync from, served by git http-backend).
+GITOPS_TOOLS := redis-server git
+
+.PHONY: gitops-tools gitops-binaries
+
+gitops-tools:
+	@missing=""; for pkg in $(GITOPS_TOOLS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing with apt-get"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(GITOPS_TOOLS); \
+	fi
+
+gitops-binaries: venv
+	PYTHONPATH=tests $(PY) -m support.gitops_build
+
+test: gitops-tools gitops-binaries
+
 # tests/image/ builds and runs the image: the suite needs the same tools.
 test: image-tools
 
