@@ -20,6 +20,7 @@ DATASET_GROUP = re.compile(r"(arn:aws:personalize:eu-west-1:111122223333:dataset
 EVENT_TRACKER = re.compile(r"(arn:aws:personalize:eu-west-1:111122223333:event-tracker/)[A-Za-z0-9_.-]+")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 SINCE = "2025-01-01T10:00:00Z"
+EXAMPLE_STATUS = {"accountId": "111122223333", "region": "eu-west-1"}
 KEPT_ANNOTATIONS = "personalize.operators.dev/"
 SECRET_KEYS = ("trackingId", "trackingID", "tracking_id")
 
@@ -59,6 +60,7 @@ def redact(obj: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     if meta.get("finalizers"):
         metadata["finalizers"] = list(meta["finalizers"])
     status = {k: v for k, v in (obj.get("status") or {}).items() if k != "kopf"}
+    status.update({k: v for k, v in EXAMPLE_STATUS.items() if k in status})
     fixture = {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": metadata, "spec": obj.get("spec")}
     if status:
         fixture["status"] = status
