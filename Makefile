@@ -20,6 +20,7 @@ help:
 	@echo "make bench    benchmarks (~30 min): idle cost of the resync, then the operator benchmark: table, JSON,"
 	@echo "              docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
 	@echo "make lint     ruff"
+	@echo "make gitops-binaries  Argo CD and Flux's controllers from their Go modules (cold: ~25 min on 2 cores)"
 
 # Two distributions: the operator (pyproject.toml, all the image carries) and the dev tools
 # (operator/pyproject.toml: emulator, local control plane, demo).

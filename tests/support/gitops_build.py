@@ -6,6 +6,13 @@ the clone like the control plane. Their module zips lack the sub-modules their
 go.mod replaces with local directories (argo-cd's ./gitops-engine, Flux's ./api),
 so a writable copy of the module gets each one filled in from its own module.
 Run before pytest (`make gitops-binaries`): the cold build outlasts a test's timeout.
+
+Versions: Argo CD v3.6.1. Flux's kustomize-controller v1.9.6 and source-controller v1.9.0
+(the source API kustomize-controller v1.9.6 requires): the module proxy serves the v1.10.x
+modules but not some of their dependencies (github.com/fluxcd/pkg/spiffe v0.2.0,
+.../apis/crypto v0.5.0, .../artifact v0.27.1: 403 "not available"), nor the
+github.com/fluxcd/pkg/artifact v0.18.3 of source-controller v1.9.5 and v1.9.6 (of the v0.18
+line it lists only v0.18.0, which source-controller v1.9.0 requires).
 """
 
 from __future__ import annotations
