@@ -39,12 +39,6 @@ PAUSED = {"personalize.operators.dev/paused": "true"}
 
 
 @pytest.fixture(scope="module")
-def git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
-    with GitServer(tmp_path_factory.mktemp("argocd-git")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def argocd(
     kubeconfig: Path,
     core: client.CoreV1Api,
@@ -86,10 +80,42 @@ class Step:
     def __init__(self, argocd: ArgoCD, app: str, repo: Repository, log: StepLog) -> None:
         self.argocd, self.app, self.repo, self.log = argocd, app, repo, log
 
+    @classmethod
+    def start(
+        cls, argocd: ArgoCD, git: GitServer, namespace: str, dataset_group: str, tracker: str
+    ) -> tuple[Step, str]:
+        """One commit of the CRD and an EventTracker, and an Application syncing it: (steps, revision)."""
+        repo = git.repository(f"shop-{uuid.uuid4().hex[:6]}")
+        new_repository(repo)
+        put_tracker(repo, RESOURCE, namespace, dataset_group, tracker)
+        revision = repo.commit("an EventTracker and its CRD")
+        app = f"trackers-{uuid.uuid4().hex[:6]}"
+        argocd.create_application(application(app, argocd.namespace, git.url(repo.path.name), DEPLOY, argocd.server))
+        return cls(argocd, app, repo, StepLog("argocd")), revision
+
     def commit(self, message: str) -> str:
         revision = self.repo.commit(message)
         self.argocd.refresh(self.app)
         return revision
+
+    def prune(self) -> dict[str, Any]:
+        """Remove the EventTracker from Git; the Application once the prune is done and it is Synced."""
+        self.repo.remove(tracker_file(RESOURCE))
+        revision = self.commit("remove the tracker")
+
+        def pruned(app: dict[str, Any]) -> bool:
+            operation = (app.get("status") or {}).get("operationState") or {}
+            return (
+                operation.get("phase") == "Succeeded"
+                and (operation.get("syncResult") or {}).get("revision") == revision
+                and sync(app).get("status") == "Synced"
+                and not tracker_listed(app, RESOURCE)
+            )
+
+        app = self.argocd.wait(self.app, pruned, "prune completed")
+        operation = app["status"]["operationState"]
+        self.log.add("pruned", f"{sync(app)['status']}, operation {operation['phase']}: {operation.get('message', '')}")
+        return app
 
     def until(self, step: str, revision: str, health: str | None, what: str, **extra: Any) -> dict[str, Any]:
         def reached(app: dict[str, Any]) -> bool:
@@ -123,23 +149,17 @@ def matches_committed(state: str, health: dict[str, str], live_names: dict[str, 
 
 def test_an_event_tracker_from_git_goes_progressing_then_healthy_stays_synced_and_is_pruned(
     argocd: ArgoCD,
-    git: GitServer,
+    git_server: GitServer,
     trackers: Trackers,
     emulator: Emulator,
     dataset_group: str,
     tmp_path: Path,
 ) -> None:
-    log = StepLog("argocd")
     tracker = aws_name("sf-clicks")
     live_names = names(trackers.namespace, tracker)
-    repo = git.repository(f"shop-{uuid.uuid4().hex[:6]}")
-    new_repository(repo)
-    put_tracker(repo, RESOURCE, trackers.namespace, dataset_group, tracker)
     emulator.admin.hold("CREATE IN_PROGRESS", name_pattern=tracker)
-    first = repo.commit("an EventTracker and its CRD")
-    app = f"trackers-{uuid.uuid4().hex[:6]}"
-    argocd.create_application(application(app, argocd.namespace, git.url(repo.path.name), DEPLOY, argocd.server))
-    steps = Step(argocd, app, repo, log)
+    steps, first = Step.start(argocd, git_server, trackers.namespace, dataset_group, tracker)
+    repo, app, log = steps.repo, steps.app, steps.log
 
     # 1. Synced/Progressing while AWS creates the tracker.
     steps.until("applied, AWS creating", first, "Progressing", "Synced/Progressing")
@@ -165,22 +185,24 @@ def test_an_event_tracker_from_git_goes_progressing_then_healthy_stays_synced_an
     emulator.admin.throttle(rate=1.0, operations=["TagResource"], count=2)
     second = steps.commit("tag the tracker")
     steps.until("tags commit applied", second, None, "Synced at the tags commit")
-    versions = []
-    for number, kind in ((1, "normal"), (2, "normal"), (3, "hard")):
+    versions: list[str] = []
+    number = 0
+    # At least three refreshes (the third a hard one), and on until the operator has written in between.
+    while number < 3 or len(set(versions)) < 2:
+        number += 1
+        assert number <= 60, f"the operator wrote nothing over {number - 1} refreshes"
+        kind = "hard" if number == 3 else "normal"
         app_state = argocd.refresh(app, kind)
-        live = trackers.get(RESOURCE)
-        versions.append(live["metadata"]["resourceVersion"])
+        versions.append(trackers.get(RESOURCE)["metadata"]["resourceVersion"])
         assert sync(app_state).get("status") == "Synced" and sync(app_state).get("revision") == second
         ready = trackers.condition(RESOURCE, "Ready")
         log.add(
             f"refresh {number} ({kind})",
-            f"{report(app_state, RESOURCE)}; operator wrote Ready={ready.get('reason')}, "
-            f"resourceVersion {versions[-1]}",
+            f"{report(app_state, RESOURCE)}; EventTracker Ready={ready.get('reason')}, resourceVersion {versions[-1]}",
         )
     steps.until("tags applied in AWS", second, "Healthy", "Synced/Healthy after the tags change")
     live = trackers.get(RESOURCE)
     assert live["status"]["observedGeneration"] == live["metadata"]["generation"]
-    assert len({*versions, live["metadata"]["resourceVersion"]}) > 1, "the operator wrote nothing meanwhile"
 
     # 4. Paused: what Argo CD shows (docs/argocd/health.lua keeps a paused tracker Healthy).
     put_tracker(repo, RESOURCE, trackers.namespace, dataset_group, tracker, PAUSED, tags=TAGS)
@@ -196,50 +218,28 @@ def test_an_event_tracker_from_git_goes_progressing_then_healthy_stays_synced_an
     matches_committed("paused", tracker_health(app_state, RESOURCE), live_names, exact=True)
 
     # 5. Removing the manifest from Git: the prune deletes through the finalizer and the AWS tracker goes.
-    repo.remove(tracker_file(RESOURCE))
-    fourth = steps.commit("remove the tracker")
-    app_state = argocd.wait(
-        app,
-        lambda a: (
-            (a.get("status") or {}).get("operationState", {}).get("phase") == "Succeeded"
-            and (a["status"]["operationState"].get("syncResult") or {}).get("revision") == fourth
-            and sync(a).get("status") == "Synced"
-            and not tracker_listed(a, RESOURCE)
-        ),
-        "prune completed",
-    )
+    steps.prune()
     trackers.wait_gone(RESOURCE, timeout=120)
     left = emulator.client().list_event_trackers(datasetGroupArn=dataset_group)["eventTrackers"]
     assert [t["name"] for t in left if t["name"] == tracker] == []
-    operation = app_state["status"]["operationState"]
-    log.add(
-        "pruned",
-        f"{sync(app_state)['status']}, operation {operation['phase']}: {operation.get('message', '')}; "
-        f"EventTracker gone, AWS tracker gone",
-    )
+    log.add("after the prune", "EventTracker gone, AWS tracker gone")
     argocd.delete_application(app)
 
 
 def test_a_dataset_group_taken_by_another_tracker_is_degraded_with_the_operators_message(
     argocd: ArgoCD,
-    git: GitServer,
+    git_server: GitServer,
     trackers: Trackers,
     emulator: Emulator,
     dataset_group: str,
     tmp_path: Path,
 ) -> None:
-    log = StepLog("argocd")
     foreign = aws_name("someone-elses")
     emulator.client().create_event_tracker(name=foreign, datasetGroupArn=dataset_group)
     tracker = aws_name("sf-clicks")
     live_names = names(trackers.namespace, tracker, foreign)
-    repo = git.repository(f"shop-{uuid.uuid4().hex[:6]}")
-    new_repository(repo)
-    put_tracker(repo, RESOURCE, trackers.namespace, dataset_group, tracker)
-    first = repo.commit("an EventTracker in a dataset group someone else's tracker holds")
-    app = f"conflict-{uuid.uuid4().hex[:6]}"
-    argocd.create_application(application(app, argocd.namespace, git.url(repo.path.name), DEPLOY, argocd.server))
-    steps = Step(argocd, app, repo, log)
+    steps, first = Step.start(argocd, git_server, trackers.namespace, dataset_group, tracker)
+    app, log = steps.app, steps.log
 
     app_state = steps.until("dataset group taken", first, "Degraded", "Synced/Degraded")
     ready = trackers.condition(RESOURCE, "Ready")
@@ -248,17 +248,9 @@ def test_a_dataset_group_taken_by_another_tracker_is_degraded_with_the_operators
     export(trackers.get(RESOURCE), "conflict", live_names, "Argo CD v3.6.1, Synced/Degraded", tmp_path)
     matches_committed("conflict", tracker_health(app_state, RESOURCE), live_names, exact=True)
 
-    repo.remove(tracker_file(RESOURCE))
-    second = steps.commit("remove the tracker")
-    app_state = argocd.wait(
-        app,
-        lambda a: (
-            sync(a).get("status") == "Synced" and sync(a).get("revision") == second and not tracker_listed(a, RESOURCE)
-        ),
-        "prune completed",
-    )
+    steps.prune()
     trackers.wait_gone(RESOURCE, timeout=120)
     left = {t["name"] for t in emulator.client().list_event_trackers(datasetGroupArn=dataset_group)["eventTrackers"]}
     assert foreign in left and tracker not in left  # the operator never deletes a tracker it did not create
-    log.add("pruned", f"{sync(app_state)['status']}; EventTracker gone, the other tracker untouched")
+    log.add("after the prune", "EventTracker gone, the other tracker untouched")
     argocd.delete_application(app)

@@ -29,12 +29,6 @@ TAKEN = "storefront-taken"
 
 
 @pytest.fixture(scope="module")
-def git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
-    with GitServer(tmp_path_factory.mktemp("flux-git")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def flux(
     kubeconfig: Path,
     core: client.CoreV1Api,
@@ -89,7 +83,7 @@ class Steps:
 
 def test_an_event_tracker_from_git_is_waited_for_failed_early_on_a_conflict_and_pruned(
     flux: Flux,
-    git: GitServer,
+    git_server: GitServer,
     trackers: Trackers,
     emulator: Emulator,
     dataset_group: str,
@@ -97,18 +91,30 @@ def test_an_event_tracker_from_git_is_waited_for_failed_early_on_a_conflict_and_
     log = StepLog("flux")
     ns = trackers.namespace
     tracker = aws_name("sf-clicks")
-    repo = git.repository(f"shop-{uuid.uuid4().hex[:6]}")
+    repo = git_server.repository(f"shop-{uuid.uuid4().hex[:6]}")
     new_repository(repo)
     put_tracker(repo, RESOURCE, ns, dataset_group, tracker)
     emulator.admin.hold("CREATE IN_PROGRESS", name_pattern=tracker)
     first = repo.commit("an EventTracker and its CRD")
     name = f"trackers-{uuid.uuid4().hex[:6]}"
-    flux.create(SOURCE, git_repository(name, flux.namespace, git.url(repo.path.name)))
+    flux.create(SOURCE, git_repository(name, flux.namespace, git_server.url(repo.path.name)))
     flux.create(KUSTOMIZE, kustomization(name, flux.namespace, name, f"./{DEPLOY}"))
     steps = Steps(flux, name, repo, log)
     try:
-        # 1. Applied, AWS creating: the Kustomization waits (Ready Unknown) while the tracker is InProgress.
+        # 1. The first verdict after the apply (timing: it may come before the operator's first status,
+        #    which kstatus reads as Current), then, asked again, Ready=Unknown while the tracker is InProgress.
+        first_verdict = steps.until(
+            "first reconcile after the apply",
+            lambda o: (
+                (o.get("status") or {}).get("lastAttemptedRevision", "").endswith(first)
+                and any(c["type"] == "Healthy" for c in o["status"].get("conditions") or [])
+            ),
+            "a health check verdict at the first revision",
+        )
+        log.add("EventTracker phase right after", str(trackers.status(RESOURCE).get("phase", "(no status yet)")))
         trackers.wait_phase(RESOURCE, "Creating", timeout=120)
+        if ready_condition(first_verdict).get("status") != "Unknown":
+            flux.request_reconcile(KUSTOMIZE, name)
         waiting = steps.until(
             "applied, AWS creating",
             lambda o: (

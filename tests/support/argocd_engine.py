@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,12 @@ from typing import Any
 
 import yaml
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
-from local_cluster.processes import free_port, spawn, stop
+from local_cluster.processes import free_port
+from support.engine_processes import EngineProcesses
 from support.gitops_build import build, module_dir
 from support.trackers import REPO, kubectl
-from support.wait import GiveUp, wait_for
+from support.wait import wait_for
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 HEALTH_KEY = "resource.customizations.health.personalize.operators.dev_EventTracker"
@@ -99,31 +98,26 @@ def default_project(namespace: str) -> dict[str, Any]:
 
 
 @dataclass
-class ArgoCD:
+class ArgoCD(EngineProcesses):
     """Argo CD's controller and repo server for one test module, in namespace `namespace`."""
 
-    kubeconfig: Path
-    workdir: Path
-    core: client.CoreV1Api
-    custom: client.CustomObjectsApi
     namespace: str = field(default_factory=lambda: f"argocd-{uuid.uuid4().hex[:6]}")
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     server: str = ""  # the API server's URL, as the Applications' destination
 
     def __enter__(self) -> ArgoCD:
         binary = build("argocd")
         scripts = self.install_scripts()
         self.install_crds()
-        self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=self.namespace)))
+        self.create_namespace()
         self.install_settings()
         redis_port, repo_port = free_port(), free_port()
-        self._start(
+        self.start(
             "redis",
             ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "", "--appendonly", "no"],
             {},
         )
         common = ["--redis", f"127.0.0.1:{redis_port}", "--loglevel", "info", "--logformat", "text"]
-        self._start(
+        self.start(
             "repo-server",
             [
                 str(binary),
@@ -144,11 +138,11 @@ class ArgoCD:
                 "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}",
                 "ARGOCD_GPG_ENABLED": "false",
                 "ARGOCD_ASK_PASS_SOCK": str(self.workdir / "askpass.sock"),
-                "TMPDIR": str(self._dir("repo-server-tmp")),
-                "HOME": str(self._dir("repo-server-home")),
+                "TMPDIR": str(self.folder("repo-server-tmp")),
+                "HOME": str(self.folder("repo-server-home")),
             },
         )
-        self._start(
+        self.start(
             "application-controller",
             [
                 str(binary),
@@ -165,36 +159,19 @@ class ArgoCD:
                 "60",
                 *common,
             ],
-            {"ARGOCD_BINARY_NAME": "argocd-application-controller", "HOME": str(self._dir("controller-home"))},
+            {"ARGOCD_BINARY_NAME": "argocd-application-controller", "HOME": str(self.folder("controller-home"))},
         )
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for process in reversed(self.processes.values()):
-            stop(process)
-        try:
-            self.core.delete_namespace(self.namespace)
-        except ApiException as error:
-            if error.status != 404:
-                raise
-
-    def _dir(self, name: str) -> Path:
-        path = self.workdir / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def _start(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        self.processes[name] = spawn(args, self.log(name), env=env)
-
-    def log(self, name: str) -> Path:
-        return self.workdir / f"{name}.log"
+        self.stop_all()
 
     def install_scripts(self) -> Path:
         """The helper scripts Argo CD's image puts next to the binary (its Dockerfile copies them from hack/).
 
         The repo server runs git-verify-wrapper.sh on every revision it renders.
         """
-        folder = self._dir("bin")
+        folder = self.folder("bin")
         for name in SCRIPTS:
             target = folder / name
             shutil.copyfile(module_dir("argocd") / "hack" / name, target)
@@ -203,10 +180,10 @@ class ArgoCD:
 
     def install_crds(self) -> None:
         crds = module_dir("argocd") / "manifests" / "crds"
-        for name in ("application-crd.yaml", "appproject-crd.yaml"):
-            kubectl(self.kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(crds / name))
-        for crd in ("applications.argoproj.io", "appprojects.argoproj.io"):
-            kubectl(self.kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
+        self.apply_crds(
+            [crds / "application-crd.yaml", crds / "appproject-crd.yaml"],
+            ["applications.argoproj.io", "appprojects.argoproj.io"],
+        )
 
     def install_settings(self) -> None:
         """argocd-cm and argocd-secret as Argo CD's install.yaml ships them, then our health check."""
@@ -237,12 +214,6 @@ class ArgoCD:
         secret = cluster_secret(self.kubeconfig, self.namespace)
         self.core.create_namespaced_secret(self.namespace, secret)
         self.server = secret.string_data["server"]
-
-    def alive(self) -> None:
-        """Raise GiveUp when a component died: waiting longer cannot help."""
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise GiveUp(f"{name} exited with {process.returncode}; log: {self.log(name)}")
 
     # --- Applications ---------------------------------------------------------------------
 

@@ -8,20 +8,15 @@ from their own modules' config/crd/bases.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from kubernetes import client
-from kubernetes.client.rest import ApiException
-
-from local_cluster.processes import free_port, spawn, stop
+from local_cluster.processes import free_port
+from support.engine_processes import EngineProcesses
 from support.gitops_build import build, module_dir
-from support.trackers import kubectl
-from support.wait import GiveUp, wait_for
+from support.wait import wait_for
 
 SOURCE = ("source.toolkit.fluxcd.io", "v1", "gitrepositories")
 KUSTOMIZE = ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
@@ -60,20 +55,15 @@ def ready_condition(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class Flux:
+class Flux(EngineProcesses):
     """Flux's source-controller and kustomize-controller for one test module, in namespace `namespace`."""
 
-    kubeconfig: Path
-    workdir: Path
-    core: client.CoreV1Api
-    custom: client.CustomObjectsApi
     namespace: str = field(default_factory=lambda: f"flux-{uuid.uuid4().hex[:6]}")
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __enter__(self) -> Flux:
         source, kustomize = build("source-controller"), build("kustomize-controller")
         self.install_crds()
-        self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=self.namespace)))
+        self.create_namespace()
         env = {"KUBECONFIG": str(self.kubeconfig), "RUNTIME_NAMESPACE": self.namespace}
 
         def common() -> list[str]:
@@ -86,50 +76,28 @@ class Flux:
             ]
 
         storage = f"127.0.0.1:{free_port()}"
-        self.processes["source-controller"] = spawn(
+        self.start(
+            "source-controller",
             [
                 str(source),
                 *common(),
-                f"--storage-path={self._dir('artifacts')}",
+                f"--storage-path={self.folder('artifacts')}",
                 f"--storage-addr={storage}",
                 f"--storage-adv-addr={storage}",
             ],
-            self.log("source-controller"),
-            env=env,
+            env,
         )
-        self.processes["kustomize-controller"] = spawn(
-            [str(kustomize), *common(), "--no-remote-bases=true"], self.log("kustomize-controller"), env=env
-        )
+        self.start("kustomize-controller", [str(kustomize), *common(), "--no-remote-bases=true"], env)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for process in reversed(self.processes.values()):
-            stop(process)
-        try:
-            self.core.delete_namespace(self.namespace)
-        except ApiException as error:
-            if error.status != 404:
-                raise
-
-    def _dir(self, name: str) -> Path:
-        path = self.workdir / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def log(self, name: str) -> Path:
-        return self.workdir / f"{name}.log"
+        self.stop_all()
 
     def install_crds(self) -> None:
-        for name in ("source-controller", "kustomize-controller"):
-            bases = module_dir(name) / "config" / "crd" / "bases"
-            kubectl(self.kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(bases))
-        for crd in ("gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"):
-            kubectl(self.kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
-
-    def alive(self) -> None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise GiveUp(f"{name} exited with {process.returncode}; log: {self.log(name)}")
+        self.apply_crds(
+            [module_dir(name) / "config" / "crd" / "bases" for name in ("source-controller", "kustomize-controller")],
+            ["gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"],
+        )
 
     # --- objects ----------------------------------------------------------------------------
 
