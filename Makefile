@@ -20,6 +20,7 @@ help:
 	@echo "make bench    benchmarks (~30 min): idle cost of the resync, then the operator benchmark: table, JSON,"
 	@echo "              docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
 	@echo "make lint     ruff, the layering contracts (import-linter, pyproject.toml), parliament on the shipped IAM policies"
+	@echo "make gitops-binaries  Argo CD and Flux's controllers from their Go modules (cold: ~25 min on 2 cores)"
 
 # Two distributions: the operator (pyproject.toml, all the image carries) and the dev tools
 # (operator/pyproject.toml: emulator, local control plane, demo).
@@ -90,6 +91,28 @@ image-tools:
 
 image: venv image-tools
 	PYTHONPATH=tests $(PY) -m support.image --tag $(IMAGE)
+
+# tests/e2e/test_argocd_sync.py and test_flux_sync.py run Argo CD and Flux themselves (docs/argocd.md,
+# docs/flux.md): built from their Go modules into ~/.cache/personalize-operator/gitops/ before pytest
+# starts (a cold build outlasts the per-test timeout), with Debian's redis-server (Argo CD's cache)
+# and git (the repository they sync from, served by git http-backend).
+GITOPS_TOOLS := redis-server git
+
+.PHONY: gitops-tools gitops-binaries
+
+gitops-tools:
+	@missing=""; for pkg in $(GITOPS_TOOLS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing with apt-get"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(GITOPS_TOOLS); \
+	fi
+
+gitops-binaries: venv
+	PYTHONPATH=tests $(PY) -m support.gitops_build
+
+test: gitops-tools gitops-binaries
 
 # tests/image/ builds and runs the image: the suite needs the same tools.
 test: image-tools

@@ -18,6 +18,7 @@ import pytest
 from kubernetes import client
 
 from personalize_emulator.testing import Emulator, running_emulator
+from support.git_server import GitServer
 from support.kube import create_namespace, delete_namespace, install_crd
 from support.operator_process import OperatorProcess
 from support.shipped_policies import OPERATOR_POLICY_AT_START
@@ -53,6 +54,13 @@ def operator(
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="module")
+def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
+    """Git repositories on 127.0.0.1 for Argo CD and Flux to sync from (git http-backend)."""
+    with GitServer(tmp_path_factory.mktemp("git")) as server:
+        yield server
 
 
 @pytest.fixture
