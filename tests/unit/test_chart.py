@@ -7,6 +7,7 @@ every value is covered by the schema and documented in docs/install.md.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import tomllib
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+import personalize_operator
 from personalize_operator import crd
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,11 +85,19 @@ class TestChartCrd:
 class TestChartMetadata:
     """Chart.yaml describes the operator release it installs."""
 
-    def test_app_version_is_the_operator_version(self) -> None:
+    def test_chart_version_and_app_version_are_the_operator_version(self) -> None:
         chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-        project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+        project = tomllib.loads((REPO / "pyproject.toml").read_text())
         assert chart["apiVersion"] == "v2" and chart["name"] == "personalize-operator"
-        assert chart["appVersion"] == project["version"] == "0.1.0"
+        # One source: the package reads its version from personalize_operator.__version__.
+        assert project["project"]["dynamic"] == ["version"] and "version" not in project["project"]
+        assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "personalize_operator.__version__"}
+        assert chart["appVersion"] == str(chart["version"]) == personalize_operator.__version__
+        assert importlib.metadata.version("personalize-operator") == personalize_operator.__version__
+
+    def test_the_changelog_has_a_section_for_this_version(self) -> None:
+        changelog = (REPO / "CHANGELOG.md").read_text()
+        assert f"## [{personalize_operator.__version__}] - " in changelog
 
 
 class TestValuesAreSchemaCheckedAndDocumented:
