@@ -285,7 +285,8 @@ class TestDeployment:
         )
 
     def test_image_defaults_to_the_app_version_and_a_digest_wins(self, helm: Helm) -> None:
-        assert chart.container(render(helm, CLUSTER))["image"] == f"personalize-operator:{personalize_operator.__version__}"
+        image = chart.container(render(helm, CLUSTER))["image"]
+        assert image == f"personalize-operator:{personalize_operator.__version__}"
         digest = "sha256:" + "a" * 64
         pinned = render(helm, {"image": {"repository": "registry.example/po", "tag": "1.2.3", "digest": digest}})
         assert chart.container(pinned)["image"] == f"registry.example/po@{digest}"
