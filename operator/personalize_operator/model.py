@@ -21,7 +21,7 @@ from personalize_operator import constraints
 from personalize_operator.constraints import StringConstraint
 
 GROUP = "personalize.operators.dev"
-VERSION = "v1alpha1"
+VERSION = "v1beta1"  # served and stored; v1alpha1 is still served, deprecated (crd.py)
 KIND = "EventTracker"
 PLURAL = "eventtrackers"
 SINGULAR = "eventtracker"

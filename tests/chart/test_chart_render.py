@@ -436,6 +436,7 @@ class TestServerSideDryRun:
             ],
         }
         values = {"watch": {"mode": mode, "namespaces": watched}, "metrics": {"enabled": True}, "tenancy": tenancy}
+        values["crds"] = {"install": True, "keep": True}  # the CRD template too (a dry run: nothing is adopted)
         code, out, err = server_dry_run(helm, dry_run_namespaces["release"], values)
         assert code == 0, err
         expected = len(helm.objects(RELEASE, dry_run_namespaces["release"], values)) + 1  # + the CRD

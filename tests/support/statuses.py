@@ -166,7 +166,7 @@ def rendered_event_tracker(decision: Decision, *, deleting: bool, generation: in
         metadata["deletionTimestamp"] = "2025-01-01T12:00:00Z"
         metadata["finalizers"] = ["personalize.operators.dev/finalizer"]
     return {
-        "apiVersion": "personalize.operators.dev/v1alpha1",
+        "apiVersion": "personalize.operators.dev/v1beta1",
         "kind": "EventTracker",
         "metadata": metadata,
         "spec": {"name": "storefront-clicks", "datasetGroupArn": DG},

@@ -108,7 +108,7 @@ def event_tracker(
         metadata["deletionTimestamp"] = "2025-01-01T12:00:00Z"
         metadata["finalizers"] = ["personalize.operators.dev/finalizer"]
     obj: dict[str, Any] = {
-        "apiVersion": "personalize.operators.dev/v1alpha1",
+        "apiVersion": "personalize.operators.dev/v1beta1",
         "kind": "EventTracker",
         "metadata": metadata,
         "spec": {"name": "storefront-clicks", "datasetGroupArn": DG},

@@ -60,16 +60,19 @@ def schema() -> dict[str, Any]:
 
 
 class TestChartCrd:
-    """The chart ships the generated CRD, byte for byte, and `make crds` keeps it so."""
+    """The chart ships the generated CRD, byte for byte, as a template (never in crds/), and `make crds` keeps it so."""
 
     def test_chart_crd_is_identical_to_the_top_level_crd(self) -> None:
         top = REPO / "crds" / crd.CRD_FILENAME
-        shipped = CHART / "crds" / crd.CRD_FILENAME
+        shipped = CHART / "files" / crd.CRD_FILENAME
         assert shipped.read_bytes() == top.read_bytes()
-        assert sorted(p.name for p in (CHART / "crds").iterdir()) == [crd.CRD_FILENAME]
+        assert sorted(p.name for p in (CHART / "files").iterdir()) == [crd.CRD_FILENAME]
+        # Helm installs crds/ once and never upgrades it: the CRD must not be there (templates/crd.yaml renders it).
+        assert not (CHART / "crds").exists()
+        assert f'.Files.Get "files/{crd.CRD_FILENAME}"' in (CHART / "templates" / "crd.yaml").read_text()
 
     def test_make_crds_writes_and_checks_both_files(self) -> None:
-        assert crd.CRD_PATHS == (REPO / "crds" / crd.CRD_FILENAME, CHART / "crds" / crd.CRD_FILENAME)
+        assert crd.CRD_PATHS == (REPO / "crds" / crd.CRD_FILENAME, CHART / "files" / crd.CRD_FILENAME)
         assert crd.main(["--check"]) == 0
 
     def test_check_names_the_stale_copy(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
