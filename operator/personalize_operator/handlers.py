@@ -22,6 +22,7 @@ import kopf
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from personalize_operator import crd_check as crd_check  # registers its start-up check of the served CRD
 from personalize_operator import kubesession, leader, model, resource, runner
 from personalize_operator import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
 from personalize_operator.aws import ClientPool
