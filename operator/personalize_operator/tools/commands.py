@@ -1,4 +1,4 @@
-"""Wiring of the skeleton, manifest, import and doctor subcommands into `personalize-operator`.
+"""Wiring of the skeleton, manifest, import, doctor and migrate-storage subcommands into `personalize-operator`.
 
 cli.py calls `register` with its subparsers and hands any of NAMES to
 `dispatch`; each command is a few lines calling the module that does the
@@ -17,7 +17,7 @@ from personalize_operator import model
 from personalize_operator.tools import exits
 from personalize_operator.tools.output import Document, Format, render
 
-NAMES = ("skeleton", "manifest", "import", "doctor")
+NAMES = ("skeleton", "manifest", "import", "doctor", "migrate-storage")
 _FORMATS = [f.value for f in Format]
 _EPILOG = "exit codes: 0 ok, 1 refused input, 2 usage"
 
@@ -113,6 +113,16 @@ def register(commands: Any) -> None:
     )
     doctor.add_argument("-o", "--output", choices=["text", "json"], default="text", help="report format")
 
+    migrate = commands.add_parser(
+        "migrate-storage",
+        help=f"after upgrading: rewrite every EventTracker in {model.VERSION}, then drop older storedVersions",
+        description="Reads and writes back every EventTracker unchanged (stored in the storage version), then sets "
+        "the CRD's status.storedVersions to it alone (docs/install.md#upgrade). Needs cluster-admin once.",
+        epilog="exit codes: 0 done, 1 the API server refused",
+    )
+    migrate.add_argument("--kubeconfig", help="default: KUBECONFIG or ~/.kube/config")
+    migrate.add_argument("--context", help="kubeconfig context")
+
 
 def _skeleton(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from personalize_operator.tools import skeleton
@@ -198,7 +208,29 @@ def _doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return exits.OK if all(check.ok for check in checks) else exits.REFUSED
 
 
-_HANDLERS = {"skeleton": _skeleton, "manifest": _manifest, "import": _import, "doctor": _doctor}
+def _migrate_storage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from kubernetes.client.rest import ApiException
+
+    from personalize_operator.tools import doctor, storage
+
+    try:
+        done = storage.migrate(doctor.kube_client(args.kubeconfig, args.context))
+    except ApiException as error:
+        raise exits.RefusedInput([f"the API server answered {error.status} {error.reason}"]) from error
+    out.write(
+        f"rewrote {done.rewritten} EventTracker(s) in {model.VERSION} ({done.gone} gone meanwhile); "
+        f"storedVersions {done.stored_versions_before} -> {done.stored_versions_after}\n"
+    )
+    return exits.OK
+
+
+_HANDLERS = {
+    "skeleton": _skeleton,
+    "manifest": _manifest,
+    "import": _import,
+    "doctor": _doctor,
+    "migrate-storage": _migrate_storage,
+}
 
 
 def dispatch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
