@@ -226,6 +226,10 @@ class Node:
         command = ["ctr", "--address", str(self.layout.containerd_socket), "--namespace", CRI_NAMESPACE, *args]
         return subprocess.run(command, capture_output=True, text=True, check=False)
 
+    def image_references(self) -> list[str]:
+        """References of the images in the node's containerd (the CRI namespace), pulled or imported."""
+        return self._ctr("images", "list", "--quiet").stdout.split()
+
     def _import_images(self, pause: Path) -> None:
         archive = oci.write_single_binary_image(pause, node_config.PAUSE_IMAGE, self.workdir / "pause.tar")
         for image in (archive, *self.images):

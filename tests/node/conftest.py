@@ -71,6 +71,7 @@ def node_helm(node_cluster: ControlPlane, node_api: client.ApiClient, tmp_path_f
         home=tmp_path_factory.mktemp("node-helm"),
         kubeconfig=node_cluster.kubeconfig,
         kube_version=version,
+        node=True,
     )
 
 

@@ -56,6 +56,7 @@ class Helm:
     home: Path
     kubeconfig: Path
     kube_version: str
+    node: bool = False  # a node runs pods: hook Jobs (the chart's pre-delete hook) can run
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {
@@ -104,7 +105,9 @@ class Helm:
         return self.run("upgrade", release, str(CHART), "--namespace", namespace, "--values", values_file).stdout
 
     def uninstall(self, release: str, namespace: str) -> None:
-        self.run("uninstall", release, "--namespace", namespace, "--ignore-not-found")
+        """Without a node no hook Job could run: helm would wait for it until its timeout."""
+        hooks = [] if self.node else ["--no-hooks"]
+        self.run("uninstall", release, "--namespace", namespace, "--ignore-not-found", *hooks)
 
 
 def of_kind(objects: list[dict[str, Any]], *kinds: str) -> list[dict[str, Any]]:
