@@ -12,9 +12,11 @@ both install modes are valid objects for kube-apiserver (server-side dry run).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
 import personalize_operator
@@ -453,3 +455,22 @@ class TestServerSideDryRun:
         code, _, err = server_dry_run(helm, dry_run_namespaces["release"], weakened)
         assert code == 0
         assert 'would violate PodSecurity "restricted' in err and "allowPrivilegeEscalation" in err
+
+
+class TestValuesFromThePreviousRelease:
+    """A values file written for 0.1.0 (its whole values.yaml, copied from commit 6be3e0b) works with this chart."""
+
+    def test_the_previous_releases_values_file_renders_with_the_same_settings(self, helm: Helm) -> None:
+        previous = Path(__file__).parent / "previous" / "values-0.1.0.yaml"
+        done = helm.run(
+            "template", RELEASE, str(chart.CHART), "--namespace", "ops", "--kube-version", helm.kube_version,
+            "--values", str(previous),
+        )  # fmt: skip
+        objects = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+        old = yaml.safe_load(previous.read_text())
+        assert chart.one(objects, "Deployment")["spec"]["replicas"] == old["replicaCount"]
+        env = chart.operator_settings_env(objects)
+        assert env["PERSONALIZE_OPERATOR_RESYNC_SECONDS"] == str(old["operator"]["resyncSeconds"])
+        # The CRD comes with the release now (crds.install defaults to true), kept by Helm.
+        (rendered_crd,) = chart.of_kind(objects, "CustomResourceDefinition")
+        assert rendered_crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
