@@ -36,15 +36,16 @@ logger = logging.getLogger(__name__)
 
 def served_description(api: client.ApiClient) -> str | None:
     """The description of the served EventTracker schema, from the OpenAPI v3 document of our API version."""
-    response = api.call_api(
-        OPENAPI_PATH,
-        "GET",
+    request = api.param_serialize(
+        method="GET",
+        resource_path=OPENAPI_PATH,
         header_params={"Accept": "application/json"},
         auth_settings=["BearerToken"],
-        _return_http_data_only=True,
-        _preload_content=False,
-        _request_timeout=REQUEST_TIMEOUT,
     )
+    response = api.call_api(*request, _request_timeout=REQUEST_TIMEOUT)
+    response.read()
+    if not 200 <= response.status <= 299:
+        raise ApiException(status=response.status, reason=response.reason)
     document = json.loads(response.data)
     wanted = {"group": model.GROUP, "version": model.VERSION, "kind": model.KIND}
     for schema in (document.get("components") or {}).get("schemas", {}).values():

@@ -52,11 +52,12 @@ from support.chart import GUARD_FINALIZER, Helm
 from support.kube import CRD_NAME
 from support.registry import Registry, running_registry
 from support.solo import new_dataset_group
-from support.trackers import GROUP, PLURAL, VERSION, Trackers, kubectl, manifest
+from support.trackers import GROUP, PLURAL, kubectl, manifest
 from support.wait import wait_for
 
 PREVIOUS = "6be3e0b"  # the commit this release starts from: 0.1.0
 PREVIOUS_VERSION = "0.1.0"
+OLD_API = "v1alpha1"  # served by both releases: what the samples list with
 TRACKERS = 20
 RELEASE = "personalize-operator"
 METRICS_PORT = 9090
@@ -202,12 +203,22 @@ def state(
     )
     namespace = f"shop-{uuid.uuid4().hex[:6]}"
     node_core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-    trackers = Trackers(client.CustomObjectsApi(node_api), node_core, namespace)
-    for index in range(TRACKERS):
-        trackers.create(manifest(f"store-{index:02d}", new_dataset_group(node_emulator, f"rel{index:02d}")))
-    arns = {}
-    for index in range(TRACKERS):
-        arns[f"store-{index:02d}"] = trackers.wait_phase(f"store-{index:02d}", "Active", timeout=180)["eventTrackerArn"]
+    custom = client.CustomObjectsApi(node_api)
+    for index in range(TRACKERS):  # as a 0.1.0 user wrote them: v1alpha1, the only version 0.1.0 serves
+        body = {
+            **manifest(f"store-{index:02d}", new_dataset_group(node_emulator, f"rel{index:02d}")),
+            "apiVersion": f"{GROUP}/{OLD_API}",
+        }
+        custom.create_namespaced_custom_object(GROUP, OLD_API, namespace, PLURAL, body)
+
+    def all_active() -> dict[str, str] | None:
+        items = custom.list_namespaced_custom_object(GROUP, OLD_API, namespace, PLURAL)["items"]
+        statuses = {i["metadata"]["name"]: i.get("status") or {} for i in items}
+        if len(statuses) == TRACKERS and all(s.get("phase") == "Active" for s in statuses.values()):
+            return {name: s["eventTrackerArn"] for name, s in statuses.items()}
+        return None
+
+    arns = wait_for(all_active, timeout=300, what=f"{TRACKERS} EventTrackers Active")
     hashes = wait_for(
         lambda: found if len(found := tracking_hashes(node_core, namespace)) == TRACKERS else None,
         timeout=60,
@@ -222,12 +233,14 @@ def through(
     """Run a helm command while sampling, until the Deployment has rolled out to `image` and 10 s more."""
     before = emulator.admin.calls()
     apps = client.AppsV1Api(api)
-    sampler = handover.Sampler(api, state.namespace, state.release_namespace, RELEASE, METRICS_PORT)
+    sampler = handover.Sampler(api, state.namespace, state.release_namespace, RELEASE, METRICS_PORT, version=OLD_API)
     with sampler:
         time.sleep(2)
         state.helm.run(*change)
         wait_for(lambda: rolled_out(apps, state.release_namespace, image), timeout=600, what=f"rollout to {image}")
         time.sleep(10)
+    pods = client.CoreV1Api(api).list_namespaced_pod(state.release_namespace).items
+    print(f"pods after {change[0]}: {[(p.metadata.name, p.spec.containers[0].image) for p in pods]}")
     after = emulator.admin.calls()
     calls = {name: after.get(name, 0) - before.get(name, 0) for name in ("CreateEventTracker", "DeleteEventTracker")}
     return sampler.samples, calls
@@ -237,6 +250,14 @@ def describe(samples: list[handover.Sample]) -> str:
     return (
         f"{len(samples)} samples over {samples[-1].at - samples[0].at:.1f}s; Lease holders {handover.holders(samples)}"
     )
+
+
+def operator_logs(kubeconfig: Path, namespace: str) -> list[str]:
+    """Every operator pod's log lines, each prefixed with its pod."""
+    return kubectl(
+        kubeconfig, "logs", "-n", namespace, "-l", "app.kubernetes.io/name=personalize-operator",
+        "--prefix", "--tail=-1",
+    ).stdout.splitlines()  # fmt: skip
 
 
 def stored_versions(api: client.ApiClient) -> list[str]:
@@ -307,8 +328,17 @@ class TestReleases:
         assert migrated.returncode == 0, migrated.stderr
         assert f"rewrote {TRACKERS} EventTracker(s)" in migrated.stdout
         assert stored_versions(node_api) == ["v1beta1"]
-        logs = kubectl(node_cluster.kubeconfig, "logs", "-n", state.release_namespace, f"deployment/{RELEASE}").stdout
-        assert f"CRD {CRD_NAME} is the one of operator {current.version}" in logs
+        # The leader runs kopf, so its start-up check (a standby waits for the Lease before starting kopf).
+        wanted = f"CRD {CRD_NAME} is the one of operator {current.version}"
+        lines = wait_for(
+            lambda: (
+                [line for line in operator_logs(node_cluster.kubeconfig, state.release_namespace) if "CRD" in line]
+                or None
+            ),
+            timeout=60,
+            what="the start-up CRD check in the operator logs",
+        )
+        assert any(wanted in line for line in lines), lines
 
     def test_2_rollback_to_the_previous_release_keeps_every_tracker_ready_with_one_leader(
         self, state: State, node_api: client.ApiClient, node_core: client.CoreV1Api, node_emulator: Emulator
@@ -341,7 +371,7 @@ class TestReleases:
         apps = client.AppsV1Api(node_api)
         assert not apps.list_namespaced_deployment(state.release_namespace).items
         custom = client.CustomObjectsApi(node_api)
-        left = custom.list_namespaced_custom_object(GROUP, VERSION, state.namespace, PLURAL)["items"]
+        left = custom.list_namespaced_custom_object(GROUP, OLD_API, state.namespace, PLURAL)["items"]
         assert len(left) == TRACKERS and not any(i["metadata"].get("deletionTimestamp") for i in left)
         assert_same_trackers(state, node_core, node_emulator)
         assert client.ApiextensionsV1Api(node_api).read_custom_resource_definition(CRD_NAME)

@@ -56,6 +56,7 @@ class Sampler:
     release_namespace: str  # the operator pods' and the Lease's
     lease: str
     metrics_port: int
+    version: str = VERSION  # the API version to list with (served before, during and after the change)
     samples: list[Sample] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -65,7 +66,7 @@ class Sampler:
         custom, core = client.CustomObjectsApi(self.api), client.CoreV1Api(self.api)
         coordination = client.CoordinationV1Api(self.api)
         try:
-            items = custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)["items"]
+            items = custom.list_namespaced_custom_object(GROUP, self.version, self.namespace, PLURAL)["items"]
             lease = coordination.read_namespaced_lease(self.lease, self.release_namespace)
             pods = core.list_namespaced_pod(
                 self.release_namespace, label_selector="app.kubernetes.io/name=personalize-operator"
