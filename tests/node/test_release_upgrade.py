@@ -252,6 +252,21 @@ def describe(samples: list[handover.Sample]) -> str:
     )
 
 
+def diagnose(state: State, fullname: str, stderr: str) -> str:
+    """What the hook Job and the RoleBinding looked like when the uninstall failed."""
+    kubeconfig = state.helm.kubeconfig
+    found = [stderr]
+    for args in (
+        ("get", "jobs,pods", "-n", state.release_namespace, "-o", "wide"),
+        ("logs", "-n", state.release_namespace, "-l", "app.kubernetes.io/component=uninstall-hook", "--tail=50"),
+        ("get", "rolebinding", fullname, "-n", state.namespace, "-o", "yaml"),
+        ("get", "events", "-n", state.release_namespace),
+    ):
+        done = kubectl(kubeconfig, *args, check=False)
+        found.append(f"$ kubectl {' '.join(args)}\n{done.stdout}{done.stderr}")
+    return "\n".join(found)
+
+
 def operator_logs(kubeconfig: Path, namespace: str) -> list[str]:
     """Every operator pod's log lines, each prefixed with its pod."""
     return kubectl(
@@ -400,9 +415,12 @@ class TestReleases:
         )
         before = node_emulator.admin.calls()
         started = time.monotonic()
-        state.helm.run("uninstall", name, "--namespace", state.release_namespace, "--wait", "--timeout", "60s")
+        done = state.helm.run(
+            "uninstall", name, "--namespace", state.release_namespace, "--wait", "--timeout", "60s", check=False
+        )
         took = time.monotonic() - started
         print(f"helm uninstall (namespaces mode, guarded, hook Job) took {took:.1f}s")
+        assert done.returncode == 0, diagnose(state, fullname, done.stderr)
         assert took < 60
         wait_for(
             lambda: (
