@@ -35,6 +35,7 @@ NODE_CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
     "endpointslice-controller",
+    "job-controller",  # Helm hooks (the chart's pre-delete Job)
 )
 
 
