@@ -34,9 +34,9 @@ HEADER = (
     "# operator/personalize_operator/model.py. Do not edit by hand.\n"
 )
 
-# JSON-schema keys pydantic emits that Kubernetes either refuses or does not need.
 # Still served, deprecated (a warning on every request); same schema as model.VERSION, which is stored.
 DEPRECATED_VERSIONS = ("v1alpha1",)
+# JSON-schema keys pydantic emits that Kubernetes either refuses or does not need.
 _DROPPED_KEYS = frozenset({"title", "$defs"})
 _READY_CONDITION = f'.status.conditions[?(@.type=="{model.READY}")]'
 
