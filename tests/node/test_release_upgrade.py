@@ -113,7 +113,8 @@ def published(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> P
     tree = previous_tree(tmp_path_factory.mktemp("previous"))
     started = time.monotonic()
     with (log_dir / "previous.log").open("w") as log:
-        previous = release.publish(registry.address, helm, tree=tree, rebuild=False, log=log)
+        local = f"localhost/personalize-operator:{PREVIOUS_VERSION}-{PREVIOUS}"  # built once from the pinned commit
+        previous = release.publish(registry.address, helm, tree=tree, rebuild=False, log=log, local=local)
     print(
         f"published {current.version} in {built_current:.0f}s, {previous.version} in {time.monotonic() - started:.0f}s"
     )

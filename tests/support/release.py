@@ -91,10 +91,14 @@ def publish(
     tree: Path = REPO,
     log: IO[str] | None = None,
     rebuild: bool = True,
+    local: str | None = None,
 ) -> Published:
-    """Build (or, with rebuild=False, reuse) the tree's image, then push it and its packaged chart to `registry`."""
+    """Build (or, with rebuild=False, reuse) the tree's image, then push it and its packaged chart to `registry`.
+
+    `local` names the image in podman's store (default localhost/personalize-operator:VERSION).
+    """
     version = version_of(tree)
-    local = local_image(version)
+    local = local or local_image(version)
     if rebuild or not image.image_exists(local):
         image.build(local, context=tree, log=log)
     remote = f"{registry}/{IMAGE_NAME}:{version}"
