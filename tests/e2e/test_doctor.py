@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -132,6 +133,11 @@ def served_description(kubeconfig: Path) -> str | None:
         return crd_check.served_description(api)
 
 
+def outdated_events(kubeconfig: Path) -> list[dict[str, Any]]:
+    events = json.loads(kubectl(kubeconfig, "get", "events", "-n", "default", "-o", "json").stdout)["items"]
+    return [e for e in events if e["reason"] == "CRDOutdated" and e["involvedObject"]["name"] == CRD_NAME]
+
+
 def unstamped_crd() -> dict[str, object]:
     """The CRD as a release before 0.2.0 installed it: no stamp, in annotations or description (v1beta1 kept)."""
     older = copy.deepcopy(crd.render_crd())
@@ -169,9 +175,8 @@ def test_the_operator_says_at_start_up_that_the_served_crd_is_older(
     try:
         wait_for(lambda: message in operator.output(), timeout=30, what="the outdated-CRD log line")
         assert operator.metric("personalize_operator_crd_outdated") == 1.0
-        events = json.loads(kubectl(installed, "get", "events", "-n", "default", "-o", "json").stdout)["items"]
-        ours = [e for e in events if e["reason"] == "CRDOutdated" and e["involvedObject"]["name"] == CRD_NAME]
-        assert ours and ours[0]["type"] == "Warning" and message in ours[0]["message"]
+        ours = wait_for(lambda: outdated_events(installed), timeout=30, what="the CRDOutdated Event (after the log)")
+        assert ours[0]["type"] == "Warning" and message in ours[0]["message"]
     finally:
         operator.stop()
 
