@@ -19,6 +19,7 @@ help:
 	@echo "make image    the container image with podman (docs/image.md)"
 	@echo "make bench    benchmarks (~30 min): idle cost of the resync, then the operator benchmark: table, JSON,"
 	@echo "              docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
+	@echo "make release  REGISTRY=host:port: image tagged with the version + packaged chart, pushed there (docs/install.md)"
 	@echo "make lint     ruff, the layering contracts (import-linter, pyproject.toml), parliament on the shipped IAM policies"
 	@echo "make gitops-binaries  Argo CD and Flux's controllers from their Go modules (cold: ~25 min on 2 cores)"
 
@@ -116,6 +117,26 @@ test: gitops-tools gitops-binaries
 
 # tests/image/ builds and runs the image: the suite needs the same tools.
 test: image-tools
+
+# A release (CHANGELOG.md): the image REGISTRY/personalize-operator:VERSION and the chart
+# oci://REGISTRY/charts/personalize-operator VERSION, VERSION being personalize_operator.__version__.
+# A loopback REGISTRY is spoken to in plain HTTP; others with podman's and helm's own logins.
+REGISTRY ?=
+REGISTRY_TOOLS := docker-registry
+
+.PHONY: release registry-tools
+
+release: venv image-tools
+	@test -n "$(REGISTRY)" || { echo "make release needs REGISTRY=host:port"; exit 2; }
+	PYTHONPATH=tests $(PY) -m support.release --registry $(REGISTRY)
+
+# tests/node/ publishes releases to a real registry on loopback: Debian's docker-registry (CNCF distribution).
+registry-tools:
+	@dpkg-query -W -f='$${Status}' $(REGISTRY_TOOLS) 2>/dev/null | grep -q 'install ok installed' || { \
+	  echo "installing $(REGISTRY_TOOLS) with apt-get"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(REGISTRY_TOOLS); }
+
+test: registry-tools
 
 # The local node (docs/node.md): Debian's containerd, runc and CNI plugins; kube-proxy needs iptables.
 NODE_TOOLS := containerd runc containernetworking-plugins iptables

@@ -27,7 +27,7 @@ from local_cluster.processes import free_port, spawn
 from local_cluster.processes import stop as stop_process
 from personalize_emulator.admin_client import EmulatorAdmin
 
-GROUP, VERSION, PLURAL = "personalize.operators.dev", "v1alpha1", "eventtrackers"
+GROUP, VERSION, PLURAL = "personalize.operators.dev", "v1beta1", "eventtrackers"
 OWNER_LABEL = "personalize.operators.dev/event-tracker"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

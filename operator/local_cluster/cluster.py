@@ -35,6 +35,7 @@ NODE_CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
     "endpointslice-controller",
+    "job-controller",  # Helm hooks (the chart's pre-delete Job)
 )
 
 
@@ -58,6 +59,7 @@ class ControlPlane:
     server: str = ""
     node: bool = False
     node_images: tuple[Path, ...] = ()
+    node_registries: tuple[str, ...] = ()  # host:port of plain-HTTP registries on loopback the node pulls from
     running_node: node.Node | None = None
     host: str = ""
 
@@ -99,6 +101,7 @@ class ControlPlane:
                     ca=pki.ca,
                     admin_kubeconfig=self.kubeconfig,
                     images=self.node_images,
+                    registries=self.node_registries,
                 )
                 self.running_node.start()
         except BaseException:

@@ -8,9 +8,10 @@ needs root (it manages cgroups, mounts and network namespaces) and one node
 per machine (it owns a bridge and iptables chains): a lock file makes a
 second one wait for the first to stop.
 
-Images cannot be pulled here, so a sandbox (pause) image built from
-tests/pause/ and the images named in `images` (OCI or docker archives) are
-imported into containerd before the kubelet starts.
+Public registries cannot be reached here, so a sandbox (pause) image built
+from tests/pause/ and the images named in `images` (OCI or docker archives)
+are imported into containerd before the kubelet starts; images from the
+plain-HTTP registries on loopback named in `registries` are pulled.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class Node:
     ca: certs.KeyPair
     admin_kubeconfig: Path
     images: tuple[Path, ...] = ()
+    registries: tuple[str, ...] = ()  # host:port of plain-HTTP registries on loopback the node pulls from
     start_timeout: float = 120.0
     lock_timeout: float = 900.0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -212,6 +214,10 @@ class Node:
     def _start_containerd(self) -> None:
         layout = self.layout
         layout.containerd_config.write_text(node_config.containerd_toml(layout))
+        for address in self.registries:
+            hosts = layout.registry_hosts_dir / address / "hosts.toml"
+            hosts.parent.mkdir(parents=True, exist_ok=True)
+            hosts.write_text(node_config.registry_hosts_toml(address))
         node_config.write_json(layout.cni_conf_dir / "10-personalize.conflist", node_config.cni_conflist(layout))
         self._spawn("containerd", ["containerd", "--config", str(layout.containerd_config)])
         self._until(lambda: self._ctr("version").returncode == 0, "containerd")
@@ -219,6 +225,10 @@ class Node:
     def _ctr(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = ["ctr", "--address", str(self.layout.containerd_socket), "--namespace", CRI_NAMESPACE, *args]
         return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    def image_references(self) -> list[str]:
+        """References of the images in the node's containerd (the CRI namespace), pulled or imported."""
+        return self._ctr("images", "list", "--quiet").stdout.split()
 
     def _import_images(self, pause: Path) -> None:
         archive = oci.write_single_binary_image(pause, node_config.PAUSE_IMAGE, self.workdir / "pause.tar")

@@ -41,6 +41,11 @@ class NodeLayout:
         return self.root / "cni"
 
     @property
+    def registry_hosts_dir(self) -> Path:
+        """containerd's config_path: one folder per registry host, each with a hosts.toml."""
+        return self.root / "certs.d"
+
+    @property
     def kubelet_config(self) -> Path:
         return self.root / "kubelet.yaml"
 
@@ -91,6 +96,20 @@ state = "{root / "containerd" / "state"}"
 [{cri}.cni]
   bin_dir = "{CNI_BIN}"
   conf_dir = "{layout.cni_conf_dir}"
+
+[{cri}.registry]
+  # Per-registry settings (hosts.toml), e.g. a plain-HTTP registry on loopback: registry_hosts_toml.
+  config_path = "{layout.registry_hosts_dir}"
+"""
+
+
+def registry_hosts_toml(address: str) -> str:
+    """hosts.toml for a plain-HTTP registry at `address` (host:port, loopback): pull and resolve over http://."""
+    return f"""server = "http://{address}"
+
+[host."http://{address}"]
+  capabilities = ["pull", "resolve"]
+  skip_verify = true
 """
 
 

@@ -26,7 +26,8 @@ from personalize_operator.api import names
 from personalize_operator.aws.client import ClientPool
 from personalize_operator.aws.statusboard import Boards
 from personalize_operator.aws.tenancy import TenancyError, TenancySource
-from personalize_operator.kube import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs)
+from personalize_operator.kube import crd_check as crd_check  # registers its start-up check of the served CRD
+from personalize_operator.kube import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs
 from personalize_operator.kube import session
 from personalize_operator.kube.cluster import ClusterIdentityError, cluster_identity
 from personalize_operator.kube.objects import TrackerObjects

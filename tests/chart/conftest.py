@@ -31,8 +31,8 @@ def helm(kubeconfig: Path, api_client: client.ApiClient, tmp_path_factory: pytes
 
 @pytest.fixture(scope="session")
 def chart_crd(kubeconfig: Path) -> str:
-    """The CRD exactly as the chart ships it (charts/personalize-operator/crds/)."""
-    return install_crd(kubeconfig, CHART / "crds")
+    """The CRD exactly as the chart ships it (charts/personalize-operator/files/, the same bytes as crds/)."""
+    return install_crd(kubeconfig, CHART / "files")
 
 
 @pytest.fixture(scope="session")

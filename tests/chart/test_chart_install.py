@@ -3,8 +3,9 @@
 Protects the upgrade and uninstall sections of docs/install.md: an upgrade
 that switches the watch mode swaps the ClusterRoleBinding for per-namespace
 RoleBindings;
-uninstall removes the operator's objects but never the CRD (Helm does not
-delete crds/), so EventTrackers survive it.
+uninstall removes the operator's objects but never the CRD (kept by
+helm.sh/resource-policy, or managed outside the release as here), so
+EventTrackers survive it.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class TestInstallUpgradeUninstall:
         values = {"watch": {"mode": mode, "namespaces": ["shop"] if mode == "namespaces" else []}}
         notes = helm.run(
             "install", "personalize-operator", str(chart.CHART), "--dry-run=server", "--namespace", "ops",
-            "--values", str(helm.values_file(values)),
+            "--values", str(helm.values_file(chart.with_crd_default(values))),
         ).stdout  # fmt: skip
         assert "rollout status deployment/personalize-operator" in notes
         assert "get lease personalize-operator" in notes

@@ -12,11 +12,14 @@ both install modes are valid objects for kube-apiserver (server-side dry run).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
+import personalize_operator
 from personalize_operator.runtime.settings import OperatorSettings
 from support import chart
 from support.chart import Helm
@@ -284,7 +287,8 @@ class TestDeployment:
         )
 
     def test_image_defaults_to_the_app_version_and_a_digest_wins(self, helm: Helm) -> None:
-        assert chart.container(render(helm, CLUSTER))["image"] == "personalize-operator:0.1.0"
+        image = chart.container(render(helm, CLUSTER))["image"]
+        assert image == f"personalize-operator:{personalize_operator.__version__}"
         digest = "sha256:" + "a" * 64
         pinned = render(helm, {"image": {"repository": "registry.example/po", "tag": "1.2.3", "digest": digest}})
         assert chart.container(pinned)["image"] == f"registry.example/po@{digest}"
@@ -453,9 +457,10 @@ class TestServerSideDryRun:
             ],
         }
         values = {"watch": {"mode": mode, "namespaces": watched}, "metrics": {"enabled": True}, "tenancy": tenancy}
+        values["crds"] = {"install": True, "keep": True}  # the CRD template too (a dry run: nothing is adopted)
         code, out, err = server_dry_run(helm, dry_run_namespaces["release"], values)
         assert code == 0, err
-        expected = len(helm.objects(RELEASE, dry_run_namespaces["release"], values)) + 1  # + the CRD
+        expected = len(helm.objects(RELEASE, dry_run_namespaces["release"], values))  # the CRD among them
         assert out.count("(server dry run)") == expected, out
         assert "PodSecurity" not in err, err
         assert "deployment.apps/personalize-operator created (server dry run)" in out
@@ -469,3 +474,22 @@ class TestServerSideDryRun:
         code, _, err = server_dry_run(helm, dry_run_namespaces["release"], weakened)
         assert code == 0
         assert 'would violate PodSecurity "restricted' in err and "allowPrivilegeEscalation" in err
+
+
+class TestValuesFromThePreviousRelease:
+    """A values file written for 0.1.0 (its whole values.yaml, copied from commit 6be3e0b) works with this chart."""
+
+    def test_the_previous_releases_values_file_renders_with_the_same_settings(self, helm: Helm) -> None:
+        previous = Path(__file__).parent / "previous" / "values-0.1.0.yaml"
+        done = helm.run(
+            "template", RELEASE, str(chart.CHART), "--namespace", "ops", "--kube-version", helm.kube_version,
+            "--values", str(previous),
+        )  # fmt: skip
+        objects = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+        old = yaml.safe_load(previous.read_text())
+        assert chart.one(objects, "Deployment")["spec"]["replicas"] == old["replicaCount"]
+        env = chart.operator_settings_env(objects)
+        assert env["PERSONALIZE_OPERATOR_RESYNC_SECONDS"] == str(old["operator"]["resyncSeconds"])
+        # The CRD comes with the release now (crds.install defaults to true), kept by Helm.
+        (rendered_crd,) = chart.of_kind(objects, "CustomResourceDefinition")
+        assert rendered_crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"

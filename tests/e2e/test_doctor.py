@@ -13,18 +13,24 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from kubernetes import config
 
 from local_cluster.cluster import ControlPlane, ControlPlaneError
+from local_cluster.processes import free_port
 from personalize_emulator.testing import Emulator, running_emulator
-from personalize_operator.api import crd
+from personalize_operator.api import crd, crd_freshness
+from personalize_operator.kube import crd_check
 from personalize_operator.tools import exits
 from support.cli import personalize_operator
 from support.kube import CRD_NAME, install_crd
+from support.operator_process import OperatorProcess
 from support.shipped_policies import team_role_policy
 from support.trackers import REPO, kubectl
+from support.wait import wait_for
 
 CHECKS = ("kubeconfig", "CRD", "AWS identity", "ListEventTrackers in us-east-1", "AWS permissions")
 RBAC_CHECKS = (
@@ -122,6 +128,73 @@ def test_doctor_names_the_schema_drift_of_an_older_crd(installed: Path, own_emul
     assert code == exits.REFUSED
     assert not checks["CRD"]["ok"]
     assert "openAPIV3Schema.properties.spec.properties.tags.maxItems: cluster has 50" in str(checks["CRD"]["detail"])
+
+
+def served_description(kubeconfig: Path) -> str | None:
+    with config.new_client_from_config(config_file=str(kubeconfig)) as api:
+        return crd_check.served_description(api)
+
+
+def outdated_events(kubeconfig: Path) -> list[dict[str, Any]]:
+    events = json.loads(kubectl(kubeconfig, "get", "events", "-n", "default", "-o", "json").stdout)["items"]
+    return [e for e in events if e["reason"] == "CRDOutdated" and e["involvedObject"]["name"] == CRD_NAME]
+
+
+def unstamped_crd() -> dict[str, object]:
+    """The CRD as a release before 0.2.0 installed it: no stamp, in annotations or description (v1beta1 kept)."""
+    older = copy.deepcopy(crd.render_crd())
+    del older["metadata"]["annotations"]
+    for version in older["spec"]["versions"]:
+        schema = version["schema"]["openAPIV3Schema"]
+        schema["description"] = schema["description"].rsplit("\n\n", 1)[0]
+    return older
+
+
+def test_doctor_says_a_crd_without_a_stamp_predates_this_operator(installed: Path, own_emulator: Emulator) -> None:
+    kubectl(installed, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=yaml.safe_dump(unstamped_crd()))
+
+    code, checks, _ = doctor(installed, own_emulator)
+
+    assert code == exits.REFUSED
+    assert not checks["CRD"]["ok"]
+    assert f"CRD {CRD_NAME} carries no schema stamp: it predates this operator" in str(checks["CRD"]["detail"])
+
+
+def test_the_operator_says_at_start_up_that_the_served_crd_is_older(
+    installed: Path, own_emulator: Emulator, tmp_path: Path
+) -> None:
+    """A log line, a Warning Event on the CRD and the metric; the operator runs on all the same."""
+    kubectl(installed, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=yaml.safe_dump(unstamped_crd()))
+    message = f"CRD {CRD_NAME} carries no schema stamp: it predates this operator"
+    # The API server republishes its OpenAPI document shortly after a CRD changes.
+    wait_for(
+        lambda: crd_freshness.from_description(served_description(installed)) is None,
+        timeout=30,
+        what="the unstamped schema published",
+    )
+    operator = OperatorProcess(installed, own_emulator.endpoint, tmp_path / "operator.log", metrics_port=free_port())
+    operator.start()
+    try:
+        wait_for(lambda: message in operator.output(), timeout=30, what="the outdated-CRD log line")
+        assert operator.metric("personalize_operator_crd_outdated") == 1.0
+        ours = wait_for(lambda: outdated_events(installed), timeout=30, what="the CRDOutdated Event (after the log)")
+        assert ours[0]["type"] == "Warning" and message in ours[0]["message"]
+    finally:
+        operator.stop()
+
+    install_crd(installed, REPO / "crds")
+    wait_for(
+        lambda: crd_freshness.from_description(served_description(installed)) == crd.stamp(),
+        timeout=30,
+        what="the stamped schema published",
+    )
+    current = OperatorProcess(installed, own_emulator.endpoint, tmp_path / "current.log", metrics_port=free_port())
+    current.start()
+    try:
+        wait_for(lambda: f"CRD {CRD_NAME} is the one of operator" in current.output(), timeout=30, what="current")
+        assert current.metric("personalize_operator_crd_outdated") == 0.0
+    finally:
+        current.stop()
 
 
 def test_doctor_fails_naming_the_aws_identity_when_credentials_are_refused(

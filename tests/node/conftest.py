@@ -71,6 +71,7 @@ def node_helm(node_cluster: ControlPlane, node_api: client.ApiClient, tmp_path_f
         home=tmp_path_factory.mktemp("node-helm"),
         kubeconfig=node_cluster.kubeconfig,
         kube_version=version,
+        node=True,
     )
 
 
@@ -129,6 +130,7 @@ def release(
         "extraEnv": [{"name": k, "value": v} for k, v in aws_environment(pods_emulator_url).items()],
         "liveness": {"initialDelaySeconds": 5, "periodSeconds": 3, "failureThreshold": 3},
         "operator": {"logFormat": "text", "resyncSeconds": 5},
+        "crds": {"install": True},  # this cluster is the node tests' own: the release owns the CRD
     }
     node_helm.install(name, system_namespace, values)
     try:

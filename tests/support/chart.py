@@ -37,6 +37,13 @@ AGGREGATE_LABELS = frozenset(
 )
 SETTINGS_PREFIX = "PERSONALIZE_OPERATOR_"
 LEADER_ELECTION = "leader-election"
+# The shared test clusters have the CRD already (installed with kubectl from crds/, like a cluster whose CRD is
+# managed outside Helm) and many releases at once: only a test that says otherwise lets a release own the CRD.
+CRD_OUTSIDE_THE_RELEASE = {"crds": {"install": False}}
+
+
+def with_crd_default(values: dict[str, Any]) -> dict[str, Any]:
+    return values if "crds" in values else {**CRD_OUTSIDE_THE_RELEASE, **values}
 
 
 class HelmFailed(AssertionError):
@@ -49,6 +56,7 @@ class Helm:
     home: Path
     kubeconfig: Path
     kube_version: str
+    node: bool = False  # a node runs pods: hook Jobs (the chart's pre-delete hook) can run
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {
@@ -77,7 +85,7 @@ class Helm:
         self, release: str, namespace: str, values: dict[str, Any], *, include_crds: bool = False, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         args = ["template", release, str(CHART), "--namespace", namespace, "--kube-version", self.kube_version]
-        args += ["--values", str(self.values_file(values))]
+        args += ["--values", str(self.values_file(with_crd_default(values)))]
         if include_crds:
             args.append("--include-crds")
         return self.run(*args, check=check)
@@ -89,17 +97,17 @@ class Helm:
 
     def install(self, release: str, namespace: str, values: dict[str, Any]) -> str:
         """A real `helm install` (no --wait: no node runs the pod here); returns helm's output with NOTES."""
-        return self.run(
-            "install", release, str(CHART), "--namespace", namespace, "--values", str(self.values_file(values))
-        ).stdout
+        values_file = str(self.values_file(with_crd_default(values)))
+        return self.run("install", release, str(CHART), "--namespace", namespace, "--values", values_file).stdout
 
     def upgrade(self, release: str, namespace: str, values: dict[str, Any]) -> str:
-        return self.run(
-            "upgrade", release, str(CHART), "--namespace", namespace, "--values", str(self.values_file(values))
-        ).stdout
+        values_file = str(self.values_file(with_crd_default(values)))
+        return self.run("upgrade", release, str(CHART), "--namespace", namespace, "--values", values_file).stdout
 
     def uninstall(self, release: str, namespace: str) -> None:
-        self.run("uninstall", release, "--namespace", namespace, "--ignore-not-found")
+        """Without a node no hook Job could run: helm would wait for it until its timeout."""
+        hooks = [] if self.node else ["--no-hooks"]
+        self.run("uninstall", release, "--namespace", namespace, "--ignore-not-found", *hooks)
 
 
 def of_kind(objects: list[dict[str, Any]], *kinds: str) -> list[dict[str, Any]]:

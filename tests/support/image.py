@@ -306,24 +306,26 @@ def ensure_base(recipe: Recipe = Recipe(), *, log: IO[str] | None = None) -> tup
         return recipe.tag, how
 
 
-def build_wheels(recipe: Recipe = Recipe(), *, log: IO[str] | None = None) -> Path:
+def build_wheels(recipe: Recipe = Recipe(), *, log: IO[str] | None = None, context: Path = REPO) -> Path:
     """The project's wheel and its dependencies' wheels in build/wheels, for an offline install in the builder."""
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     if running != recipe.python:
         raise ImageError(f"wheels are built by this Python ({running}) for the image's Python {recipe.python}")
-    dest = REPO / WHEELS
+    dest = context / WHEELS
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("personalize_operator-*.whl"):
         old.unlink()
-    deps_stamp = dest / f".deps-{hashlib.sha256((REPO / 'pyproject.toml').read_bytes()).hexdigest()[:12]}"
+    deps_stamp = dest / f".deps-{hashlib.sha256((context / 'pyproject.toml').read_bytes()).hexdigest()[:12]}"
     with tempfile.TemporaryDirectory(prefix="personalize-wheel-") as tmp:
         # A clean copy: setuptools would otherwise leave build/lib and egg-info in the work tree.
         source = Path(tmp) / "src"
         source.mkdir()
         for name in ("pyproject.toml", "README.md"):
-            shutil.copy2(REPO / name, source / name)
+            shutil.copy2(context / name, source / name)
         shutil.copytree(
-            REPO / "operator", source / "operator", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+            context / "operator",
+            source / "operator",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
         )
         args = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(dest), "--find-links", str(dest)]
         if deps_stamp.exists():
@@ -342,13 +344,15 @@ def build_wheels(recipe: Recipe = Recipe(), *, log: IO[str] | None = None) -> Pa
     return dest
 
 
-def build(tag: str = DEFAULT_TAG, *, recipe: Recipe = Recipe(), log: IO[str] | None = None) -> Built:
-    """Base (cached), wheels, then `podman build` of the repo's Dockerfile."""
+def build(
+    tag: str = DEFAULT_TAG, *, recipe: Recipe = Recipe(), log: IO[str] | None = None, context: Path = REPO
+) -> Built:
+    """Base (cached), wheels, then `podman build` of the Dockerfile in `context` (this checkout, or another tree)."""
     started = time.monotonic()
     base, how = ensure_base(recipe, log=log)
     base_seconds = time.monotonic() - started
     wheels_started = time.monotonic()
-    build_wheels(recipe, log=log)
+    build_wheels(recipe, log=log, context=context)
     wheels_seconds = time.monotonic() - wheels_started
     build_started = time.monotonic()
     podman(
@@ -362,8 +366,8 @@ def build(tag: str = DEFAULT_TAG, *, recipe: Recipe = Recipe(), log: IO[str] | N
         "--tag",
         tag,
         "--file",
-        str(REPO / "Dockerfile"),
-        str(REPO),
+        str(context / "Dockerfile"),
+        str(context),
         log=log,
         timeout=1200,
         what="podman build",

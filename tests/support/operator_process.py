@@ -36,6 +36,7 @@ class OperatorProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
+    metrics_port: int = 0  # 0: no metrics server
     lease_name: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
     metrics: bool = False  # serve /metrics on a free port: per-process AWS call counts (`aws_calls`)
     metrics_port: int = 0
@@ -134,6 +135,14 @@ class OperatorProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def metric(self, name: str) -> float | None:
+        """One unlabelled sample from the metrics server (metrics_port must be set); None when absent."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as answer:
+            for line in answer.read().decode().splitlines():
+                if line.startswith(f"{name} "):
+                    return float(line.split()[1])
+        return None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

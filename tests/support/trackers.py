@@ -12,7 +12,7 @@ from kubernetes.client.rest import ApiException
 
 from support.wait import wait_for
 
-GROUP, VERSION, PLURAL = "personalize.operators.dev", "v1alpha1", "eventtrackers"
+GROUP, VERSION, PLURAL = "personalize.operators.dev", "v1beta1", "eventtrackers"
 REPO = Path(__file__).resolve().parents[2]
 
 

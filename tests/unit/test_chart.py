@@ -7,6 +7,7 @@ every value is covered by the schema and documented in docs/install.md.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import tomllib
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+import personalize_operator
 from personalize_operator.api import crd
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,16 +60,19 @@ def schema() -> dict[str, Any]:
 
 
 class TestChartCrd:
-    """The chart ships the generated CRD, byte for byte, and `make crds` keeps it so."""
+    """The chart ships the generated CRD, byte for byte, as a template (never in crds/), and `make crds` keeps it so."""
 
     def test_chart_crd_is_identical_to_the_top_level_crd(self) -> None:
         top = REPO / "crds" / crd.CRD_FILENAME
-        shipped = CHART / "crds" / crd.CRD_FILENAME
+        shipped = CHART / "files" / crd.CRD_FILENAME
         assert shipped.read_bytes() == top.read_bytes()
-        assert sorted(p.name for p in (CHART / "crds").iterdir()) == [crd.CRD_FILENAME]
+        assert sorted(p.name for p in (CHART / "files").iterdir()) == [crd.CRD_FILENAME]
+        # Helm installs crds/ once and never upgrades it: the CRD must not be there (templates/crd.yaml renders it).
+        assert not (CHART / "crds").exists()
+        assert f'.Files.Get "files/{crd.CRD_FILENAME}"' in (CHART / "templates" / "crd.yaml").read_text()
 
     def test_make_crds_writes_and_checks_both_files(self) -> None:
-        assert crd.CRD_PATHS == (REPO / "crds" / crd.CRD_FILENAME, CHART / "crds" / crd.CRD_FILENAME)
+        assert crd.CRD_PATHS == (REPO / "crds" / crd.CRD_FILENAME, CHART / "files" / crd.CRD_FILENAME)
         assert crd.main(["--check"]) == 0
 
     def test_check_names_the_stale_copy(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,11 +88,19 @@ class TestChartCrd:
 class TestChartMetadata:
     """Chart.yaml describes the operator release it installs."""
 
-    def test_app_version_is_the_operator_version(self) -> None:
+    def test_chart_version_and_app_version_are_the_operator_version(self) -> None:
         chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-        project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+        project = tomllib.loads((REPO / "pyproject.toml").read_text())
         assert chart["apiVersion"] == "v2" and chart["name"] == "personalize-operator"
-        assert chart["appVersion"] == project["version"] == "0.1.0"
+        # One source: the package reads its version from personalize_operator.__version__.
+        assert project["project"]["dynamic"] == ["version"] and "version" not in project["project"]
+        assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "personalize_operator.__version__"}
+        assert chart["appVersion"] == str(chart["version"]) == personalize_operator.__version__
+        assert importlib.metadata.version("personalize-operator") == personalize_operator.__version__
+
+    def test_the_changelog_has_a_section_for_this_version(self) -> None:
+        changelog = (REPO / "CHANGELOG.md").read_text()
+        assert f"## [{personalize_operator.__version__}] - " in changelog
 
 
 class TestValuesAreSchemaCheckedAndDocumented:

@@ -10,7 +10,8 @@ import pytest
 import regex
 import yaml
 
-from personalize_operator.api import constraints, crd, model
+import personalize_operator
+from personalize_operator.api import constraints, crd, crd_freshness, model, names
 
 COMMITTED = Path(__file__).resolve().parents[2] / "crds" / crd.CRD_FILENAME
 
@@ -90,9 +91,36 @@ class TestResourceIdentity:
             "shortNames": ["et"],
             "categories": ["personalize"],
         }
-        (version,) = spec["versions"]
-        assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
-        assert version["subresources"] == {"status": {}}
+        stored, deprecated = spec["versions"]
+        assert (stored["name"], stored["served"], stored["storage"]) == ("v1beta1", True, True)
+        assert "deprecated" not in stored and names.VERSION == "v1beta1"
+        assert (deprecated["name"], deprecated["served"], deprecated["storage"]) == ("v1alpha1", True, False)
+        assert deprecated["deprecated"] is True
+        assert "use personalize.operators.dev/v1beta1" in deprecated["deprecationWarning"]
+        assert stored["subresources"] == {"status": {}}
+        assert spec["conversion"] == {"strategy": "None"}
+
+    def test_both_versions_have_the_same_schema_so_no_conversion_is_needed(self, rendered: dict[str, Any]) -> None:
+        stored, deprecated = rendered["spec"]["versions"]
+        for key in ("schema", "subresources", "additionalPrinterColumns"):
+            assert stored[key] == deprecated[key]
+
+
+class TestStamp:
+    """Every rendering says which operator made it and hashes its spec, where the operator can read it back."""
+
+    def test_annotations_and_description_carry_the_same_stamp(self, rendered: dict[str, Any]) -> None:
+        own = crd.stamp()
+        assert own.operator_version == personalize_operator.__version__
+        assert crd_freshness.from_annotations(rendered["metadata"]["annotations"]) == own
+        for version in rendered["spec"]["versions"]:
+            assert crd_freshness.from_description(version["schema"]["openAPIV3Schema"]["description"]) == own
+
+    def test_the_hash_changes_with_the_schema_and_not_with_the_stamp(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        before = crd.stamp().schema_hash
+        assert crd.stamp().schema_hash == before  # deterministic
+        monkeypatch.setattr(model, "RESOURCE_DESCRIPTION", model.RESOURCE_DESCRIPTION + " Changed.")
+        assert crd.stamp().schema_hash != before
 
     def test_printer_columns_show_tracker_phase_secret_age_and_wide_details(self, rendered: dict[str, Any]) -> None:
         columns = {c["name"]: c for c in rendered["spec"]["versions"][0]["additionalPrinterColumns"]}

@@ -35,7 +35,7 @@ def secret(arn: str = ARN, uid: str = "uid-1", edited: bool = False) -> Any:
     if edited:
         data = {**data, "trackingId": base64.b64encode(b"edited").decode()}
     owner = SimpleNamespace(
-        uid=uid, controller=True, kind="EventTracker", api_version="personalize.operators.dev/v1alpha1"
+        uid=uid, controller=True, kind="EventTracker", api_version="personalize.operators.dev/v1beta1"
     )
     meta = SimpleNamespace(annotations=annotations, owner_references=[owner])
     return SimpleNamespace(data=data, metadata=meta)

@@ -24,6 +24,16 @@ def test_containerd_keeps_all_state_under_the_node_folder_and_uses_runc_with_cgr
     assert cri["cni"]["conf_dir"] == str(tmp_path / "cni")
 
 
+def test_containerd_reads_registry_hosts_from_the_node_folder_and_pulls_plain_http_from_loopback(
+    tmp_path: Path,
+) -> None:
+    cri = tomllib.loads(node_config.containerd_toml(NodeLayout(tmp_path)))["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri["registry"]["config_path"] == str(tmp_path / "certs.d")
+    hosts = tomllib.loads(node_config.registry_hosts_toml("127.0.0.1:5000"))
+    assert hosts["server"] == "http://127.0.0.1:5000"
+    assert hosts["host"]["http://127.0.0.1:5000"]["capabilities"] == ["pull", "resolve"]
+
+
 def test_kubelet_accepts_cgroup_v1_and_talks_to_the_nodes_containerd(tmp_path: Path) -> None:
     config = node_config.kubelet_config(NodeLayout(tmp_path), tmp_path / "ca.crt", port=10250, healthz_port=10248)
     assert config["failCgroupV1"] is False

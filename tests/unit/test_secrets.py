@@ -19,7 +19,7 @@ OWNER = secrets.Owner(namespace="shop", name="storefront", uid="0b0c6f1e-1111-22
 
 def controller_ref(uid: str, *, controller: bool = True, kind: str = "EventTracker") -> client.V1OwnerReference:
     return client.V1OwnerReference(
-        api_version="personalize.operators.dev/v1alpha1", kind=kind, name="x", uid=uid, controller=controller
+        api_version="personalize.operators.dev/v1beta1", kind=kind, name="x", uid=uid, controller=controller
     )
 
 

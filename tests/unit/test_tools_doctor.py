@@ -29,7 +29,7 @@ def test_a_changed_limit_is_named_by_its_path() -> None:
     schema = installed["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     schema["properties"]["spec"]["properties"]["tags"]["maxItems"] = 50
     (line,) = drift(installed, crd.render_crd())
-    assert line.startswith("spec.versions[v1alpha1].schema.openAPIV3Schema.properties.spec.properties.tags.maxItems:")
+    assert line.startswith("spec.versions[v1beta1].schema.openAPIV3Schema.properties.spec.properties.tags.maxItems:")
     assert "cluster has 50" in line
 
 
@@ -37,8 +37,8 @@ def test_a_field_missing_in_the_cluster_and_a_missing_version_are_named() -> Non
     installed = copy.deepcopy(crd.render_crd())
     del installed["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["secretName"]
     assert any("properties.secretName: missing in the cluster" in line for line in drift(installed, crd.render_crd()))
-    installed["spec"]["versions"][0]["name"] = "v1beta1"
-    assert drift(installed, crd.render_crd()) == ["spec.versions[v1alpha1]: missing in the cluster"]
+    installed["spec"]["versions"][0]["name"] = "v0"
+    assert drift(installed, crd.render_crd()) == ["spec.versions[v1beta1]: missing in the cluster"]
 
 
 def test_the_report_has_an_ok_or_fail_line_per_check_and_a_hint_for_failures() -> None:

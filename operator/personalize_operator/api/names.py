@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 GROUP = "personalize.operators.dev"
-VERSION = "v1alpha1"
+VERSION = "v1beta1"  # served and stored; v1alpha1 is still served, deprecated (api/crd.py)
 API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "EventTracker"
 PLURAL = "eventtrackers"

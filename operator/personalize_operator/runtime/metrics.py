@@ -44,3 +44,7 @@ TENANCY_RELOADS = Counter(
     "Tenancy file reads that changed something, by outcome (loaded, or refused: the last good map stays).",
     ["outcome"],
 )
+CRD_OUTDATED = Gauge(
+    "personalize_operator_crd_outdated",
+    "1 when the served EventTracker CRD is older than this operator (or has another schema), checked at start-up.",
+)

@@ -1,4 +1,4 @@
-"""Wiring of the skeleton, manifest, import and doctor subcommands into `personalize-operator`.
+"""Wiring of the skeleton, manifest, import, doctor, migrate-storage and release-rbac-guard subcommands.
 
 cli.py calls `register` with its subparsers and hands any of NAMES to
 `dispatch`; each command is a few lines calling the module that does the
@@ -18,7 +18,7 @@ from personalize_operator.api import model, names
 from personalize_operator.tools import exits
 from personalize_operator.tools.output import Document, Format, render
 
-NAMES = ("skeleton", "manifest", "import", "doctor")
+NAMES = ("skeleton", "manifest", "import", "doctor", "migrate-storage", "release-rbac-guard")
 _FORMATS = [f.value for f in Format]
 _EPILOG = "exit codes: 0 ok, 1 refused input, 2 usage"
 
@@ -125,6 +125,26 @@ def register(commands: Any) -> None:
     )
     doctor.add_argument("-o", "--output", choices=["text", "json"], default="text", help="report format")
 
+    migrate = commands.add_parser(
+        "migrate-storage",
+        help=f"after upgrading: rewrite every EventTracker in {names.VERSION}, then drop older storedVersions",
+        description="Reads and writes back every EventTracker unchanged (stored in the storage version), then sets "
+        "the CRD's status.storedVersions to it alone (docs/install.md#upgrade). Needs cluster-admin once.",
+        epilog="exit codes: 0 done, 1 the API server refused",
+    )
+    migrate.add_argument("--kubeconfig", help="default: KUBECONFIG or ~/.kube/config")
+    migrate.add_argument("--context", help="kubeconfig context")
+
+    guard = commands.add_parser(
+        "release-rbac-guard",
+        help="remove the RBAC guard's finalizer from the operator's RoleBindings (the chart's pre-delete hook)",
+        description="Before `helm uninstall` deletes the operator's identity: let go of its guarded RoleBindings.",
+        epilog="exit codes: 0 done, 1 the API server refused",
+    )
+    guard.add_argument("--role-binding", required=True, help="the RoleBinding's name (the chart's full name)")
+    guard.add_argument("namespaces", nargs="+", metavar="NS", help="the watched namespaces")
+    guard.add_argument("--kubeconfig", help="default: KUBECONFIG, ~/.kube/config, or the pod's ServiceAccount")
+
 
 def _skeleton(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from personalize_operator.tools import skeleton
@@ -213,7 +233,43 @@ def _doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return exits.OK if all(check.ok for check in checks) else exits.REFUSED
 
 
-_HANDLERS = {"skeleton": _skeleton, "manifest": _manifest, "import": _import, "doctor": _doctor}
+def _migrate_storage(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from kubernetes.client.rest import ApiException
+
+    from personalize_operator.tools import doctor, storage
+
+    try:
+        done = storage.migrate(doctor.kube_client(args.kubeconfig, args.context))
+    except ApiException as error:
+        raise exits.RefusedInput([f"the API server answered {error.status} {error.reason}"]) from error
+    out.write(
+        f"rewrote {done.rewritten} EventTracker(s) in {names.VERSION} ({done.gone} gone meanwhile); "
+        f"storedVersions {done.stored_versions_before} -> {done.stored_versions_after}\n"
+    )
+    return exits.OK
+
+
+def _release_rbac_guard(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from kubernetes.client.rest import ApiException
+
+    from personalize_operator.tools import doctor, guard_release
+
+    try:
+        lines = guard_release.release(doctor.kube_client(args.kubeconfig, None), args.role_binding, args.namespaces)
+    except ApiException as error:
+        raise exits.RefusedInput([f"the API server answered {error.status} {error.reason}"]) from error
+    out.write("".join(f"{line}\n" for line in lines))
+    return exits.OK
+
+
+_HANDLERS = {
+    "skeleton": _skeleton,
+    "manifest": _manifest,
+    "import": _import,
+    "doctor": _doctor,
+    "migrate-storage": _migrate_storage,
+    "release-rbac-guard": _release_rbac_guard,
+}
 
 
 def dispatch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -12,7 +12,15 @@ from typing import Any
 
 MAX_LINES = 20
 _COMPARED_SPEC = ("group", "scope", "names")
-_COMPARED_VERSION = ("served", "storage", "schema", "subresources", "additionalPrinterColumns")
+_COMPARED_VERSION = (
+    "served",
+    "storage",
+    "deprecated",
+    "deprecationWarning",
+    "schema",
+    "subresources",
+    "additionalPrinterColumns",
+)
 
 
 def differences(installed: Any, rendered: Any, path: str = "") -> list[str]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from personalize_operator.api import crd
+from personalize_operator.api import crd, crd_freshness
 from personalize_operator.tools import aws_permissions, crd_drift, permissions
 from personalize_operator.tools.permissions import Permission, needed
 
@@ -120,17 +120,19 @@ def check_crd(api: Any) -> Check:
             f"{name} is not Established: {established.get('message') or 'no condition yet'}",
             f"kubectl describe crd {name}",
         )
+    served = crd_freshness.from_annotations((installed.get("metadata") or {}).get("annotations"))
+    verdict = crd_freshness.judge(served, crd.stamp(), name)
     drift = crd_drift.drift(installed, crd.render_crd())
-    if drift:
+    if drift or verdict.outdated:
         more = len(drift) - crd_drift.MAX_LINES
         shown = drift[: crd_drift.MAX_LINES] + ([f"... {more} more"] if more > 0 else [])
         return Check(
             "CRD",
             False,
-            f"{name} differs from the one this operator renders: " + "; ".join(shown),
-            "apply the CRD of this version: kubectl apply --server-side -f crds/ (helm upgrade does not update CRDs)",
+            f"{verdict.message}; it differs from the one this operator renders: " + "; ".join(shown or ["stamp only"]),
+            "helm upgrade with the chart of this version (crds.install=true), or kubectl apply --server-side -f crds/",
         )
-    return Check("CRD", True, f"{name} installed, identical to what this operator renders")
+    return Check("CRD", True, f"{name} installed, identical to what this operator renders ({verdict.freshness})")
 
 
 def _review(api: Any, permission: Permission, verb: str, namespace: str, service_account: str | None) -> bool:
