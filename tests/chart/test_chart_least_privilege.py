@@ -480,7 +480,13 @@ def trimmed_identity(
             endpoint=chart_emulator.endpoint,
             log=tmp_path / "operator.log",
             namespaces=[namespace],
-            extra_env={**chart.operator_settings_env(objects), "PERSONALIZE_OPERATOR_LOG_FORMAT": "text"},
+            # The identity as `clusterId` gives it: nothing cluster-scoped is granted here (the chart's identity
+            # ClusterRole is tested on its own, tests/chart/test_chart_render.py).
+            extra_env={
+                **chart.operator_settings_env(objects),
+                "PERSONALIZE_OPERATOR_LOG_FORMAT": "text",
+                "PERSONALIZE_OPERATOR_CLUSTER_ID": "least-privilege",
+            },
         ).start(ready=(resource, verb) != ("eventtrackers", "list"))  # ready = listed: trackers come after the list
         made.append(Trimmed(namespace, Trackers(custom=custom, core=core, namespace=namespace), operator, objects))
         return made[-1]

@@ -38,8 +38,7 @@ class OperatorProcess:
     port: int = 0
     metrics_port: int = 0  # 0: no metrics server
     lease_name: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:10]}")
-    metrics: bool = False  # serve /metrics on a free port: per-process AWS call counts (`aws_calls`)
-    metrics_port: int = 0
+    metrics: bool = False  # serve /metrics on a free port (unless metrics_port is given): per-process AWS call counts
     # A key of its own, so the emulator can authorize the operator with the shipped policy while the tests' own
     # set-up calls (key "test") stay unrestricted; a key with no policy attached is allowed everything.
     access_key_id: str = OPERATOR_ACCESS_KEY
@@ -47,7 +46,8 @@ class OperatorProcess:
     def start(self, *, ready: bool = True) -> OperatorProcess:
         """Start and wait until live (a standby is live too); with ready, until it leads or stands by ready."""
         self.port = free_port()
-        self.metrics_port = free_port() if self.metrics else 0
+        if self.metrics and not self.metrics_port:
+            self.metrics_port = free_port()
         executable = shutil.which("personalize-operator", path=str(Path(sys.executable).parent)) or ""
         args = [
             executable,
