@@ -135,3 +135,19 @@ def _emulator_left_clean(emulator: Emulator) -> Iterator[None]:
     emulator.admin.clear_faults()
     emulator.admin.release()
     emulator.admin.clear_failures()
+
+
+@pytest.fixture(scope="module")
+def gitops_engine(
+    request: pytest.FixtureRequest,
+    kubeconfig: Path,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    operator: OperatorProcess,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    """The GitOps engine a test module names in `ENGINE` (Argo CD or Flux), running against the control plane."""
+    engine_class = request.module.ENGINE
+    workdir = tmp_path_factory.mktemp(engine_class.__name__.lower())
+    with engine_class(kubeconfig=kubeconfig, workdir=workdir, core=core, custom=custom) as engine:
+        yield engine

@@ -10,12 +10,11 @@ judged it (status.resources, persisted with --persist-resource-health).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client
 
 from personalize_emulator.testing import Emulator
 from support.argocd_engine import ArgoCD, application
@@ -30,7 +29,6 @@ from support.gitops_steps import (
     put_tracker,
     tracker_file,
 )
-from support.operator_process import OperatorProcess
 from support.trackers import Trackers
 
 RESOURCE = "storefront"
@@ -38,16 +36,12 @@ TAGS = [{"tagKey": "team", "tagValue": "storefront"}]
 PAUSED = {"personalize.operators.dev/paused": "true"}
 
 
+ENGINE = ArgoCD  # started by the gitops_engine fixture (tests/e2e/conftest.py)
+
+
 @pytest.fixture(scope="module")
-def argocd(
-    kubeconfig: Path,
-    core: client.CoreV1Api,
-    custom: client.CustomObjectsApi,
-    operator: OperatorProcess,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ArgoCD]:
-    with ArgoCD(kubeconfig=kubeconfig, workdir=tmp_path_factory.mktemp("argocd"), core=core, custom=custom) as engine:
-        yield engine
+def argocd(gitops_engine: ArgoCD) -> ArgoCD:
+    return gitops_engine
 
 
 def tracker_health(app: dict[str, Any], name: str) -> dict[str, str]:
@@ -147,14 +141,32 @@ def matches_committed(state: str, health: dict[str, str], live_names: dict[str, 
         assert redact_text(health["message"], live_names) == expected["message"]
 
 
+@dataclass(frozen=True)
+class Stage:
+    """What every Argo CD test works with."""
+
+    argocd: ArgoCD
+    git_server: GitServer
+    trackers: Trackers
+    emulator: Emulator
+    dataset_group: str
+    tmp_path: Path
+
+    def parts(self) -> tuple[ArgoCD, GitServer, Trackers, Emulator, str, Path]:
+        return self.argocd, self.git_server, self.trackers, self.emulator, self.dataset_group, self.tmp_path
+
+
+@pytest.fixture
+def stage(
+    argocd: ArgoCD, git_server: GitServer, trackers: Trackers, emulator: Emulator, dataset_group: str, tmp_path: Path
+) -> Stage:
+    return Stage(argocd, git_server, trackers, emulator, dataset_group, tmp_path)
+
+
 def test_an_event_tracker_from_git_goes_progressing_then_healthy_stays_synced_and_is_pruned(
-    argocd: ArgoCD,
-    git_server: GitServer,
-    trackers: Trackers,
-    emulator: Emulator,
-    dataset_group: str,
-    tmp_path: Path,
+    stage: Stage,
 ) -> None:
+    argocd, git_server, trackers, emulator, dataset_group, tmp_path = stage.parts()
     tracker = aws_name("sf-clicks")
     live_names = names(trackers.namespace, tracker)
     emulator.admin.hold("CREATE IN_PROGRESS", name_pattern=tracker)
@@ -227,13 +239,9 @@ def test_an_event_tracker_from_git_goes_progressing_then_healthy_stays_synced_an
 
 
 def test_a_dataset_group_taken_by_another_tracker_is_degraded_with_the_operators_message(
-    argocd: ArgoCD,
-    git_server: GitServer,
-    trackers: Trackers,
-    emulator: Emulator,
-    dataset_group: str,
-    tmp_path: Path,
+    stage: Stage,
 ) -> None:
+    argocd, git_server, trackers, emulator, dataset_group, tmp_path = stage.parts()
     foreign = aws_name("someone-elses")
     emulator.client().create_event_tracker(name=foreign, datasetGroupArn=dataset_group)
     tracker = aws_name("sf-clicks")

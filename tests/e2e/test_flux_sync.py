@@ -9,18 +9,14 @@ docs/flux.md shows. Every step is read from the Kustomization's Ready condition.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client
 
 from personalize_emulator.testing import Emulator
 from support.flux_engine import KUSTOMIZE, SOURCE, Flux, git_repository, kustomization, ready_condition
 from support.git_server import GitServer, Repository
 from support.gitops_steps import DEPLOY, StepLog, aws_name, new_repository, put_tracker, tracker_file
-from support.operator_process import OperatorProcess
 from support.solo import new_dataset_group
 from support.trackers import Trackers
 
@@ -28,16 +24,12 @@ RESOURCE = "storefront"
 TAKEN = "storefront-taken"
 
 
+ENGINE = Flux  # started by the gitops_engine fixture (tests/e2e/conftest.py)
+
+
 @pytest.fixture(scope="module")
-def flux(
-    kubeconfig: Path,
-    core: client.CoreV1Api,
-    custom: client.CustomObjectsApi,
-    operator: OperatorProcess,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Flux]:
-    with Flux(kubeconfig=kubeconfig, workdir=tmp_path_factory.mktemp("flux"), core=core, custom=custom) as engine:
-        yield engine
+def flux(gitops_engine: Flux) -> Flux:
+    return gitops_engine
 
 
 def report(obj: dict[str, Any]) -> str:

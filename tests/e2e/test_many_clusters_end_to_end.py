@@ -130,12 +130,18 @@ def _remote(account: Emulator, arn: str) -> dict | None:
     return account.admin.tracker(arn=arn)
 
 
+def _active_in_a(clusters: tuple[Cluster, Cluster], account: Emulator, name: str) -> tuple[dict, str, str]:
+    """`name` applied in cluster A with a dataset group of its own, Active: (manifest, ARN, trackingId hash)."""
+    body = manifest(name, new_dataset_group(account))
+    arn, before = clusters[0].active(body)
+    return body, arn, before
+
+
 def test_the_same_manifest_in_a_second_cluster_never_takes_the_first_clusters_tracker(
     clusters: tuple[Cluster, Cluster], account: Emulator
 ) -> None:
     a, b = clusters
-    body = manifest("storefront", new_dataset_group(account))
-    arn, before = a.active(body)
+    body, arn, before = _active_in_a(clusters, account, "storefront")
     assert _tracker_tags(account, arn)[CLUSTER_TAG] == a.identity
 
     b.trackers.create(body)
@@ -164,8 +170,7 @@ def test_a_restored_resource_new_uid_no_status_resumes_its_tracker_without_a_cre
     clusters: tuple[Cluster, Cluster], account: Emulator
 ) -> None:
     a, _ = clusters
-    body = manifest("restored", new_dataset_group(account))
-    arn, before = a.active(body)
+    body, arn, before = _active_in_a(clusters, account, "restored")
     old_uid = a.trackers.get("restored")["metadata"]["uid"]
 
     a.operator.stop()
@@ -192,8 +197,7 @@ def test_a_migration_is_explicit_and_the_cluster_that_lost_the_tracker_leaves_it
     clusters: tuple[Cluster, Cluster], account: Emulator
 ) -> None:
     a, b = clusters
-    body = manifest("moving", new_dataset_group(account))
-    arn, before = a.active(body)
+    body, arn, before = _active_in_a(clusters, account, "moving")
     a.operator.stop()  # "for good"
 
     account.admin.reset_calls()
@@ -219,7 +223,7 @@ def test_a_tracker_made_before_cluster_tags_is_resumed_and_tagged(
     clusters: tuple[Cluster, Cluster], account: Emulator
 ) -> None:
     a, _ = clusters
-    arn, before = a.active(manifest("older", new_dataset_group(account)))
+    _, arn, before = _active_in_a(clusters, account, "older")
     a.operator.stop()
     # What the previous release left: no cluster tag on the tracker, no ownerCluster in status.
     account.client().untag_resource(resourceArn=arn, tagKeys=[CLUSTER_TAG])
