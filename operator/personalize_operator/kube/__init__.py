@@ -1,1 +1,1 @@
-"""The Kubernetes side: EventTracker objects, the tracking Secret and its watch, kopf's session, the RBAC guard."""
+"""The Kubernetes side: EventTrackers, the tracking Secret and its watch, kopf's session, RBAC guard, cluster id."""
