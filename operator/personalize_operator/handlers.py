@@ -30,9 +30,11 @@ from personalize_operator.kube import crd_check as crd_check  # registers its st
 from personalize_operator.kube import rbac_guard as rbac_guard  # registers its kopf handlers (namespaced installs
 from personalize_operator.kube import session
 from personalize_operator.kube.cluster import ClusterIdentityError, cluster_identity
+from personalize_operator.kube.configmapsapi import ConfigMapsApi
 from personalize_operator.kube.objects import TrackerObjects
 from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.kube.secretwatch import SecretWatch
+from personalize_operator.kube.workloads import Workloads
 from personalize_operator.reconciler import inputs, passes
 from personalize_operator.reconciler.requeue import ERROR_PAUSE_SECONDS, finalizer_wait, next_delay
 from personalize_operator.runtime import leader
@@ -98,6 +100,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
         boards=boards,
         cluster=cluster,
+        config_maps=ConfigMapsApi(api),
+        workloads=Workloads(api),
     )
     if ours.tenancy_file is not None:
         # A bad file at start-up stops the operator (no last good map yet); later, the last good map stays.

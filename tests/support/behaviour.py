@@ -222,6 +222,12 @@ REFUSALS = [
         (WAIT, FAILED, "SecretConflict"),
     ),
     refusal(
+        "config-map-conflict",
+        rules.decide_config_map_conflict,
+        "ConfigMap shop/taken is not ours",
+        (WAIT, FAILED, "ConfigMapConflict"),
+    ),
+    refusal(
         "secret-not-written",
         rules.decide_secret_not_written,
         "Kubernetes answered 403",

@@ -20,6 +20,7 @@ SKELETON_VALUES = {
     "<tag-key>": "team",
     "<tag-value>": "growth",
     "<secret-name>": "storefront-tracking",
+    "<config-map-name>": "storefront-tracker",
 }
 
 

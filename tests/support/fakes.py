@@ -12,9 +12,11 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from personalize_operator.api.names import RestartResult
 from personalize_operator.aws.errors import AlreadyExists, AwsError
 from personalize_operator.aws.tracker import RemoteTracker, Sighting
-from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
+from personalize_operator.kube.configmaps import Facts
+from personalize_operator.kube.secrets import DEFAULT_SHAPE, Owner, SecretConflict, SecretError, SecretWrite, Shape
 from support.builders import ARN, remote_tracker, tracker_arn
 
 
@@ -129,20 +131,55 @@ class FakeSecrets:
     """The Secret writer: trackingIds by Secret name; `conflict` or `broken` make writes fail as Kubernetes would."""
 
     written: dict[str, str] = field(default_factory=dict)
+    shapes: dict[str, Shape] = field(default_factory=dict)
     conflict: bool = False
     broken: bool = False
 
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str) -> bool:
+    def write(self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE) -> SecretWrite:
         if self.conflict:
             raise SecretConflict(f"Secret {owner.namespace}/{name} exists and is not managed by this EventTracker")
         if self.broken:
             raise SecretError(f"writing Secret {name} failed: Kubernetes API answered 403 Forbidden", 403)
-        changed = self.written.get(name) != tracking_id
+        before, shape_before = self.written.get(name), self.shapes.get(name)
         self.written[name] = tracking_id
-        return changed
+        self.shapes[name] = shape
+        reshaped = shape_before is not None and shape_before != shape
+        return SecretWrite(before != tracking_id or reshaped, before not in (None, tracking_id))
 
     def remove(self, owner: Owner, name: str) -> bool:
         return self.written.pop(name, None) is not None
+
+
+@dataclass
+class FakeConfigMaps:
+    """The ConfigMap writer: facts by ConfigMap name."""
+
+    written: dict[str, Facts] = field(default_factory=dict)
+
+    def write(self, owner: Owner, name: str, facts: Facts, shape: Shape = DEFAULT_SHAPE) -> SecretWrite:
+        changed = self.written.get(name) != facts
+        self.written[name] = facts
+        return SecretWrite(changed)
+
+    def remove(self, owner: Owner, name: str) -> bool:
+        return self.written.pop(name, None) is not None
+
+
+@dataclass
+class FakeWorkloads:
+    """Workloads by (kind, name): restarts counted; `forbidden` answers every restart with Forbidden."""
+
+    existing: set[tuple[str, str]] = field(default_factory=set)
+    forbidden: bool = False
+    restarts: list[tuple[str, str]] = field(default_factory=list)
+
+    def restart(self, namespace: str, kind: str, name: str, at: str) -> RestartResult:
+        if self.forbidden:
+            return RestartResult.FORBIDDEN
+        if (kind, name) not in self.existing:
+            return RestartResult.MISSING
+        self.restarts.append((kind, name))
+        return RestartResult.RESTARTED
 
 
 @dataclass

@@ -70,6 +70,9 @@ class TestParsing:
             "datasetGroupArn": DG,
             "tags": [],
             "secretName": "s",
+            "secretLabels": {},
+            "secretAnnotations": {},
+            "rolloutRestartTargets": [],
             "deletionPolicy": "Retain",
         }
 

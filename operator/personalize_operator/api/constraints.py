@@ -199,3 +199,16 @@ CONDITION_REASON = StringConstraint(
     shape="ConditionReason", min_length=1, max_length=1024, java_pattern=r"[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?"
 )
 CONDITION_MESSAGE = StringConstraint(shape="ConditionMessage", min_length=None, max_length=32768, java_pattern=None)
+# A key of a Secret's or ConfigMap's data (k8s.io/apimachinery IsConfigMapKey; "." and ".." are refused too).
+CONFIG_MAP_KEY = StringConstraint(shape="ConfigMapKey", min_length=1, max_length=253, java_pattern=r"[-._a-zA-Z0-9]+")
+# A label value: at most 63 characters, alphanumeric at both ends.
+LABEL_VALUE = StringConstraint(
+    shape="LabelValue", min_length=None, max_length=63, java_pattern=r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"
+)
+# A label or annotation key: an optional DNS-subdomain prefix (at most 253) and a name of at most 63 characters.
+QUALIFIED_NAME = StringConstraint(
+    shape="QualifiedName",
+    min_length=1,
+    max_length=DNS1123_SUBDOMAIN_MAX + 1 + 63,
+    java_pattern=r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]",
+)

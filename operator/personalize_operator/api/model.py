@@ -24,8 +24,13 @@ from personalize_operator.api.names import (
     GROUP,
     KIND,
     OWNERSHIP_TAG_KEYS,
+    RESERVED_OBJECT_KEY_PREFIX,
+    RESERVED_OBJECT_KEYS,
     RESERVED_TAG_PREFIX,
+    RESTART_KINDS,
     SECRET_SUFFIX,
+    TRACKER_ARN_KEY,
+    TRACKING_ID_KEY,
     VERSION,
     Phase,
 )
@@ -66,6 +71,17 @@ METADATA_NAME_TOO_LONG_FOR_SECRET = (
     f"metadata.name is longer than {MAX_DEFAULTED_NAME} characters, too long for the default Secret name "
     f"<metadata.name>{SECRET_SUFFIX}; set spec.secretName"
 )
+
+
+SECRET_KEYS_NOT_DISTINCT = "spec.secretKeys.trackingId and spec.secretKeys.eventTrackerArn must differ"
+SECRET_KEY_DOTS = "a Secret key may not be . or .."
+_RESERVED = ", ".join((*RESERVED_OBJECT_KEYS, f"{RESERVED_OBJECT_KEY_PREFIX}*"))
+RESERVED_SECRET_LABEL = f"spec.secretLabels may not set the operator's own labels ({_RESERVED})"
+RESERVED_SECRET_ANNOTATION = f"spec.secretAnnotations may not set the operator's own annotations ({_RESERVED})"
+NOT_A_LABEL_KEY = "keys must be Kubernetes label/annotation keys: [PREFIX/]NAME, NAME at most 63 characters"
+MAX_SECRET_LABELS = 64
+MAX_SECRET_ANNOTATIONS = 64
+MAX_RESTART_TARGETS = 32
 
 
 def cel_string(value: str) -> str:
@@ -153,6 +169,8 @@ DatasetGroupArn = Annotated[_constrained(constraints.DATASET_GROUP_ARN), AfterVa
 TagKey = _constrained(constraints.TAG_KEY)
 TagValue = _constrained(constraints.TAG_VALUE)
 SecretName = _constrained(constraints.DNS1123_SUBDOMAIN)
+SecretKey = _constrained(constraints.CONFIG_MAP_KEY)
+LabelValue = _constrained(constraints.LABEL_VALUE)
 ConditionType = _constrained(constraints.CONDITION_TYPE)
 ConditionReason = _constrained(constraints.CONDITION_REASON)
 ConditionMessage = _constrained(constraints.CONDITION_MESSAGE)
@@ -199,6 +217,87 @@ class Tag(BaseModel):
         if value.lower().startswith(AWS_TAG_PREFIX):
             raise ValueError(AWS_TAG_KEY)
         return value
+
+
+def _reserved_key(key: str) -> bool:
+    return key.startswith(RESERVED_OBJECT_KEY_PREFIX) or key in RESERVED_OBJECT_KEYS
+
+
+def _object_keys_rules(reserved_message: str) -> list[dict[str, str]]:
+    """CEL for spec.secretLabels / spec.secretAnnotations: well-formed keys, none of ours."""
+    ours = [f"k == {cel_string(key)}" for key in RESERVED_OBJECT_KEYS]
+    reserved = " || ".join([f"k.startsWith({cel_string(RESERVED_OBJECT_KEY_PREFIX)})", *ours])
+    return [
+        cel_rule(f"self.all(k, !({reserved}))", reserved_message),
+        cel_rule(
+            f"self.all(k, size(k) <= {constraints.QUALIFIED_NAME.max_length} && "
+            f"k.matches({cel_string(constraints.QUALIFIED_NAME.pattern or '')}))",
+            NOT_A_LABEL_KEY,
+        ),
+    ]
+
+
+def _check_object_keys(keys: Any, reserved_message: str) -> None:
+    for key in keys:
+        if _reserved_key(key):
+            raise ValueError(reserved_message)
+        if constraints.QUALIFIED_NAME.problem(key) is not None:
+            raise ValueError(f"{NOT_A_LABEL_KEY}: {key!r}")
+
+
+# No default in the CRD (default_factory is not rendered): the API server would write it into every object.
+_key_schema = {"x-kubernetes-validations": [cel_rule("self != '.' && self != '..'", SECRET_KEY_DOTS)]}
+
+
+class SecretKeys(BaseModel):
+    """The key names of the two values in the Secret."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    tracking_id: SecretKey = Field(
+        default_factory=lambda: TRACKING_ID_KEY,
+        alias="trackingId",
+        description="Key of the trackingId in the Secret, e.g. PERSONALIZE_TRACKING_ID for envFrom.",
+        json_schema_extra=_key_schema,
+    )
+    event_tracker_arn: SecretKey = Field(
+        default_factory=lambda: TRACKER_ARN_KEY,
+        alias="eventTrackerArn",
+        description="Key of the event tracker's ARN in the Secret, e.g. PERSONALIZE_EVENT_TRACKER_ARN.",
+        json_schema_extra=_key_schema,
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        if self.tracking_id == self.event_tracker_arn:
+            raise ValueError(SECRET_KEYS_NOT_DISTINCT)
+        if {self.tracking_id, self.event_tracker_arn} & {".", ".."}:
+            raise ValueError(SECRET_KEY_DOTS)
+        return self
+
+
+_TRACKING_KEY_OR_DEFAULT = f"(has(self.trackingId) ? self.trackingId : {cel_string(TRACKING_ID_KEY)})"
+_ARN_KEY_OR_DEFAULT = f"(has(self.eventTrackerArn) ? self.eventTrackerArn : {cel_string(TRACKER_ARN_KEY)})"
+SECRET_KEYS_SCHEMA_RULES = {
+    "x-kubernetes-validations": [
+        cel_rule(f"{_TRACKING_KEY_OR_DEFAULT} != {_ARN_KEY_OR_DEFAULT}", SECRET_KEYS_NOT_DISTINCT)
+    ]
+}
+
+
+class RestartKind(StrEnum):
+    DEPLOYMENT = RESTART_KINDS[0]
+    STATEFUL_SET = RESTART_KINDS[1]
+    DAEMON_SET = RESTART_KINDS[2]
+
+
+class RestartTarget(BaseModel):
+    """A workload in the resource's namespace restarted (as `kubectl rollout restart`) when the trackingId changes."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    kind: RestartKind = Field(description="Deployment, StatefulSet or DaemonSet.")
+    name: SecretName = Field(description="Name of the workload, in the EventTracker's namespace.")
 
 
 class EventTrackerSpec(BaseModel):
@@ -248,6 +347,53 @@ class EventTrackerSpec(BaseModel):
             f"is ACTIVE. Defaults to <metadata.name>{SECRET_SUFFIX}. Renaming moves the Secret."
         ),
     )
+    secret_keys: SecretKeys | None = Field(
+        default=None,
+        alias="secretKeys",
+        description=(
+            "Key names in the Secret (defaults trackingId and eventTrackerArn), distinct. A change rewrites the "
+            "Secret with the new keys only."
+        ),
+        json_schema_extra=SECRET_KEYS_SCHEMA_RULES,
+    )
+    secret_labels: dict[str, LabelValue] = Field(
+        default_factory=dict,
+        alias="secretLabels",
+        max_length=MAX_SECRET_LABELS,
+        description=(
+            "Labels added to the Secret (and the ConfigMap). The operator's own (app.kubernetes.io/managed-by, "
+            f"{RESERVED_OBJECT_KEY_PREFIX}*) are refused."
+        ),
+        json_schema_extra={"x-kubernetes-validations": _object_keys_rules(RESERVED_SECRET_LABEL)},
+    )
+    secret_annotations: dict[str, str] = Field(
+        default_factory=dict,
+        alias="secretAnnotations",
+        max_length=MAX_SECRET_ANNOTATIONS,
+        description=(
+            "Annotations added to the Secret (and the ConfigMap), e.g. Reloader's. The operator's own "
+            f"({RESERVED_OBJECT_KEY_PREFIX}*) are refused."
+        ),
+        json_schema_extra={"x-kubernetes-validations": _object_keys_rules(RESERVED_SECRET_ANNOTATION)},
+    )
+    config_map_name: SecretName | None = Field(
+        default=None,
+        alias="configMapName",
+        description=(
+            "Name of a ConfigMap (same namespace, owned by this resource) that receives the non-secret facts: "
+            "eventTrackerArn, name, datasetGroupArn, region, accountId. Never the trackingId. Absent: no ConfigMap."
+        ),
+    )
+    rollout_restart_targets: list[RestartTarget] = Field(
+        default_factory=list,
+        alias="rolloutRestartTargets",
+        max_length=MAX_RESTART_TARGETS,
+        description=(
+            "Workloads in this namespace restarted as `kubectl rollout restart` does when the trackingId in the "
+            "Secret changes (never on its first write). Needs the chart value rbac.rolloutRestart."
+        ),
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["kind", "name"]},
+    )
     deletion_policy: DeletionPolicy = Field(
         default=DeletionPolicy.DELETE,
         alias="deletionPolicy",
@@ -261,6 +407,22 @@ class EventTrackerSpec(BaseModel):
         if duplicates:
             raise ValueError(f"duplicate tag keys: {', '.join(duplicates)}")
         return self
+
+    @field_validator("secret_labels")
+    @classmethod
+    def _labels_not_ours(cls, value: dict[str, str]) -> dict[str, str]:
+        _check_object_keys(value, RESERVED_SECRET_LABEL)
+        return value
+
+    @field_validator("secret_annotations")
+    @classmethod
+    def _annotations_not_ours(cls, value: dict[str, str]) -> dict[str, str]:
+        _check_object_keys(value, RESERVED_SECRET_ANNOTATION)
+        return value
+
+    @property
+    def effective_secret_keys(self) -> SecretKeys:
+        return self.secret_keys or SecretKeys()
 
     def effective_name(self, metadata_name: str) -> str:
         """The AWS name: spec.name, else metadata.name."""
@@ -358,6 +520,19 @@ class EventTrackerStatus(BaseModel):
         default=None,
         alias="secretName",
         description="Secret holding the trackingId, written once the tracker is ACTIVE.",
+    )
+    config_map_name: str | None = Field(
+        default=None,
+        alias="configMapName",
+        description="ConfigMap holding the non-secret facts (spec.configMapName), written once the tracker is ACTIVE.",
+    )
+    pending_restarts: list[RestartTarget] | None = Field(
+        default=None,
+        alias="pendingRestarts",
+        description=(
+            "Workloads of spec.rolloutRestartTargets whose restart after a trackingId change is still owed (forbidden "
+            "or failed); tried again at every pass."
+        ),
     )
     observed_generation: int | None = Field(
         default=None,

@@ -44,8 +44,16 @@ DATA_HASH_ANNOTATION = f"{GROUP}/data-hash"
 # Server-side label selector of the Secrets this operator writes (for a filtered list/watch).
 SECRET_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{OWNER_UID_LABEL}"
 SECRET_SUFFIX = "-tracking"  # default Secret name: <metadata.name>-tracking
-TRACKING_ID_KEY = "trackingId"
-TRACKER_ARN_KEY = "eventTrackerArn"
+TRACKING_ID_KEY = "trackingId"  # default key of the trackingId in the Secret (spec.secretKeys.trackingId)
+TRACKER_ARN_KEY = "eventTrackerArn"  # default key of the ARN in the Secret (spec.secretKeys.eventTrackerArn)
+# Labels and annotations users may not set through spec.secretLabels / spec.secretAnnotations: ours.
+RESERVED_OBJECT_KEY_PREFIX = f"{GROUP}/"  # owner-uid, event-tracker, data-hash and any we add later
+RESERVED_OBJECT_KEYS = (MANAGED_BY_LABEL,)
+# The ConfigMap (spec.configMapName): the non-secret facts, never the trackingId; watched like the Secret.
+CONFIG_MAP_KEYS = ("eventTrackerArn", "name", "datasetGroupArn", "region", "accountId")
+# Workloads spec.rolloutRestartTargets may name, restarted as `kubectl rollout restart` does.
+RESTART_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"  # kubectl's own pod-template annotation
 
 # AWS tags: ours mark ownership; AWS's own are never set or removed by us.
 RESERVED_TAG_PREFIX = f"{GROUP}/"
@@ -73,3 +81,11 @@ class Phase(StrEnum):
     ACTIVE = "Active"
     FAILED = "Failed"
     DELETING = "Deleting"
+
+
+class RestartResult(StrEnum):
+    """What asking for one workload's rollout restart came to."""
+
+    RESTARTED = "Restarted"
+    MISSING = "Missing"  # no such workload: an Event, never a failure
+    FORBIDDEN = "Forbidden"  # the operator may not patch it (the chart value rbac.rolloutRestart is off)

@@ -19,8 +19,8 @@ import base64
 import copy
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import urllib3
@@ -36,6 +36,8 @@ from personalize_operator.api.names import (
     MANAGED_BY_VALUE,
     OWNER_LABEL,
     OWNER_UID_LABEL,
+    TRACKER_ARN_KEY,
+    TRACKING_ID_KEY,
 )
 from personalize_operator.kube.secretsapi import SecretsApi
 
@@ -68,6 +70,53 @@ class SecretConflict(Exception):
     """A Secret of that name exists and is not controlled by this EventTracker: never overwritten."""
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What the spec says about the Secret besides its values: key names, the user's labels and annotations."""
+
+    tracking_key: str = TRACKING_ID_KEY
+    arn_key: str = TRACKER_ARN_KEY
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+DEFAULT_SHAPE = Shape()
+
+
+@dataclass(frozen=True)
+class SecretWrite:
+    """What a write did: `written` something; `tracking_id_replaced`: an intact earlier trackingId of ours was
+    replaced by another one (the moment workloads that read it once must restart)."""
+
+    written: bool
+    tracking_id_replaced: bool = False
+
+    def __bool__(self) -> bool:
+        return self.written
+
+
+@dataclass(frozen=True)
+class Calls:
+    """The four calls on one kind of namespaced object, so Secret and ConfigMap share one read-then-write."""
+
+    kind: str
+    read: Callable[..., Any]
+    create: Callable[..., Any]
+    replace: Callable[..., Any]
+    delete: Callable[..., Any]
+
+
+def secret_calls(core: SecretsApi) -> Calls:
+    """Looked up at call time, so an edge that only reads (a test's fake) still fits."""
+    return Calls(
+        "Secret",
+        lambda *args, **kwargs: core.read_namespaced_secret(*args, **kwargs),
+        lambda *args, **kwargs: core.create_namespaced_secret(*args, **kwargs),
+        lambda *args, **kwargs: core.replace_namespaced_secret(*args, **kwargs),
+        lambda *args, **kwargs: core.delete_namespaced_secret(*args, **kwargs),
+    )
+
+
 def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
@@ -81,6 +130,47 @@ def data_hash(data: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _decoded(value: str) -> str | None:
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def tracking_id_replaced(
+    previous_data: Mapping[str, str] | None, previous_annotations: Mapping[str, str] | None, tracking_id: str
+) -> bool:
+    """Did an intact Secret of ours hold another trackingId than the one written now? (pure)
+
+    Intact: its data still matches the hash we wrote, so an edited or deleted Secret being healed, a first
+    write and a renamed key (same value, another key) are never a change. Whatever the key names were, the
+    old trackingId was one of the values: a change is when none of them is the new one.
+    """
+    if not previous_data or (previous_annotations or {}).get(DATA_HASH_ANNOTATION) != data_hash(previous_data):
+        return False
+    return tracking_id not in {_decoded(value) for value in previous_data.values()}
+
+
+def owned_metadata(owner: Owner, kind: str, name: str, shape: Shape, annotations: Mapping[str, str]) -> dict[str, Any]:
+    """An owned object's metadata: the user's labels and annotations, ours over them, our controller reference."""
+    return {
+        "name": name,
+        "namespace": owner.namespace,
+        "labels": {**shape.labels, **labels_for(owner)},
+        "annotations": {**shape.annotations, **annotations},
+        "ownerReferences": [
+            {
+                "apiVersion": API_VERSION,
+                "kind": KIND,
+                "name": owner.name,
+                "uid": owner.uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
+
+
 def labels_for(owner: Owner) -> dict[str, str]:
     """Our labels: managed-by and the owner's uid always; the owner's name only when it fits a label value."""
     labels = {**MANAGED_BY, OWNER_UID_LABEL: owner.uid}
@@ -89,29 +179,14 @@ def labels_for(owner: Owner) -> dict[str, str]:
     return labels
 
 
-def render(owner: Owner, secret_name: str, tracking_id: str, arn: str) -> dict[str, Any]:
-    """The Secret body (pure)."""
-    data = {"trackingId": _b64(tracking_id), "eventTrackerArn": _b64(arn)}
+def render(owner: Owner, secret_name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE) -> dict[str, Any]:
+    """The Secret body (pure): the two values under the spec's key names, nothing else in data."""
+    data = {shape.tracking_key: _b64(tracking_id), shape.arn_key: _b64(arn)}
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
-        "metadata": {
-            "name": secret_name,
-            "namespace": owner.namespace,
-            "labels": labels_for(owner),
-            "annotations": {DATA_HASH_ANNOTATION: data_hash(data)},
-            "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": KIND,
-                    "name": owner.name,
-                    "uid": owner.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
-        },
+        "metadata": owned_metadata(owner, "Secret", secret_name, shape, {DATA_HASH_ANNOTATION: data_hash(data)}),
         "data": data,
     }
 
@@ -136,7 +211,7 @@ def owner_uid(secret_metadata: Any) -> str | None:
     return None
 
 
-def merged(existing: client.V1Secret, wanted: dict[str, Any]) -> client.V1Secret | None:
+def merged(existing: Any, wanted: dict[str, Any]) -> Any:
     """A copy of `existing` with our data, labels and annotations, all else kept; None when in line (pure)."""
     meta = wanted["metadata"]
     labels = {**(existing.metadata.labels or {}), **meta["labels"]}
@@ -151,72 +226,87 @@ def merged(existing: client.V1Secret, wanted: dict[str, Any]) -> client.V1Secret
     return updated
 
 
-def _failure(action: str, namespace: str, name: str, error: Exception) -> SecretError:
+def _failure(action: str, namespace: str, name: str, error: Exception, kind: str = "Secret") -> SecretError:
     if isinstance(error, ApiException):
         reason = str(error.reason or "").strip()
         return SecretError(
-            f"{action} Secret {name} failed: Kubernetes API answered {error.status} {reason}".rstrip(), error.status
+            f"{action} {kind} {name} failed: Kubernetes API answered {error.status} {reason}".rstrip(), error.status
         )
-    return SecretError(f"{action} Secret {name} failed: no answer from the Kubernetes API ({type(error).__name__})")
+    return SecretError(f"{action} {kind} {name} failed: no answer from the Kubernetes API ({type(error).__name__})")
 
 
-def _read(core: SecretsApi, namespace: str, name: str) -> client.V1Secret | None:
+def _read(calls: Calls, namespace: str, name: str) -> Any:
     try:
-        return core.read_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+        return calls.read(name, namespace, _request_timeout=REQUEST_TIMEOUT)
     except ApiException as error:
         if error.status == 404:
             return None
-        raise _failure("reading", namespace, name, error) from None
+        raise _failure("reading", namespace, name, error, calls.kind) from None
     except urllib3.exceptions.HTTPError as error:
-        raise _failure("reading", namespace, name, error) from None
+        raise _failure("reading", namespace, name, error, calls.kind) from None
 
 
-def _write_once(core: SecretsApi, wanted: dict[str, Any], owner: Owner) -> bool | None:
+def _write_once(
+    calls: Calls, wanted: dict[str, Any], owner: Owner, conflict: type[Exception], tracking_id: str | None
+) -> SecretWrite | None:
     """One read-then-write; None when the write lost a race (409) and should be tried again."""
     namespace, name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
-    existing = _read(core, namespace, name)
+    existing = _read(calls, namespace, name)
     try:
         if existing is None:
-            core.create_namespaced_secret(namespace, wanted, _request_timeout=REQUEST_TIMEOUT)
-            return True
+            calls.create(namespace, wanted, _request_timeout=REQUEST_TIMEOUT)
+            return SecretWrite(True)
         if owner_uid(existing.metadata) != owner.uid:
-            raise SecretConflict(f"Secret {namespace}/{name} exists and is not controlled by this EventTracker")
+            raise conflict(f"{calls.kind} {namespace}/{name} exists and is not controlled by this EventTracker")
         updated = merged(existing, wanted)
         if updated is None:
-            return False
+            return SecretWrite(False)
         # The body keeps the resourceVersion read above: the API server refuses (409) if anyone wrote since.
-        core.replace_namespaced_secret(name, namespace, updated, _request_timeout=REQUEST_TIMEOUT)
-        return True
+        calls.replace(name, namespace, updated, _request_timeout=REQUEST_TIMEOUT)
+        replaced = tracking_id is not None and tracking_id_replaced(
+            existing.data, existing.metadata.annotations, tracking_id
+        )
+        return SecretWrite(True, replaced)
     except ApiException as error:
         if error.status == 409:
             return None
-        raise _failure("writing", namespace, name, error) from None
+        raise _failure("writing", namespace, name, error, calls.kind) from None
     except urllib3.exceptions.HTTPError as error:
-        raise _failure("writing", namespace, name, error) from None
+        raise _failure("writing", namespace, name, error, calls.kind) from None
 
 
-def apply(core: SecretsApi, wanted: dict[str, Any], owner: Owner) -> bool:
-    """Create or repair the Secret; True when something was written.
+def apply(
+    core: SecretsApi | Calls,
+    wanted: dict[str, Any],
+    owner: Owner,
+    *,
+    tracking_id: str | None = None,
+    conflict: type[Exception] = SecretConflict,
+) -> SecretWrite:
+    """Create or repair the object (a Secret unless `core` is another kind's Calls); truthy when written.
 
-    Raises SecretConflict (not ours) or SecretError (the API failed or kept racing us).
+    `tracking_id`: the value being written, to tell whether it replaced another (SecretWrite).
+    Raises `conflict` (not ours) or SecretError (the API failed or kept racing us).
     """
+    calls = core if isinstance(core, Calls) else secret_calls(core)
     name = wanted["metadata"]["name"]
     for _ in range(CONFLICT_RETRIES):
-        written = _write_once(core, wanted, owner)
+        written = _write_once(calls, wanted, owner, conflict, tracking_id)
         if written is not None:
             return written
-    raise SecretError(f"writing Secret {name} failed: it kept changing under us (409 Conflict)", 409)
+    raise SecretError(f"writing {calls.kind} {name} failed: it kept changing under us (409 Conflict)", 409)
 
 
-def delete_if_ours(core: SecretsApi, namespace: str, name: str, owner: Owner) -> bool:
-    """Delete a Secret this resource controls; leave anybody else's alone. True when ours was deleted."""
-    existing = _read(core, namespace, name)
+def delete_if_ours(core: SecretsApi | Calls, namespace: str, name: str, owner: Owner) -> bool:
+    """Delete an object this resource controls; leave anybody else's alone. True when ours was deleted."""
+    calls = core if isinstance(core, Calls) else secret_calls(core)
+    existing = _read(calls, namespace, name)
     if existing is None or owner_uid(existing.metadata) != owner.uid:
         return False
     # Preconditions: delete exactly the object checked above, not one recreated in between by someone else.
     preconditions = client.V1Preconditions(uid=existing.metadata.uid)
     try:
-        core.delete_namespaced_secret(
+        calls.delete(
             name,
             namespace,
             body=client.V1DeleteOptions(preconditions=preconditions),
@@ -225,9 +315,9 @@ def delete_if_ours(core: SecretsApi, namespace: str, name: str, owner: Owner) ->
     except ApiException as error:
         if error.status in (404, 409):
             return error.status == 404
-        raise _failure("deleting", namespace, name, error) from None
+        raise _failure("deleting", namespace, name, error, calls.kind) from None
     except urllib3.exceptions.HTTPError as error:
-        raise _failure("deleting", namespace, name, error) from None
+        raise _failure("deleting", namespace, name, error, calls.kind) from None
     return True
 
 
@@ -237,24 +327,26 @@ class SecretStore:
 
     core: SecretsApi
 
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str) -> bool:
-        return apply(self.core, render(owner, name, tracking_id, arn), owner)
+    def write(self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE) -> SecretWrite:
+        return apply(self.core, render(owner, name, tracking_id, arn, shape), owner, tracking_id=tracking_id)
 
     def remove(self, owner: Owner, name: str) -> bool:
         return delete_if_ours(self.core, owner.namespace, name, owner)
 
 
-def secret_intact(secret: Any, uid: str, arn: str) -> bool:
-    """Ours, its data unedited since we wrote it (the hash annotation), and naming our tracker (pure)."""
+def secret_intact(secret: Any, uid: str, arn: str, shape: Shape = DEFAULT_SHAPE) -> bool:
+    """Ours, its data unedited since we wrote it (the hash annotation), naming our tracker, under the spec's keys,
+    with the spec's labels and annotations (pure)."""
     data: Mapping[str, str] = secret.data or {}
     annotations = secret.metadata.annotations or {}
-    try:
-        named = base64.b64decode(data.get("eventTrackerArn", "")).decode()
-    except ValueError:
-        return False
+    labels = getattr(secret.metadata, "labels", None) or {}
+    named = _decoded(data.get(shape.arn_key, ""))
     return (
         owner_uid(secret.metadata) == uid
-        and bool(data.get("trackingId"))
+        and set(data) == {shape.tracking_key, shape.arn_key}
+        and all(labels.get(k) == v for k, v in shape.labels.items())
+        and all(annotations.get(k) == v for k, v in shape.annotations.items())
+        and bool(data.get(shape.tracking_key))
         and annotations.get(DATA_HASH_ANNOTATION) == data_hash(data)
         and named == arn
     )

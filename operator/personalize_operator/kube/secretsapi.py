@@ -28,6 +28,41 @@ _QUERY = {  # the list options used here, by their Python names (CoreV1Api's) an
 }
 
 
+def raw_call(
+    api_client: ApiClient,
+    method: str,
+    path: str,
+    returns: str | None,
+    options: dict[str, Any],
+    body: Any = None,
+    content_type: str = "application/json",
+) -> Any:
+    """One request through the ApiClient; with _preload_content=False the raw response, as kubernetes' Watch expects."""
+    timeout = options.pop("_request_timeout", None)
+    preload = options.pop("_preload_content", True)
+    unknown = set(options) - set(_QUERY)
+    if unknown:
+        raise TypeError(f"unsupported option(s) for a raw call: {', '.join(sorted(unknown))}")
+    query = [(_QUERY[key], value) for key, value in options.items() if value is not None]
+    request = api_client.param_serialize(
+        method=method,
+        resource_path=path,
+        query_params=query,
+        header_params={**_JSON, "Content-Type": content_type},
+        body=body,
+        auth_settings=_AUTH,
+    )
+    response = api_client.call_api(*request, _request_timeout=timeout)
+    if not preload and 200 <= response.status <= 299:
+        return response.response
+    response.read()
+    if returns is None:
+        # The answer's body is not wanted (a workload patch: its whole object): only errors raise.
+        api_client.response_deserialize(response, {"2XX": "object"})
+        return None
+    return api_client.response_deserialize(response, {"2XX": returns}).data
+
+
 class SecretsApi:
     """Secrets in namespaces: read, create, replace, delete, list and watch."""
 
@@ -53,37 +88,18 @@ class SecretsApi:
         return self._call("GET", "/api/v1/secrets", "V1SecretList", options)
 
     def _call(self, method: str, path: str, returns: str, options: dict[str, Any], body: Any = None) -> Any:
-        """One request; with _preload_content=False the raw response, as kubernetes' Watch expects."""
-        timeout = options.pop("_request_timeout", None)
-        preload = options.pop("_preload_content", True)
-        unknown = set(options) - set(_QUERY)
-        if unknown:
-            raise TypeError(f"unsupported option(s) for a Secret call: {', '.join(sorted(unknown))}")
-        query = [(_QUERY[key], value) for key, value in options.items() if value is not None]
-        request = self.api_client.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=query,
-            header_params=dict(_JSON),
-            body=body,
-            auth_settings=_AUTH,
-        )
-        response = self.api_client.call_api(*request, _request_timeout=timeout)
-        if not preload and 200 <= response.status <= 299:
-            return response.response
-        response.read()
-        return self.api_client.response_deserialize(response, {"2XX": returns}).data
+        return raw_call(self.api_client, method, path, returns, options, body)
 
 
-def _all(namespace: str) -> str:
-    return f"/api/v1/namespaces/{_segment(namespace)}/secrets"
+def _all(namespace: str, plural: str = "secrets") -> str:
+    return f"/api/v1/namespaces/{segment(namespace)}/{plural}"
 
 
-def _one(namespace: str, name: str) -> str:
-    return f"{_all(namespace)}/{_segment(name)}"
+def _one(namespace: str, name: str, plural: str = "secrets") -> str:
+    return f"{_all(namespace, plural)}/{segment(name)}"
 
 
-def _segment(value: str) -> str:
+def segment(value: str) -> str:
     """A name or namespace as one path segment (both are DNS names: no slash, never . or ..)."""
     if not value or "/" in value or value in (".", ".."):
         raise ValueError(f"not a valid name or namespace: {value!r}")

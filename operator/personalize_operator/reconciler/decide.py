@@ -23,6 +23,8 @@ from personalize_operator.api.names import (
     RESERVED_TAG_PREFIX,
     RETRY_ANNOTATION,
     TAKE_OVER_ANNOTATION,
+    TRACKER_ARN_KEY,
+    TRACKING_ID_KEY,
     UID_TAG,
     Phase,
 )
@@ -101,6 +103,11 @@ class Desired:
     retry_token: str = ""  # value of the retry annotation, "" when absent
     cluster: str = ""  # this cluster's identity (kube/cluster.py); "" only where none is known (unit tests)
     take_over_from: str = ""  # the take-over annotation: the cluster whose tracker this resource may take
+    secret_keys: tuple[str, str] = (TRACKING_ID_KEY, TRACKER_ARN_KEY)  # spec.secretKeys: trackingId's, the ARN's
+    secret_labels: Mapping[str, str] = field(default_factory=dict)
+    secret_annotations: Mapping[str, str] = field(default_factory=dict)
+    config_map_name: str = ""  # spec.configMapName, "" for none
+    restart_targets: tuple[tuple[str, str], ...] = ()  # spec.rolloutRestartTargets as (kind, name)
 
     @property
     def ownership_tags(self) -> dict[str, str]:
@@ -125,6 +132,8 @@ class Recorded:
     secret_name: str = ""
     create_requested: bool = False  # written before CreateEventTracker is called
     owner_cluster: str = ""  # status.ownerCluster: the cluster that owns the tracker
+    config_map_name: str = ""  # status.configMapName: the ConfigMap last written
+    pending_restarts: tuple[tuple[str, str], ...] = ()  # status.pendingRestarts
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,8 @@ class Decision:
     synced: bool = True  # False: the pass failed or did not run (paused); reason and message say why
     forget_arn: bool = False  # the recorded tracker is known gone (or not ours): clear it from status
     owner_cluster: str = ""  # another cluster that owns the tracker (shown in status.ownerCluster)
+    # Active passes: workloads whose restart is still owed ((kind, name), status.pendingRestarts); None: unchanged.
+    pending_restarts: tuple[tuple[str, str], ...] | None = None
 
     @property
     def stalled(self) -> bool:
@@ -542,6 +553,11 @@ def decide_secret_conflict(problem: str) -> Decision:
     return _secret_problem(Phase.FAILED, "SecretConflict", f"{problem}; set spec.secretName")
 
 
+def decide_config_map_conflict(problem: str) -> Decision:
+    """The ConfigMap name belongs to someone else: never overwritten; the user picks another name."""
+    return _secret_problem(Phase.FAILED, "ConfigMapConflict", f"{problem}; set spec.configMapName")
+
+
 def decide_secret_not_written(problem: str) -> Decision:
     """Kubernetes refused or failed the Secret write: pods cannot start without it, so not Ready."""
     return _secret_problem(Phase.PENDING, "SecretNotWritten", problem)
@@ -574,6 +590,8 @@ def settled_active(desired: Desired, recorded: Recorded) -> bool:
         and bool(recorded.arn)
         and recorded.observed_generation == desired.generation
         and recorded.secret_name == desired.secret_name
+        and recorded.config_map_name == desired.config_map_name
+        and not recorded.pending_restarts
         and not desired.paused
         and desired.retry_token == recorded.retry_token
         and recorded.owner_cluster == desired.cluster  # a status from before cluster tags gets one full pass

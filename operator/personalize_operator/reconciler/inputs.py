@@ -31,6 +31,7 @@ def desired_from(body: Mapping[str, Any], *, cluster: str = "") -> Desired:
     meta = body["metadata"]
     spec = EventTrackerSpec.model_validate(body.get("spec") or {})
     annotations = meta.get("annotations") or {}
+    keys = spec.effective_secret_keys
     return Desired(
         uid=meta["uid"],
         namespace=meta["namespace"],
@@ -47,6 +48,11 @@ def desired_from(body: Mapping[str, Any], *, cluster: str = "") -> Desired:
         retry_token=str(annotations.get(RETRY_ANNOTATION, "")),
         cluster=cluster,
         take_over_from=str(annotations.get(TAKE_OVER_ANNOTATION, "")).strip(),
+        secret_keys=(keys.tracking_id, keys.event_tracker_arn),
+        secret_labels=dict(spec.secret_labels),
+        secret_annotations=dict(spec.secret_annotations),
+        config_map_name=spec.config_map_name or "",
+        restart_targets=tuple((str(t.kind), t.name) for t in spec.rollout_restart_targets),
     )
 
 
@@ -70,6 +76,7 @@ def desired_for_deletion(body: Mapping[str, Any], *, cluster: str = "") -> Desir
         dataset_group_arn=dataset_group_arn,
         region=region,
         secret_name=str(spec.get("secretName") or f"{meta['name']}{SECRET_SUFFIX}"),
+        config_map_name=str(spec.get("configMapName") or status.get("configMapName") or ""),
         retain=str(spec.get("deletionPolicy") or "Delete") == "Retain",
         cluster=cluster,
     )
@@ -90,6 +97,10 @@ def recorded_from(body: Mapping[str, Any]) -> Recorded:
         secret_name=status.get("secretName") or "",
         create_requested=bool(status.get("createRequested")),
         owner_cluster=str(status.get("ownerCluster") or ""),
+        config_map_name=str(status.get("configMapName") or ""),
+        pending_restarts=tuple(
+            (str(t.get("kind") or ""), str(t.get("name") or "")) for t in status.get("pendingRestarts") or []
+        ),
     )
 
 

@@ -23,9 +23,12 @@ from personalize_operator.aws.client import ClientPool, Identity, TrackerClient,
 from personalize_operator.aws.errors import AwsError
 from personalize_operator.aws.statusboard import Boards, BoardTrackers
 from personalize_operator.aws.tracker import RemoteTracker
+from personalize_operator.kube.configmaps import ConfigMapStore
+from personalize_operator.kube.configmapsapi import ConfigMapsApi
 from personalize_operator.kube.objects import TrackerObjects
 from personalize_operator.kube.secrets import SecretStore
 from personalize_operator.kube.secretsapi import SecretsApi
+from personalize_operator.kube.workloads import Workloads
 from personalize_operator.reconciler import inputs, reconcile, resume
 from personalize_operator.reconciler.conditions import now_rfc3339
 from personalize_operator.reconciler.decide import Desired, decide_forbidden, decide_invalid_spec, decide_resumed
@@ -52,6 +55,8 @@ class Edges:
     boards: Boards | None = None  # status boards (aws/statusboard.py); None: every waiting resource polls by itself
     started_at: float = field(default_factory=time.monotonic)  # resumes trust board lists made after this
     cluster: str = ""  # this cluster's identity (kube/cluster.py), in every tracker's cluster tag
+    config_maps: ConfigMapsApi | None = None  # None: no ConfigMap is ever written (a spec asking gets an error)
+    workloads: Workloads | None = None  # None: every rollout restart is forbidden
 
 
 @dataclass
@@ -117,6 +122,8 @@ def _context(
         retry=retry,
         mark_create_requested=lambda: _patch(edges, namespace, name, {"createRequested": True}),
         aws_once=_trackers(edges.pool, desired.region, once=True, identity=identity),  # type: ignore[arg-type]
+        config_maps=ConfigMapStore(edges.config_maps) if edges.config_maps else reconcile.NoConfigMaps(),
+        workloads=edges.workloads or reconcile.NoWorkloads(),
     )
 
 

@@ -17,14 +17,16 @@ behaviour table, while the end-to-end suite proves the real thing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from personalize_operator.api import arns
-from personalize_operator.api.names import CLUSTER_TAG, UID_TAG
+from personalize_operator.api.names import CLUSTER_TAG, UID_TAG, RestartResult
 from personalize_operator.aws.errors import AlreadyExists, AwsError, InUse, NotFound
 from personalize_operator.aws.tracker import CREATE_PENDING, RemoteTracker
-from personalize_operator.kube.secrets import Owner, SecretConflict, SecretError
+from personalize_operator.kube.configmaps import ConfigMapConflict, Facts
+from personalize_operator.kube.secrets import DEFAULT_SHAPE, Owner, SecretConflict, SecretError, SecretWrite, Shape
+from personalize_operator.reconciler import rollout
 from personalize_operator.reconciler.conditions import now_rfc3339
 from personalize_operator.reconciler.decide import (
     Decision,
@@ -35,6 +37,7 @@ from personalize_operator.reconciler.decide import (
     Recorded,
     Step,
     decide,
+    decide_config_map_conflict,
     decide_deletion,
     decide_error,
     decide_paused,
@@ -67,8 +70,38 @@ class Trackers(Protocol):
 class SecretWriter(Protocol):
     """The tracking Secret (secrets.SecretStore in production); raises SecretConflict / SecretError."""
 
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str) -> bool: ...
+    def write(self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = ...) -> SecretWrite: ...
     def remove(self, owner: Owner, name: str) -> bool: ...
+
+
+class ConfigMapWriter(Protocol):
+    """The facts ConfigMap (configmaps.ConfigMapStore in production); raises ConfigMapConflict / SecretError."""
+
+    def write(self, owner: Owner, name: str, facts: Facts, shape: Shape = ...) -> SecretWrite: ...
+    def remove(self, owner: Owner, name: str) -> bool: ...
+
+
+class WorkloadRestarter(Protocol):
+    """Rollout restarts (workloads.Workloads in production); raises SecretError when the API fails."""
+
+    def restart(self, namespace: str, kind: str, name: str, at: str) -> RestartResult: ...
+
+
+class NoConfigMaps:
+    """Where no ConfigMap edge is given: any write is refused loudly (a spec naming one needs the real edge)."""
+
+    def write(self, owner: Owner, name: str, facts: Facts, shape: Shape = DEFAULT_SHAPE) -> SecretWrite:
+        raise SecretError(f"writing ConfigMap {name} failed: no ConfigMap edge")
+
+    def remove(self, owner: Owner, name: str) -> bool:
+        return False
+
+
+class NoWorkloads:
+    """Where no workload edge is given: every restart is forbidden."""
+
+    def restart(self, namespace: str, kind: str, name: str, at: str) -> RestartResult:
+        return RestartResult.FORBIDDEN
 
 
 class Owners(Protocol):
@@ -93,6 +126,8 @@ class Context:
     # A single-attempt client for the best-effort release of a retained tracker (never holds a deletion).
     aws_once: Trackers | None = None
     now: Callable[[], str] = now_rfc3339
+    config_maps: ConfigMapWriter = field(default_factory=NoConfigMaps)
+    workloads: WorkloadRestarter = field(default_factory=NoWorkloads)
 
 
 def observe(aws: Trackers, owners: Owners, desired: Desired, recorded: Recorded) -> Observation:
@@ -156,8 +191,44 @@ def _owner(desired: Desired) -> Owner:
     return Owner(namespace=desired.namespace, name=desired.name, uid=desired.uid)
 
 
-def _sync_active(ctx: Context, tracker: RemoteTracker) -> list[Event]:
-    """Tags and Secret brought in line with the spec; old Secret removed on a rename."""
+def _shape(desired: Desired) -> Shape:
+    return Shape(*desired.secret_keys, labels=desired.secret_labels, annotations=desired.secret_annotations)
+
+
+def _facts(desired: Desired, tracker: RemoteTracker) -> Facts:
+    account = tracker.account_id or arns.account_of(tracker.arn)
+    return Facts(tracker.arn, tracker.name, desired.dataset_group_arn, desired.region, account)
+
+
+def _sync_config_map(ctx: Context, tracker: RemoteTracker) -> list[Event]:
+    """The facts ConfigMap written when asked for; the one recorded before removed when renamed or unlisted."""
+    events: list[Event] = []
+    owner, wanted, old = _owner(ctx.desired), ctx.desired.config_map_name, ctx.recorded.config_map_name
+    if wanted and ctx.config_maps.write(owner, wanted, _facts(ctx.desired, tracker), _shape(ctx.desired)):
+        events.append(Event("Normal", "ConfigMapWritten", f"ConfigMap {wanted} holds the event tracker's facts"))
+    if old and old != wanted and ctx.config_maps.remove(owner, old):
+        events.append(Event("Normal", "ConfigMapRemoved", f"ConfigMap {old} removed"))
+    return events
+
+
+def _restart_workloads(ctx: Context, decision: Decision, replaced: bool) -> tuple[Decision, list[Event]]:
+    """Restart the listed workloads after a trackingId change (and those still owed); rollout.py decides."""
+    targets = rollout.to_restart(replaced, ctx.desired.restart_targets, ctx.recorded.pending_restarts)
+    results: dict[rollout.Target, RestartResult | str] = {}
+    at = ctx.now()
+    for kind, name in targets:
+        try:
+            results[(kind, name)] = ctx.workloads.restart(ctx.desired.namespace, kind, name, at)
+        except SecretError as failure:
+            results[(kind, name)] = str(failure)
+    pending = rollout.still_pending(results)
+    events = rollout.restart_events(ctx.desired.secret_name, results)
+    return rollout.decide_after_restarts(decision, results, pending), events
+
+
+def _sync_active(ctx: Context, decision: Decision, tracker: RemoteTracker) -> tuple[Decision, list[Event]]:
+    """Tags, Secret and ConfigMap brought in line with the spec; old ones removed on a rename; workloads
+    restarted when the trackingId changed."""
     events: list[Event] = []
     if _fresh_from_create(ctx.recorded, ctx.desired, tracker):
         to_set, to_remove = {}, []
@@ -172,12 +243,16 @@ def _sync_active(ctx: Context, tracker: RemoteTracker) -> list[Event]:
     if to_set or to_remove:
         events.append(Event("Normal", "TagsUpdated", f"set {len(to_set)} and removed {len(to_remove)} tag(s)"))
     owner = _owner(ctx.desired)
-    if ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn):
+    written = ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn, _shape(ctx.desired))
+    if written:
         events.append(Event("Normal", "SecretWritten", f"Secret {ctx.desired.secret_name} holds the tracking ID"))
     old = ctx.recorded.secret_name
     if old and old != ctx.desired.secret_name and ctx.secrets.remove(owner, old):
         events.append(Event("Normal", "SecretMoved", f"Secret {old} replaced by {ctx.desired.secret_name}"))
-    return events
+    events += _sync_config_map(ctx, tracker)
+    replaced = isinstance(written, SecretWrite) and written.tracking_id_replaced
+    decision, restarted = _restart_workloads(ctx, decision, replaced)
+    return decision, events + restarted
 
 
 def _create(ctx: Context, decision: Decision) -> tuple[Decision, RemoteTracker | None, list[Event]]:
@@ -221,7 +296,8 @@ def _act(ctx: Context, decision: Decision, observed: Observation) -> tuple[Decis
         return decision, None, [Event("Normal", "DeletingFailedEventTracker", decision.message)]
     if decision.step == Step.SYNC and tracker is not None:
         try:
-            return decision, tracker, _sync_active(ctx, tracker)
+            decision, events = _sync_active(ctx, decision, tracker)
+            return decision, tracker, events
         except _NotOurs as not_ours:
             return not_ours.decision, None, []
     return decision, tracker, []
@@ -262,6 +338,8 @@ def reconcile(ctx: Context) -> Outcome:
     except AwsError as failure:
         events.append(failure_event(decision.step if decision else None, failure))
         decision = decide_error(failure, ctx.desired, ctx.recorded, retry=ctx.retry)
+    except ConfigMapConflict as failure:
+        decision = decide_config_map_conflict(str(failure))
     except SecretConflict as failure:
         decision = decide_secret_conflict(str(failure))
     except SecretError as failure:
@@ -309,6 +387,8 @@ def finalize(ctx: Context) -> Outcome:
             events += _release_retained(ctx)
         if decision.step in {Step.RELEASE, Step.RELEASE_RETAINED}:
             ctx.secrets.remove(_owner(ctx.desired), ctx.desired.secret_name)
+            if ctx.desired.config_map_name:
+                ctx.config_maps.remove(_owner(ctx.desired), ctx.desired.config_map_name)
     except AwsError as failure:
         events.append(failure_event(Step.DELETE, failure))
         decision = decide_error(failure, ctx.desired, ctx.recorded, retry=ctx.retry, deleting=True)

@@ -71,6 +71,10 @@ def render(
         status["ownerCluster"] = desired.cluster
     if decision.phase == Phase.ACTIVE:
         status["secretName"] = desired.secret_name
+        status["configMapName"] = desired.config_map_name or None
+    if decision.pending_restarts is not None:
+        pending = [{"kind": kind, "name": name} for kind, name in decision.pending_restarts]
+        status["pendingRestarts"] = pending or None
     if desired.retry_token:
         status["retryHandled"] = desired.retry_token if decision.step == Step.DELETE_FAILED else recorded.retry_token
     return status

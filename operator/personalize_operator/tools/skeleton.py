@@ -25,6 +25,7 @@ PLACEHOLDERS = {
     "spec.tags.tagKey": "<tag-key>",
     "spec.tags.tagValue": "<tag-value>",
     "spec.secretName": "<secret-name>",
+    "spec.configMapName": "<config-map-name>",
 }
 METADATA_COMMENTS = {
     "name": "Name of the resource (lowercase DNS name); spec.name and spec.secretName default from it.",
@@ -51,6 +52,11 @@ def manifest() -> dict[str, Any]:
             "datasetGroupArn": PLACEHOLDERS["spec.datasetGroupArn"],
             "tags": [{"tagKey": PLACEHOLDERS["spec.tags.tagKey"], "tagValue": PLACEHOLDERS["spec.tags.tagValue"]}],
             "secretName": PLACEHOLDERS["spec.secretName"],
+            "secretKeys": {"trackingId": names.TRACKING_ID_KEY, "eventTrackerArn": names.TRACKER_ARN_KEY},
+            "secretLabels": {},
+            "secretAnnotations": {},
+            "configMapName": PLACEHOLDERS["spec.configMapName"],
+            "rolloutRestartTargets": [],
             "deletionPolicy": model.DeletionPolicy.DELETE.value,
         },
     }
@@ -72,6 +78,9 @@ def _lines() -> Iterator[str]:
     yield "spec:"
     for key, value in body["spec"].items():
         yield f"  # {_description(model.EventTrackerSpec, key)}"
+        if isinstance(value, dict | list) and key != "tags":
+            yield f"  {key}: {json.dumps(value)}"  # flow style (JSON is YAML): one line, like a scalar
+            continue
         if key != "tags":
             yield f"  {key}: {_scalar(value)}"
             continue
