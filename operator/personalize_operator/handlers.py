@@ -117,6 +117,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         watch = SecretWatch(core, ours.namespaces, edges.scheduler.wake)
         watch.start()
         memo["secret_watch"] = watch
+        # ConfigMaps (spec.configMapName) heal the same way; the same selector finds only ours.
+        config_map_watch = SecretWatch(edges.config_maps, ours.namespaces, edges.scheduler.wake, kind="ConfigMap")
+        config_map_watch.start()
+        memo["config_map_watch"] = config_map_watch
 
 
 @kopf.on.login(errors=kopf.ErrorsMode.IGNORED)  # as kopf's own login: no credentials stops the operator
@@ -166,8 +170,9 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
         await memo["edges"].scheduler.stop()
     if "edges" in memo and memo["edges"].tenancy is not None:
         memo["edges"].tenancy.stop()
-    if "secret_watch" in memo:
-        memo["secret_watch"].stop()
+    for watch in ("secret_watch", "config_map_watch"):
+        if watch in memo:
+            memo[watch].stop()
     edges: passes.Edges | None = memo.get("edges")
     if edges is not None and edges.boards is not None:
         edges.boards.stop()

@@ -403,6 +403,12 @@ NEEDS = [
         r"pass failed: Kubernetes API answered 403",
         id="eventtrackers-get",
     ),
+    pytest.param("configmaps", "list", "cm-heal", r"ConfigMap watch \(\S+\) failed: 403", id="configmaps-list"),
+    pytest.param("configmaps", "watch", "cm-heal", r"ConfigMap watch \(\S+\) failed: 403", id="configmaps-watch"),
+    pytest.param("configmaps", "get", "cm-write", "", id="configmaps-get"),
+    pytest.param("configmaps", "create", "cm-write", "", id="configmaps-create"),
+    pytest.param("configmaps", "update", "cm-repair", "", id="configmaps-update"),
+    pytest.param("configmaps", "delete", "cm-rename", "", id="configmaps-delete"),
     pytest.param("secrets", "list", "heal", r"Secret watch \(\S+\) failed: 403", id="secrets-list"),
     pytest.param("secrets", "watch", "heal", r"Secret watch \(\S+\) failed: 403", id="secrets-watch"),
     pytest.param("secrets", "get", "secret", "", id="secrets-get"),
@@ -436,6 +442,15 @@ class Trimmed:
     trackers: Trackers
     operator: OperatorProcess
     objects: list[dict[str, Any]]
+
+
+def config_map(core: client.CoreV1Api, namespace: str, name: str) -> dict[str, str] | None:
+    try:
+        return dict(core.read_namespaced_config_map(name, namespace).data or {})
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
 
 
 def leases_named(coordination: client.CoordinationV1Api, namespace: str, name: str) -> list[str]:
@@ -526,7 +541,8 @@ class TestEveryRuleIsNeeded:
         coordination = client.CoordinationV1Api(core.api_client)
         lease = chart.operator_settings_env(box.objects)["PERSONALIZE_OPERATOR_LEASE_NAME"]
         dataset_group = new_dataset_group(chart_emulator, stem="needs")
-        trackers.create(manifest("storefront", dataset_group, name=unique_aws_name()))
+        facts = {"configMapName": "storefront-facts"} if resource == "configmaps" else {}
+        trackers.create(manifest("storefront", dataset_group, name=unique_aws_name(), **facts))
 
         if scenario == "create":  # kopf's own calls: the resource is never handled
             wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} {resource}")
@@ -556,6 +572,25 @@ class TestEveryRuleIsNeeded:
             trackers.patch("storefront", {"spec": {"secretName": "storefront-moved"}})
             trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
             assert trackers.secret("storefront-tracking") is not None
+        elif scenario == "cm-write":  # the tracker is ACTIVE, but its ConfigMap never appears
+            trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
+            assert config_map(core, box.namespace, "storefront-facts") is None
+        elif scenario == "cm-repair":  # an edited ConfigMap stays edited
+            trackers.wait_phase("storefront", "Active")
+            core.patch_namespaced_config_map("storefront-facts", box.namespace, {"data": {"region": "elsewhere"}})
+            trackers.patch("storefront", {"spec": {"tags": [{"tagKey": "team", "tagValue": "growth"}]}})
+            trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
+            assert (config_map(core, box.namespace, "storefront-facts") or {}).get("region") == "elsewhere"
+        elif scenario == "cm-heal":  # a deleted ConfigMap stays deleted until the next resync
+            trackers.wait_phase("storefront", "Active")
+            wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} configmaps")
+            core.delete_namespaced_config_map("storefront-facts", box.namespace)
+            stays(lambda: config_map(core, box.namespace, "storefront-facts") is None, seconds=10, what="not healed")
+        elif scenario == "cm-rename":  # the old ConfigMap is left behind
+            trackers.wait_phase("storefront", "Active")
+            trackers.patch("storefront", {"spec": {"configMapName": "storefront-moved"}})
+            trackers.wait_phase("storefront", "Pending", reason="SecretNotWritten")
+            assert config_map(core, box.namespace, "storefront-facts") is not None
         elif scenario == "guard":  # the tracker works, but its namespace's RBAC is left unprotected
             trackers.wait_phase("storefront", "Active")
             wait_for(lambda: re.search(symptom, box.operator.output()), timeout=30, what=f"403 on {verb} {resource}")
@@ -575,5 +610,5 @@ class TestEveryRuleIsNeeded:
         else:
             raise AssertionError(f"unknown scenario {scenario}")
         message = trackers.condition("storefront", "Ready").get("message", "")
-        if scenario in {"secret", "repair", "rename"}:
+        if scenario in {"secret", "repair", "rename", "cm-write", "cm-repair", "cm-rename"}:
             assert "403" in message, message

@@ -39,11 +39,13 @@ EXPECTED_RULES = [
     {"apiGroups": ["personalize.operators.dev"], "resources": ["eventtrackers/status"], "verbs": ["patch"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update", "delete", "list", "watch"]},
 ]
 # secretWatch.enabled=false: Secrets heal at the next resync, and the identity cannot list or watch any Secret.
 RULES_WITHOUT_SECRET_WATCH = [
     *EXPECTED_RULES[:3],
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update", "delete"]},
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update", "delete"]},
 ]
 # Namespaces mode only: the RBAC guard (rbac_guard.py) reads and patches the finalizers of its RoleBinding.
 GUARD_RULES = [

@@ -99,6 +99,20 @@ customresourcedefinitions or namespaces.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "update", "delete"{{ if .Values.secretWatch.enabled }}, "list", "watch"{{ end }}]
+# The ConfigMap of an EventTracker's spec.configMapName (ARN, name, dataset
+# group, region, account; never the trackingId): written, healed and watched
+# exactly like the Secret.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "update", "delete"{{ if .Values.secretWatch.enabled }}, "list", "watch"{{ end }}]
+{{- if .Values.rbac.rolloutRestart }}
+# rbac.rolloutRestart: restart the workloads of spec.rolloutRestartTargets when
+# the trackingId changes, as `kubectl rollout restart` does (one patch of a
+# pod-template annotation). patch only: no read, no other change.
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["patch"]
+{{- end }}
 {{- end }}
 
 {{/*

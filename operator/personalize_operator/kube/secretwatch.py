@@ -1,4 +1,5 @@
-"""The Secrets we wrote heal in seconds: a label-selected watch wakes their owner when one is deleted or edited.
+"""The Secrets (and ConfigMaps) we wrote heal in seconds: a label-selected watch wakes their owner when one is
+deleted or edited.
 
 The selector goes to the API server (kopf's label filters are client-side),
 so the cluster's other Secrets never reach this process. Our own writes carry
@@ -54,11 +55,24 @@ def exact_namespaces(patterns: Sequence[str]) -> list[str] | None:
     return list(patterns)
 
 
-class SecretWatch:
-    """One thread per watched scope; `stop` ends them at the next event or timeout."""
+# The list methods of each kind watched, cluster-wide and in one namespace (CoreV1Api's names).
+LISTERS = {
+    "Secret": ("list_secret_for_all_namespaces", "list_namespaced_secret"),
+    "ConfigMap": ("list_config_map_for_all_namespaces", "list_namespaced_config_map"),
+}
 
-    def __init__(self, core: SecretsApi, patterns: Sequence[str], wake: Callable[[str], bool]) -> None:
+
+class SecretWatch:
+    """One thread per watched scope; `stop` ends them at the next event or timeout.
+
+    `kind` Secret (a SecretsApi) or ConfigMap (a ConfigMapsApi): both carry our labels and data-hash annotation.
+    """
+
+    def __init__(
+        self, core: SecretsApi | Any, patterns: Sequence[str], wake: Callable[[str], bool], kind: str = "Secret"
+    ) -> None:
         self._core = core
+        self._kind = kind
         self._patterns = list(patterns)
         self._wake = wake
         self._stop = threading.Event()
@@ -67,11 +81,10 @@ class SecretWatch:
     def start(self) -> None:
         scopes: list[str | None] = list(exact_namespaces(self._patterns) or [None])
         where = ", ".join(s or "all namespaces" for s in scopes)
-        log.info("watching the operator's Secrets (%s) in %s", SECRET_SELECTOR, where)
+        log.info("watching the operator's %ss (%s) in %s", self._kind, SECRET_SELECTOR, where)
         for scope in scopes:
-            thread = threading.Thread(
-                target=self._run, args=(scope,), name=f"secret-watch-{scope or 'all'}", daemon=True
-            )
+            name = f"{self._kind.lower()}-watch-{scope or 'all'}"
+            thread = threading.Thread(target=self._run, args=(scope,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -83,9 +96,10 @@ class SecretWatch:
             try:
                 self._watch(namespace)
             except ApiException as error:
-                metrics.WATCH_ERRORS.labels(watch="secrets").inc()
+                metrics.WATCH_ERRORS.labels(watch=self._watch_label).inc()
                 log.warning(
-                    "Secret watch (%s) failed: %s %s; again in %ss",
+                    "%s watch (%s) failed: %s %s; again in %ss",
+                    self._kind,
                     namespace or "all",
                     error.status,
                     error.reason,
@@ -93,16 +107,23 @@ class SecretWatch:
                 )
                 self._stop.wait(RETRY_SECONDS)
             except Exception as error:  # a broken connection must not end self-healing for good
-                metrics.WATCH_ERRORS.labels(watch="secrets").inc()
-                log.warning("Secret watch (%s) failed: %s; again in %ss", namespace or "all", error, RETRY_SECONDS)
+                metrics.WATCH_ERRORS.labels(watch=self._watch_label).inc()
+                log.warning(
+                    "%s watch (%s) failed: %s; again in %ss", self._kind, namespace or "all", error, RETRY_SECONDS
+                )
                 self._stop.wait(RETRY_SECONDS)
 
     def _lister(self, namespace: str | None) -> tuple[Callable[..., Any], tuple[str, ...]]:
         """The bound list method itself (never a wrapper): kubernetes' Watch reads the type to decode from its
         docstring, and a lambda would make it hand back plain dicts."""
+        everywhere, one = LISTERS[self._kind]
         if namespace is None:
-            return self._core.list_secret_for_all_namespaces, ()
-        return self._core.list_namespaced_secret, (namespace,)
+            return getattr(self._core, everywhere), ()
+        return getattr(self._core, one), (namespace,)
+
+    @property
+    def _watch_label(self) -> str:
+        return "secrets" if self._kind == "Secret" else "configmaps"
 
     def _list(self, namespace: str | None) -> str:
         """Look at every Secret of ours page by page; the list's resourceVersion, to watch from.
@@ -145,7 +166,8 @@ class SecretWatch:
         if uid and needs_repair(event_type, meta.annotations, secret.data) and self._wake(uid):
             metrics.SECRET_WAKEUPS.inc()
             log.info(
-                "Secret %s/%s was %s: reconciling its EventTracker",
+                "%s %s/%s was %s: reconciling its EventTracker",
+                self._kind,
                 meta.namespace,
                 meta.name,
                 "deleted" if event_type == "DELETED" else "changed",
