@@ -33,6 +33,24 @@ while True:
     time.sleep(1)
 """
 
+# Reads both values from its environment (envFrom, issue 27), sends one PutEvents, prints hashes, then waits.
+ENV_APPLICATION = """
+import hashlib, json, os, time
+import boto3
+
+def digest(value):
+    return hashlib.sha256(value.encode()).hexdigest()
+
+tracking_id = os.environ["PERSONALIZE_TRACKING_ID"]
+arn = os.environ["PERSONALIZE_EVENT_TRACKER_ARN"]
+boto3.client("personalize-events").put_events(
+    trackingId=tracking_id, sessionId="env-pod", eventList=[{"eventType": "click", "sentAt": time.time()}]
+)
+print(json.dumps({"env": digest(tracking_id), "arn": digest(arn), "sent": True}), flush=True)
+while True:
+    time.sleep(3600)
+"""
+
 
 def emulator_service(host: str, port: int) -> list[dict[str, Any]]:
     """A Service (port 80) and its EndpointSlice pointing at host:port."""
@@ -83,6 +101,36 @@ def application(name: str, image: str, secret: str, aws_env: dict[str, str]) -> 
                         }
                     ],
                     "volumes": [{"name": "tracking", "secret": {"secretName": secret}}],
+                },
+            },
+        },
+    }
+
+
+def env_application(name: str, image: str, secret: str, aws_env: dict[str, str]) -> dict[str, Any]:
+    """A Deployment whose container takes every key of `secret` as environment variables (envFrom)."""
+    env = [{"name": key, "value": value} for key, value in aws_env.items()]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": image,
+                            "imagePullPolicy": "Never",
+                            "command": ["python3", "-c", ENV_APPLICATION],
+                            "env": env,
+                            "envFrom": [{"secretRef": {"name": secret}}],
+                            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
+                        }
+                    ],
                 },
             },
         },

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client, config
@@ -120,8 +121,19 @@ def node_namespace(node_core: client.CoreV1Api) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def release_values() -> dict[str, Any]:
+    """Extra chart values for a module's release (a module overrides it, e.g. rbac.rolloutRestart)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def release(
-    node_helm: Helm, node_core: client.CoreV1Api, system_namespace: str, pods_emulator_url: str, node_emulator: Emulator
+    node_helm: Helm,
+    node_core: client.CoreV1Api,
+    system_namespace: str,
+    pods_emulator_url: str,
+    node_emulator: Emulator,
+    release_values: dict[str, Any],
 ) -> Iterator[Release]:
     """`helm install` of the chart with the project image (two replicas by default); returns once all are Ready."""
     name = "personalize-operator"
@@ -131,6 +143,7 @@ def release(
         "liveness": {"initialDelaySeconds": 5, "periodSeconds": 3, "failureThreshold": 3},
         "operator": {"logFormat": "text", "resyncSeconds": 5},
         "crds": {"install": True},  # this cluster is the node tests' own: the release owns the CRD
+        **release_values,
     }
     node_helm.install(name, system_namespace, values)
     try:
