@@ -127,8 +127,15 @@ def test_env_consumers_get_their_keys_the_facts_config_map_and_the_listed_deploy
         what="the Secret holding the new trackingId",
     )
     secret_at = time.monotonic() - started
-    second = trackers.status("env")["eventTrackerArn"]
-    assert second != first and trackers.status("env")["phase"] == "Active"
+    second = wait_for(
+        lambda: (
+            (arn := trackers.status("env").get("eventTrackerArn")) != first
+            and trackers.status("env").get("phase") == "Active"
+            and arn
+        ),
+        timeout=60,
+        what="the new tracker Active in status (written at the end of the pass that wrote the Secret)",
+    )
 
     def rolled() -> client.V1Pod | None:
         fresh = [p for p in running_pods(node_core, ns, "listed") if p.metadata.uid != pods["listed"].metadata.uid]

@@ -105,14 +105,18 @@ customresourcedefinitions or namespaces.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "create", "update", "delete"{{ if .Values.secretWatch.enabled }}, "list", "watch"{{ end }}]
-{{- if .Values.rbac.rolloutRestart }}
-# rbac.rolloutRestart: restart the workloads of spec.rolloutRestartTargets when
-# the trackingId changes, as `kubectl rollout restart` does (one patch of a
-# pod-template annotation). patch only: no read, no other change.
+{{- end }}
+
+{{/*
+rbac.rolloutRestart only: restart the workloads of spec.rolloutRestartTargets when
+the trackingId changes, as `kubectl rollout restart` does (one patch of a
+pod-template annotation). patch only: no read, no other change. Bound like the
+rules above (cluster-wide in mode 1, per watched namespace in mode 2).
+*/}}
+{{- define "personalize-operator.restartRules" -}}
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets", "daemonsets"]
   verbs: ["patch"]
-{{- end }}
 {{- end }}
 
 {{/*

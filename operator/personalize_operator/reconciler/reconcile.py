@@ -191,7 +191,8 @@ def _owner(desired: Desired) -> Owner:
     return Owner(namespace=desired.namespace, name=desired.name, uid=desired.uid)
 
 
-def _shape(desired: Desired) -> Shape:
+def secret_shape(desired: Desired) -> Shape:
+    """The spec's key names, labels and annotations for the Secret (and the ConfigMap)."""
     return Shape(*desired.secret_keys, labels=desired.secret_labels, annotations=desired.secret_annotations)
 
 
@@ -204,7 +205,7 @@ def _sync_config_map(ctx: Context, tracker: RemoteTracker) -> list[Event]:
     """The facts ConfigMap written when asked for; the one recorded before removed when renamed or unlisted."""
     events: list[Event] = []
     owner, wanted, old = _owner(ctx.desired), ctx.desired.config_map_name, ctx.recorded.config_map_name
-    if wanted and ctx.config_maps.write(owner, wanted, _facts(ctx.desired, tracker), _shape(ctx.desired)):
+    if wanted and ctx.config_maps.write(owner, wanted, _facts(ctx.desired, tracker), secret_shape(ctx.desired)):
         events.append(Event("Normal", "ConfigMapWritten", f"ConfigMap {wanted} holds the event tracker's facts"))
     if old and old != wanted and ctx.config_maps.remove(owner, old):
         events.append(Event("Normal", "ConfigMapRemoved", f"ConfigMap {old} removed"))
@@ -243,7 +244,8 @@ def _sync_active(ctx: Context, decision: Decision, tracker: RemoteTracker) -> tu
     if to_set or to_remove:
         events.append(Event("Normal", "TagsUpdated", f"set {len(to_set)} and removed {len(to_remove)} tag(s)"))
     owner = _owner(ctx.desired)
-    written = ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn, _shape(ctx.desired))
+    shape = secret_shape(ctx.desired)
+    written = ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn, shape)
     if written:
         events.append(Event("Normal", "SecretWritten", f"Secret {ctx.desired.secret_name} holds the tracking ID"))
     old = ctx.recorded.secret_name

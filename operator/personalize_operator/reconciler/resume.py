@@ -35,6 +35,7 @@ from personalize_operator.kube.secrets import REQUEST_TIMEOUT, secret_intact
 from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.reconciler.decide import Desired, Recorded, settled_active
 from personalize_operator.reconciler.outcome import Outcome
+from personalize_operator.reconciler.reconcile import secret_shape
 from personalize_operator.reconciler.requeue import SAFETY_NET_SECONDS
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def resumes_unchanged(
         secret = core.read_namespaced_secret(desired.secret_name, desired.namespace, _request_timeout=REQUEST_TIMEOUT)
     except ApiException:
         return False  # missing or unreadable: the full pass repairs or reports it
-    if not secret_intact(secret, desired.uid, recorded.arn):
+    if not secret_intact(secret, desired.uid, recorded.arn, secret_shape(desired)):
         return False
     try:
         seen = board.lookup(recorded.arn, newer_than=since)

@@ -31,14 +31,19 @@ OPERATOR_PERMISSIONS = (
     Permission(names.GROUP, f"{names.PLURAL}/status", ("patch",), "write status"),
     Permission("", "events", ("create",), "report phase changes and errors as Events"),
     Permission("", "secrets", ("get", "create", "update", "delete"), "write the trackingId Secret"),
+    Permission("", "configmaps", ("get", "create", "update", "delete"), "write the spec.configMapName ConfigMap"),
 )
-# With secretWatch.enabled (PERSONALIZE_OPERATOR_SECRET_WATCH) the operator also lists and watches Secrets.
-SECRET_WATCH_PERMISSION = Permission("", "secrets", ("list", "watch"), "repair deleted or edited Secrets at once")
+# With secretWatch.enabled (PERSONALIZE_OPERATOR_SECRET_WATCH) the operator also lists and watches Secrets
+# and ConfigMaps.
+SECRET_WATCH_PERMISSIONS = (
+    Permission("", "secrets", ("list", "watch"), "repair deleted or edited Secrets at once"),
+    Permission("", "configmaps", ("list", "watch"), "repair deleted or edited ConfigMaps at once"),
+)
 
 
 def needed(*, secret_watch: bool) -> tuple[Permission, ...]:
-    """The rules the operator needs, with or without the Secret watch."""
-    return (*OPERATOR_PERMISSIONS, SECRET_WATCH_PERMISSION) if secret_watch else OPERATOR_PERMISSIONS
+    """The rules the operator needs, with or without the Secret watch (rbac.rolloutRestart's is optional)."""
+    return (*OPERATOR_PERMISSIONS, *SECRET_WATCH_PERMISSIONS) if secret_watch else OPERATOR_PERMISSIONS
 
 
 @dataclass(frozen=True)
