@@ -127,6 +127,12 @@ def test_env_consumers_get_their_keys_the_facts_config_map_and_the_listed_deploy
         what="the Secret holding the new trackingId",
     )
     secret_at = time.monotonic() - started
+    wait_for(
+        lambda: node_core.read_namespaced_config_map("env-facts", ns).data["eventTrackerArn"] != first,
+        timeout=30,
+        what="the ConfigMap naming the new tracker",
+    )
+    config_map_at = time.monotonic() - started
     second = wait_for(
         lambda: (
             (arn := trackers.status("env").get("eventTrackerArn")) != first
@@ -147,7 +153,8 @@ def test_env_consumers_get_their_keys_the_facts_config_map_and_the_listed_deploy
     wait_for(lambda: events_received(node_emulator, second) >= 1, timeout=60, what="the new pod's PutEvents accepted")
     accepted_at = time.monotonic() - started
     print(
-        f"trackingId change: Secret rewritten {secret_at:.1f}s after the out-of-band delete (resync 5s); "
+        f"trackingId change: Secret rewritten {secret_at:.1f}s after the out-of-band delete (resync 5s), "
+        f"ConfigMap's eventTrackerArn after {config_map_at:.1f}s; "
         f"restarted pod's PutEvents accepted by the new tracker after {accepted_at:.1f}s"
     )
 
