@@ -75,10 +75,11 @@ def emulator_service(host: str, port: int) -> list[dict[str, Any]]:
     ]
 
 
-def application(name: str, image: str, secret: str, aws_env: dict[str, str]) -> dict[str, Any]:
-    """A Deployment whose container mounts `secret` at SECRET_MOUNT and reads its trackingId into TRACKING_ID too."""
-    env = [{"name": key, "value": value} for key, value in aws_env.items()]
-    env.append({"name": "TRACKING_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "trackingId"}}})
+def deployment(name: str, container: dict[str, Any], volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A one-replica Deployment of `container`, its pods labelled app=<name>."""
+    pod: dict[str, Any] = {"containers": [container]}
+    if volumes:
+        pod["volumes"] = volumes
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -86,52 +87,34 @@ def application(name: str, image: str, secret: str, aws_env: dict[str, str]) -> 
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": image,
-                            "imagePullPolicy": "Never",
-                            "command": ["python3", "-c", APPLICATION],
-                            "env": env,
-                            "volumeMounts": [{"name": "tracking", "mountPath": SECRET_MOUNT, "readOnly": True}],
-                            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
-                        }
-                    ],
-                    "volumes": [{"name": "tracking", "secret": {"secretName": secret}}],
-                },
-            },
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
         },
     }
+
+
+def _app_container(image: str, program: str, env: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
+    return {
+        "name": "app",
+        "image": image,
+        "imagePullPolicy": "Never",
+        "command": ["python3", "-c", program],
+        "env": env,
+        **more,
+        "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
+    }
+
+
+def application(name: str, image: str, secret: str, aws_env: dict[str, str]) -> dict[str, Any]:
+    """A Deployment whose container mounts `secret` at SECRET_MOUNT and reads its trackingId into TRACKING_ID too."""
+    env = [{"name": key, "value": value} for key, value in aws_env.items()]
+    env.append({"name": "TRACKING_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "trackingId"}}})
+    mounts = [{"name": "tracking", "mountPath": SECRET_MOUNT, "readOnly": True}]
+    container = _app_container(image, APPLICATION, env, volumeMounts=mounts)
+    return deployment(name, container, [{"name": "tracking", "secret": {"secretName": secret}}])
 
 
 def env_application(name: str, image: str, secret: str, aws_env: dict[str, str]) -> dict[str, Any]:
     """A Deployment whose container takes every key of `secret` as environment variables (envFrom)."""
     env = [{"name": key, "value": value} for key, value in aws_env.items()]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": image,
-                            "imagePullPolicy": "Never",
-                            "command": ["python3", "-c", ENV_APPLICATION],
-                            "env": env,
-                            "envFrom": [{"secretRef": {"name": secret}}],
-                            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
-                        }
-                    ],
-                },
-            },
-        },
-    }
+    container = _app_container(image, ENV_APPLICATION, env, envFrom=[{"secretRef": {"name": secret}}])
+    return deployment(name, container)

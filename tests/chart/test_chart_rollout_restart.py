@@ -15,11 +15,11 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kubernetes import client
 
+from local_cluster import workloads
 from local_cluster.identity import service_account_kubeconfig
 from personalize_emulator.testing import Emulator
 from support import chart
@@ -46,20 +46,6 @@ def test_the_rendered_rbac_grants_workload_patch_only_with_the_value(helm: Helm,
     rules = [rule for obj in chart.operator_rbac(objects) for rule in obj.get("rules") or []]
     patches_workloads = [rule for rule in rules if "apps" in rule["apiGroups"]]
     assert patches_workloads == ([WORKLOAD_PATCH] if allowed else [])
-
-
-def deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "app"}]}},
-        },
-    }
 
 
 def restarted_at(apps: client.AppsV1Api, namespace: str, name: str) -> str | None:
@@ -113,7 +99,7 @@ def test_a_new_tracking_id_restarts_the_listed_deployment_or_says_it_was_forbidd
     allowed, trackers, operator = installed
     apps = client.AppsV1Api(trackers.core.api_client)
     for name in ("web", "bystander"):
-        apps.create_namespaced_deployment(trackers.namespace, deployment(name))
+        apps.create_namespaced_deployment(trackers.namespace, workloads.deployment(name, {"name": "c", "image": "app"}))
     targets = [{"kind": "Deployment", "name": "web"}, {"kind": "Deployment", "name": "not-there"}]
     group = new_dataset_group(chart_emulator, stem="restart")
     trackers.create(
