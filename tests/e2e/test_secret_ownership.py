@@ -69,7 +69,8 @@ class TestApplyAgainstTheApiServer:
         self, core: client.CoreV1Api, quiet: tuple[str, secrets.Owner]
     ) -> None:
         namespace, owner = quiet
-        assert secrets.apply(core, secrets.render(owner, "storefront-tracking", "old-id", "arn:x"), owner) is True
+        first = secrets.apply(core, secrets.render(owner, "storefront-tracking", "old-id", "arn:x"), owner)
+        assert first == secrets.SecretWrite(written=True)
         other = core.create_namespaced_config_map(namespace, {"metadata": {"name": "other-owner"}})
         foreign_ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "other-owner", "uid": other.metadata.uid}
         core.patch_namespaced_secret(
@@ -86,8 +87,11 @@ class TestApplyAgainstTheApiServer:
         # A strategic merge patch merges ownerReferences by uid: ours stays, the foreign one is added.
         wanted = secrets.render(owner, "storefront-tracking", "new-id", "arn:x")
 
-        assert secrets.apply(core, wanted, owner) is True
-        assert secrets.apply(core, wanted, owner) is False, "a second pass finds nothing to change"
+        # The data-hash annotation still matches "old-id": an intact trackingId of ours is replaced (issue 27).
+        replacing = secrets.apply(core, wanted, owner, tracking_id="new-id")
+        assert replacing == secrets.SecretWrite(written=True, tracking_id_replaced=True)
+        again = secrets.apply(core, wanted, owner, tracking_id="new-id")
+        assert again == secrets.SecretWrite(written=False), "a second pass finds nothing to change"
 
         repaired = core.read_namespaced_secret("storefront-tracking", namespace)
         assert base64.b64decode(repaired.data["trackingId"]) == b"new-id"
