@@ -38,6 +38,7 @@ RBAC_CHECKS = (
     "RBAC eventtrackers/status.personalize.operators.dev",
     "RBAC events",
     "RBAC secrets",
+    "RBAC configmaps",
 )
 
 
