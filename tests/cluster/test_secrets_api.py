@@ -98,14 +98,16 @@ def test_refuses_what_it_does_not_send(secrets: SecretsApi, namespace: str) -> N
 
 
 def test_the_operator_does_not_load_core_v1_api() -> None:
-    """The point of SecretsApi: the operator's modules never touch CoreV1Api (22 MB resident)."""
+    """The point of SecretsApi (and ConfigMapsApi, Workloads): the operator's modules never touch CoreV1Api or
+    AppsV1Api (22 MB resident each)."""
     import subprocess
     import sys
 
     probe = (
         "import sys, kubernetes.client as c\n"
         "import personalize_operator.handlers, personalize_operator.kube.rbac_guard, personalize_operator.cli\n"
-        "print('kubernetes.client.api.core_v1_api' in sys.modules)\n"
+        "heavy = ('kubernetes.client.api.core_v1_api', 'kubernetes.client.api.apps_v1_api')\n"
+        "print(any(m in sys.modules for m in heavy))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "False"
