@@ -16,7 +16,7 @@ from kubernetes import client
 
 from local_cluster import build
 from personalize_emulator.testing import Emulator, running_emulator
-from support.chart import CHART, Helm
+from support.chart import CHART, ChartEnv, Helm
 from support.kube import install_crd
 
 
@@ -40,3 +40,10 @@ def chart_emulator() -> Iterator[Emulator]:
     """An emulator of the chart tests' own: nothing else creates or counts trackers in it."""
     with running_emulator(transition_delay=0.5, tracker_quota=100) as running:
         yield running
+
+
+@pytest.fixture
+def chart_env(
+    helm: Helm, chart_crd: str, chart_emulator: Emulator, core: client.CoreV1Api, custom: client.CustomObjectsApi
+) -> ChartEnv:
+    return ChartEnv(helm, chart_emulator, core, custom)

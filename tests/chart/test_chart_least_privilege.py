@@ -30,7 +30,7 @@ from kubernetes.client.rest import ApiException
 from local_cluster.identity import service_account_kubeconfig
 from personalize_emulator.testing import Emulator
 from support import chart
-from support.chart import GUARD_FINALIZER, Helm
+from support.chart import GUARD_FINALIZER, ChartEnv, Helm
 from support.kube import CRD_NAME
 from support.operator_process import OperatorProcess
 from support.solo import new_dataset_group
@@ -460,16 +460,10 @@ def leases_named(coordination: client.CoordinationV1Api, namespace: str, name: s
 
 @pytest.fixture
 def trimmed_identity(
-    request: pytest.FixtureRequest,
-    helm: Helm,
-    chart_crd: str,
-    chart_emulator: Emulator,
-    core: client.CoreV1Api,
-    custom: client.CustomObjectsApi,
-    api_client: client.ApiClient,
-    tmp_path: Path,
+    request: pytest.FixtureRequest, chart_env: ChartEnv, api_client: client.ApiClient, tmp_path: Path
 ) -> Iterator[Callable[[str, str], Trimmed]]:
     """Start the operator, as in namespaces mode, with the chart's rules (one Role for all) minus one verb."""
+    helm, chart_emulator, core, custom = chart_env.helm, chart_env.emulator, chart_env.core, chart_env.custom
     made: list[Trimmed] = []
 
     def start(resource: str, verb: str) -> Trimmed:

@@ -23,7 +23,7 @@ from local_cluster import workloads
 from local_cluster.identity import service_account_kubeconfig
 from personalize_emulator.testing import Emulator
 from support import chart
-from support.chart import Helm
+from support.chart import ChartEnv, Helm
 from support.operator_process import OperatorProcess
 from support.solo import new_dataset_group
 from support.trackers import Trackers, manifest
@@ -61,14 +61,9 @@ def tracking_hash(trackers: Trackers, secret: str) -> str:
 
 @pytest.fixture(params=[False, True], ids=["without-rbac.rolloutRestart", "with-rbac.rolloutRestart"])
 def installed(
-    request: pytest.FixtureRequest,
-    helm: Helm,
-    chart_crd: str,
-    chart_emulator: Emulator,
-    core: client.CoreV1Api,
-    custom: client.CustomObjectsApi,
-    tmp_path: Path,
+    request: pytest.FixtureRequest, chart_env: ChartEnv, tmp_path: Path
 ) -> Iterator[tuple[bool, Trackers, OperatorProcess]]:
+    helm, chart_emulator, core, custom = chart_env.helm, chart_env.emulator, chart_env.core, chart_env.custom
     allowed: bool = request.param
     release_namespace = chart.new_namespace(core, "restart-release")
     namespace = chart.new_namespace(core, "restart-shop")

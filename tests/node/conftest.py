@@ -28,7 +28,7 @@ from personalize_emulator.testing import Emulator, aws_environment, running_emul
 from support import image
 from support.chart import Helm
 from support.kube import create_namespace, delete_namespace
-from support.node_pods import IMAGE, Release
+from support.node_pods import IMAGE, NodeEnv, Release
 from support.trackers import kubectl
 from support.wait import wait_for
 
@@ -160,3 +160,16 @@ def release(
         yield Release(name=name, namespace=system_namespace, emulator_url=pods_emulator_url)
     finally:
         node_helm.uninstall(name, system_namespace)
+
+
+@pytest.fixture
+def node_env(
+    release: Release,
+    node_cluster: ControlPlane,
+    node_core: client.CoreV1Api,
+    node_api: client.ApiClient,
+    node_emulator: Emulator,
+    node_namespace: str,
+) -> NodeEnv:
+    """What every test on the node works with: the chart released, the cluster, its clients, the emulator."""
+    return NodeEnv(release, node_cluster, node_core, node_api, node_emulator, node_namespace)

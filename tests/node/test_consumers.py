@@ -22,9 +22,8 @@ import pytest
 from kubernetes import client
 
 from local_cluster import workloads
-from local_cluster.cluster import ControlPlane
 from personalize_emulator.testing import Emulator, aws_environment
-from support.node_pods import IMAGE, Release
+from support.node_pods import IMAGE, NodeEnv
 from support.solo import new_dataset_group
 from support.trackers import Trackers, kubectl, manifest
 from support.wait import stays, wait_for
@@ -74,13 +73,9 @@ def events_received(emulator: Emulator, arn: str) -> int:
 
 
 def test_env_consumers_get_their_keys_the_facts_config_map_and_the_listed_deployment_rolls_on_a_new_tracking_id(
-    release: Release,
-    node_cluster: ControlPlane,
-    node_core: client.CoreV1Api,
-    node_api: client.ApiClient,
-    node_emulator: Emulator,
-    node_namespace: str,
+    node_env: NodeEnv,
 ) -> None:
+    release, node_cluster, node_core, node_api, node_emulator, node_namespace = node_env.parts()
     kubeconfig, ns = node_cluster.kubeconfig, node_namespace
     trackers = Trackers(client.CustomObjectsApi(node_api), node_core, ns)
     group = new_dataset_group(node_emulator, "node-env")
@@ -133,12 +128,9 @@ def test_env_consumers_get_their_keys_the_facts_config_map_and_the_listed_deploy
         what="the ConfigMap naming the new tracker",
     )
     config_map_at = time.monotonic() - started
-    second = wait_for(
-        lambda: (
-            (arn := trackers.status("env").get("eventTrackerArn")) != first
-            and trackers.status("env").get("phase") == "Active"
-            and arn
-        ),
+    second = trackers.wait_recreated(
+        "env",
+        first,
         timeout=60,
         what="the new tracker Active in status (written at the end of the pass that wrote the Secret)",
     )

@@ -28,11 +28,10 @@ import yaml
 from kubernetes import client
 
 from local_cluster import workloads
-from local_cluster.cluster import ControlPlane
 from local_cluster.node_config import NODE_NAME
 from personalize_emulator.testing import Emulator, aws_environment
 from support.chart import CHART
-from support.node_pods import IMAGE, Release, operator_pod
+from support.node_pods import IMAGE, NodeEnv, operator_pod
 from support.solo import new_dataset_group
 from support.trackers import Trackers, kubectl, manifest
 from support.wait import stays, wait_for
@@ -101,14 +100,9 @@ def pod_events(core: client.CoreV1Api, namespace: str, pod: str) -> list[str]:
 
 class TestOperatorPod:
     def test_operator_pod_is_ready_with_the_charts_security_context_and_reconciles_in_cluster(
-        self,
-        release: Release,
-        node_cluster: ControlPlane,
-        node_core: client.CoreV1Api,
-        node_api: client.ApiClient,
-        node_emulator: Emulator,
-        node_namespace: str,
+        self, node_env: NodeEnv
     ) -> None:
+        release, node_cluster, node_core, node_api, node_emulator, node_namespace = node_env.parts()
         pod = operator_pod(node_core, release.namespace, ready=True)
         assert pod is not None
         values = chart_values()
@@ -147,14 +141,9 @@ class TestOperatorPod:
 
 class TestApplicationPod:
     def test_application_pod_waits_for_the_secret_then_sends_events_with_the_mounted_tracking_id(
-        self,
-        release: Release,
-        node_cluster: ControlPlane,
-        node_core: client.CoreV1Api,
-        node_api: client.ApiClient,
-        node_emulator: Emulator,
-        node_namespace: str,
+        self, node_env: NodeEnv
     ) -> None:
+        release, node_cluster, node_core, node_api, node_emulator, node_namespace = node_env.parts()
         trackers = Trackers(client.CustomObjectsApi(node_api), node_core, node_namespace)
         tracker_name = f"shop-{uuid.uuid4().hex[:6]}"
         hold = node_emulator.admin.hold("CREATE IN_PROGRESS", name_pattern=tracker_name)
@@ -199,15 +188,8 @@ class TestApplicationPod:
 
 
 class TestRecreatedTracker:
-    def test_recreated_tracker_reaches_the_running_pods_mounted_file_without_a_restart(
-        self,
-        release: Release,
-        node_cluster: ControlPlane,
-        node_core: client.CoreV1Api,
-        node_api: client.ApiClient,
-        node_emulator: Emulator,
-        node_namespace: str,
-    ) -> None:
+    def test_recreated_tracker_reaches_the_running_pods_mounted_file_without_a_restart(self, node_env: NodeEnv) -> None:
+        release, node_cluster, node_core, node_api, node_emulator, node_namespace = node_env.parts()
         trackers = Trackers(client.CustomObjectsApi(node_api), node_core, node_namespace)
         trackers.create(manifest("site", new_dataset_group(node_emulator, "node-oob")))
         first = trackers.wait_phase("site", "Active", timeout=90)["eventTrackerArn"]
@@ -220,15 +202,7 @@ class TestRecreatedTracker:
         old_hash = node_core.read_namespaced_secret("site-tracking", node_namespace).metadata.annotations[DATA_HASH]
         node_emulator.admin.delete_out_of_band(first)
         # Nothing changes in Kubernetes: the operator's resync (5s here) finds the tracker gone.
-        second = wait_for(
-            lambda: (
-                (arn := trackers.status("site").get("eventTrackerArn")) != first
-                and trackers.status("site").get("phase") == "Active"
-                and arn
-            ),
-            timeout=90,
-            what="the tracker created again and Active",
-        )
+        second = trackers.wait_recreated("site", first, timeout=90, what="the tracker created again and Active")
         new_id = wait_for(
             lambda: (value := secret_tracking_id(node_core, node_namespace, "site-tracking")) != old_id and value,
             timeout=60,

@@ -21,6 +21,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from personalize_emulator.testing import Emulator
 from personalize_operator.kube.rbac_guard import FINALIZER as GUARD_FINALIZER
 from support.kube import create_namespace, delete_namespace
 from support.trackers import GROUP, PLURAL, REPO, VERSION
@@ -212,3 +213,13 @@ def delete_namespaces(core: client.CoreV1Api, custom: client.CustomObjectsApi, *
         abandon_trackers(custom, name)
         release_rbac_guard(rbac, name)
         delete_namespace(core, name)
+
+
+@dataclass(frozen=True)
+class ChartEnv:
+    """What a test that runs the operator under the chart's RBAC works with (the chart's CRD is installed)."""
+
+    helm: Helm
+    emulator: Emulator
+    core: client.CoreV1Api
+    custom: client.CustomObjectsApi

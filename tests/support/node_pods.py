@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kubernetes import client
 
@@ -25,3 +26,18 @@ def operator_pod(core: client.CoreV1Api, namespace: str, *, ready: bool = False)
         if not ready or conditions.get("Ready") == "True":
             return pod
     return None
+
+
+@dataclass(frozen=True)
+class NodeEnv:
+    """A test's view of the node (tests/node/conftest.py `node_env`); `parts()` unpacks it in fixture order."""
+
+    release: Release
+    cluster: Any
+    core: Any
+    api: Any
+    emulator: Any
+    namespace: str
+
+    def parts(self) -> tuple[Release, Any, Any, Any, Any, str]:
+        return self.release, self.cluster, self.core, self.api, self.emulator, self.namespace

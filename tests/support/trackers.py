@@ -74,6 +74,16 @@ class Trackers:
 
         return wait_for(reached, timeout=timeout, what=f"{self.namespace}/{name} phase {phase} ({reason or 'any'})")
 
+    def wait_recreated(self, name: str, old_arn: str, *, timeout: float, what: str) -> str:
+        """The ARN once status names a tracker other than `old_arn` and says Active (a tracker made again)."""
+
+        def recreated() -> str | None:
+            status = self.status(name)
+            arn = status.get("eventTrackerArn")
+            return str(arn) if arn and arn != old_arn and status.get("phase") == "Active" else None
+
+        return wait_for(recreated, timeout=timeout, what=what)
+
     def exists(self, name: str) -> bool:
         try:
             self.get(name)
