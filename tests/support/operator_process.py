@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from local_cluster.processes import free_port
 from personalize_emulator.testing import aws_environment
@@ -90,18 +91,21 @@ class OperatorProcess:
         except OSError:
             return 0, {}
 
-    def aws_calls(self) -> dict[str, float]:
-        """This process's AWS calls per operation (every outcome), from its own /metrics."""
+    def samples(self) -> list[Any]:
+        """Every sample its /metrics serves (metrics_port must be set), as prometheus_client parses them."""
         from prometheus_client.parser import text_string_to_metric_families
 
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as answer:
             text = answer.read().decode()
+        return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+    def aws_calls(self) -> dict[str, float]:
+        """This process's AWS calls per operation (every outcome), from its own /metrics."""
         calls: dict[str, float] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == "personalize_operator_aws_calls_total":
-                    operation = sample.labels["operation"]
-                    calls[operation] = calls.get(operation, 0.0) + sample.value
+        for sample in self.samples():
+            if sample.name == "personalize_operator_aws_calls_total":
+                operation = sample.labels["operation"]
+                calls[operation] = calls.get(operation, 0.0) + sample.value
         return calls
 
     @property
@@ -138,11 +142,7 @@ class OperatorProcess:
 
     def metric(self, name: str) -> float | None:
         """One unlabelled sample from the metrics server (metrics_port must be set); None when absent."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as answer:
-            for line in answer.read().decode().splitlines():
-                if line.startswith(f"{name} "):
-                    return float(line.split()[1])
-        return None
+        return next((sample.value for sample in self.samples() if sample.name == name and not sample.labels), None)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

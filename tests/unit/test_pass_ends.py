@@ -19,7 +19,7 @@ from personalize_operator.api.model import EventTrackerSpec
 from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws import errors
 from personalize_operator.aws.tenancy import Refusal
-from personalize_operator.reconciler import passes
+from personalize_operator.reconciler import inputs, passes
 from personalize_operator.reconciler.decide import Desired, Recorded
 from personalize_operator.reconciler.outcome import Outcome
 from personalize_operator.reconciler.reconcile import Context, finalize, reconcile
@@ -32,6 +32,7 @@ OURS = {UID_TAG: "uid-1"}
 BODY = {"metadata": {"uid": "uid-1", "namespace": "shop", "name": "storefront", "generation": 1}, "spec": {}}
 # Only a resource whose status says Active (and nothing changed since) is ever resumed (decide.settled_active).
 ACTIVE_BODY = {**BODY, "status": {"phase": "Active", "conditions": [{"type": "Ready", "reason": "Active"}]}}
+RESUMED_FROM = inputs.recorded_from(ACTIVE_BODY)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _fail(operation: str, error: errors.AwsError) -> tuple[tuple[str, errors.Aws
 
 ROWS = [
     pytest.param(live(World(tracker="ACTIVE")), "Sync", "Active", id="active"),
-    pytest.param(lambda: passes.resumed_pass(ACTIVE_BODY, DESIRED), "Sync", "Active", id="resumed-active"),
+    pytest.param(lambda: passes.resumed_pass(DESIRED, RESUMED_FROM), "Sync", "Active", id="resumed-active"),
     pytest.param(live(World()), "Create", "Creating", id="creating"),
     pytest.param(live(World(tracker="CREATE IN_PROGRESS")), "Wait", "Creating", id="waiting-on-aws"),
     pytest.param(live(World(tracker="CREATE FAILED")), "ReportFailed", "CreateFailed", id="create-failed"),
@@ -164,6 +165,6 @@ def test_every_pass_end_is_counted_once_with_its_action_and_result(
 
 
 def test_a_resumed_active_pass_is_counted_but_writes_nothing_and_posts_nothing() -> None:
-    outcome = passes.resumed_pass(ACTIVE_BODY, DESIRED)
+    outcome = passes.resumed_pass(DESIRED, RESUMED_FROM)
 
     assert outcome.status == {} and outcome.events == [] and outcome.requeue is None

@@ -31,7 +31,13 @@ from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.kube.workloads import Workloads
 from personalize_operator.reconciler import inputs, reconcile, resume
 from personalize_operator.reconciler.conditions import now_rfc3339
-from personalize_operator.reconciler.decide import Desired, decide_forbidden, decide_invalid_spec, decide_resumed
+from personalize_operator.reconciler.decide import (
+    Desired,
+    Recorded,
+    decide_forbidden,
+    decide_invalid_spec,
+    decide_resumed,
+)
 from personalize_operator.reconciler.outcome import Outcome, conclude
 from personalize_operator.runtime.locks import Gates
 from personalize_operator.runtime.settings import OperatorSettings
@@ -156,12 +162,12 @@ def forbidden_pass(body: Mapping[str, Any], desired: Desired, refusal: tenancy.R
     )
 
 
-def resumed_pass(body: Mapping[str, Any], desired: Desired) -> Outcome:
+def resumed_pass(desired: Desired, recorded: Recorded) -> Outcome:
     """A first pass that found everything in line (resume.py): counted, nothing written, no Event."""
     return conclude(
         decide_resumed(desired),
         desired=desired,
-        recorded=inputs.recorded_from(body),
+        recorded=recorded,
         previous_conditions=(),
         now=now_rfc3339(),
         unchanged=True,
@@ -222,7 +228,7 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
                 board = edges.boards.for_region(desired.region, identity) if edges.boards is not None else None
                 recorded = inputs.recorded_from(body)
                 if first and resume.resumes_unchanged(board, edges.core, desired, recorded, edges.started_at):
-                    outcome = resumed_pass(body, desired)
+                    outcome = resumed_pass(desired, recorded)
                 else:
                     passed = reconcile.reconcile(_context(edges, body, desired, retry, identity))
                     outcome = resume.follow_if_waiting(board, uid, passed)
