@@ -22,6 +22,7 @@ help:
 	@echo "make release  REGISTRY=host:port: image tagged with the version + packaged chart, pushed there (docs/install.md)"
 	@echo "make lint     ruff, the layering contracts (import-linter, pyproject.toml), parliament on the shipped IAM policies"
 	@echo "make gitops-binaries  Argo CD and Flux's controllers from their Go modules (cold: ~25 min on 2 cores)"
+	@echo "make prometheus-tools Prometheus and promtool from the Prometheus Go module (alert and /metrics tests)"
 
 # Two distributions: the operator (pyproject.toml, all the image carries) and the dev tools
 # (operator/pyproject.toml: emulator, local control plane, demo).
@@ -114,6 +115,14 @@ gitops-binaries: venv
 	PYTHONPATH=tests $(PY) -m support.gitops_build
 
 test: gitops-tools gitops-binaries
+
+# Prometheus and promtool (issue 25: rules, alerts, /metrics judged by Prometheus's own engine), built from
+# the Prometheus Go module into ~/.cache/personalize-operator/prometheus/ before pytest starts.
+.PHONY: prometheus-tools
+prometheus-tools: venv
+	PYTHONPATH=tests $(PY) -m support.prometheus_tools
+
+test: prometheus-tools
 
 # tests/image/ builds and runs the image: the suite needs the same tools.
 test: image-tools
