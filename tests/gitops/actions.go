@@ -437,22 +437,32 @@ func readOneObject() (map[string]any, error) {
 	return objects[0], nil
 }
 
-func discoverCommand(args []string) error {
-	flags := flag.NewFlagSet("discover", flag.ExitOnError)
+// scriptAndObject parses `[-open-libs] DIR [ACTION]`, reads DIR[/ACTION]/file and one object from stdin.
+func scriptAndObject(command string, args []string, file string, withAction bool) (string, map[string]any, bool, error) {
+	flags := flag.NewFlagSet(command, flag.ExitOnError)
 	openLibs := flags.Bool("open-libs", false, "open every standard library")
 	_ = flags.Parse(args)
-	if flags.NArg() != 1 {
-		return errors.New("usage: gitops-check discover [-open-libs] DIR < [object]")
+	want, usage := 1, "DIR"
+	if withAction {
+		want, usage = 2, "DIR ACTION"
 	}
-	script, err := os.ReadFile(filepath.Join(flags.Arg(0), "discovery.lua"))
+	if flags.NArg() != want {
+		return "", nil, false, fmt.Errorf("usage: gitops-check %s [-open-libs] %s < [object]", command, usage)
+	}
+	script, err := os.ReadFile(filepath.Join(append(flags.Args(), file)...))
 	if err != nil {
-		return err
+		return "", nil, false, err
 	}
 	obj, err := readOneObject()
+	return string(script), obj, *openLibs, err
+}
+
+func discoverCommand(args []string) error {
+	script, obj, openLibs, err := scriptAndObject("discover", args, "discovery.lua", false)
 	if err != nil {
 		return err
 	}
-	actions, err := discover(string(script), obj, *openLibs)
+	actions, err := discover(script, obj, openLibs)
 	if err != nil {
 		return err
 	}
@@ -461,21 +471,11 @@ func discoverCommand(args []string) error {
 }
 
 func actionCommand(args []string) error {
-	flags := flag.NewFlagSet("action", flag.ExitOnError)
-	openLibs := flags.Bool("open-libs", false, "open every standard library")
-	_ = flags.Parse(args)
-	if flags.NArg() != 2 {
-		return errors.New("usage: gitops-check action [-open-libs] DIR ACTION < [object]")
-	}
-	script, err := os.ReadFile(filepath.Join(flags.Arg(0), flags.Arg(1), "action.lua"))
+	script, obj, openLibs, err := scriptAndObject("action", args, "action.lua", true)
 	if err != nil {
 		return err
 	}
-	obj, err := readOneObject()
-	if err != nil {
-		return err
-	}
-	impacted, err := runAction(string(script), obj, *openLibs)
+	impacted, err := runAction(script, obj, openLibs)
 	if err != nil {
 		return err
 	}
