@@ -78,11 +78,15 @@ def codes_of(kind: type[Exception]) -> str:
 
 
 class TestRendering:
-    """Each object renders with its value on, none with the values off, ServiceMonitor/PrometheusRule only with their API."""
+    """Each renders with its value on, none with the values off; ServiceMonitor/PrometheusRule only with their API."""
 
     def test_with_the_values_on_and_the_apis_served_all_three_render(self, helm: Helm) -> None:
         objects = helm.objects(RELEASE, NAMESPACE, ALL_ON, MONITORING_APIS)
-        assert sorted(obj["kind"] for obj in monitoring_objects(objects)) == ["ConfigMap", "PrometheusRule", "ServiceMonitor"]
+        assert sorted(obj["kind"] for obj in monitoring_objects(objects)) == [
+            "ConfigMap",
+            "PrometheusRule",
+            "ServiceMonitor",
+        ]
         for obj in monitoring_objects(objects):
             assert obj["metadata"]["namespace"] == NAMESPACE
             assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
@@ -218,7 +222,9 @@ class TestDashboard:
         assert unknown == {}
 
     def test_denied_and_throttled_calls_are_the_operators_error_kinds(self) -> None:
-        exprs = [expr for title, expr in dashboard.queries(dashboard.load()) if title == "Access denied and throttled calls"]
+        exprs = [
+            expr for title, expr in dashboard.queries(dashboard.load()) if title == "Access denied and throttled calls"
+        ]
         assert f'outcome=~"{codes_of(AccessDenied)}"' in exprs[0]
         assert f'outcome=~"{codes_of(Throttled)}"' in exprs[1]
 
@@ -280,8 +286,14 @@ class TestServerSideDryRun:
         }
         release = helm.dry_run_install(RELEASE, release_namespace, values)
         objects = manifest_objects(release)
-        assert sorted(obj["kind"] for obj in monitoring_objects(objects)) == ["ConfigMap", "PrometheusRule", "ServiceMonitor"]
-        assert "NO ServiceMonitor" not in release["info"]["notes"] and "NO PrometheusRule" not in release["info"]["notes"]
+        assert sorted(obj["kind"] for obj in monitoring_objects(objects)) == [
+            "ConfigMap",
+            "PrometheusRule",
+            "ServiceMonitor",
+        ]
+        assert (
+            "NO ServiceMonitor" not in release["info"]["notes"] and "NO PrometheusRule" not in release["info"]["notes"]
+        )
         done = kubectl(helm.kubeconfig, "apply", "--dry-run=server", "-f", "-", stdin=release["manifest"], check=False)
         assert done.returncode == 0, done.stderr
         assert done.stdout.count("(server dry run)") == len(objects), done.stdout

@@ -93,7 +93,12 @@ class TestLint:
             pytest.param(
                 {
                     **NAMESPACES,
-                    "metrics": {"enabled": True},
+                    "metrics": {
+                        "enabled": True,
+                        "serviceMonitor": {"enabled": True},
+                        "prometheusRule": {"enabled": True},
+                        "dashboard": {"enabled": True},
+                    },
                     "aws": {"region": "eu-west-1"},
                     "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/x"}},
                 },
@@ -138,6 +143,31 @@ class TestValuesSchema:
             pytest.param({"serviceAccount": {"create": False}}, "/serviceAccount/name", id="existing-account-unnamed"),
             pytest.param({"image": {"digest": "latest"}}, "/image/digest", id="digest-not-a-digest"),
             pytest.param({"metrics": {"port": 70000}}, "/metrics/port", id="port-out-of-range"),
+            pytest.param(
+                {"metrics": {"serviceMonitor": {"interval": "30 seconds"}}},
+                "/metrics/serviceMonitor/interval",
+                id="scrape-interval-not-a-duration",
+            ),
+            pytest.param(
+                {"metrics": {"serviceMonitor": {"relabelings": [{"source_labels": ["a"]}]}}},
+                "/metrics/serviceMonitor/relabelings/0",
+                id="relabeling-in-prometheus-spelling",
+            ),
+            pytest.param(
+                {"metrics": {"prometheusRule": {"runbookBaseURL": "wiki/runbook"}}},
+                "/metrics/prometheusRule/runbookBaseURL",
+                id="runbook-base-not-a-url",
+            ),
+            pytest.param(
+                {"metrics": {"dashboard": {"labelValue": "yes please"}}},
+                "/metrics/dashboard/labelValue",
+                id="dashboard-label-value",
+            ),
+            pytest.param(
+                {"metrics": {"dashboard": {"folder": "Operators"}}},
+                "additional properties 'folder' not allowed",
+                id="dashboard-unknown-key",
+            ),
             pytest.param({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory", id="bad-quantity"),
             pytest.param({"aws": {"region": "Europe"}}, "/aws/region", id="bad-region"),
             pytest.param({"replicaCount": 0}, "/replicaCount", id="no-replicas"),

@@ -92,7 +92,7 @@ class Helm:
         check: bool = True,
         api_versions: tuple[str, ...] = (),
     ) -> subprocess.CompletedProcess[str]:
-        """`helm template`; api_versions are the extra APIs .Capabilities claims (e.g. monitoring.coreos.com/v1/ServiceMonitor)."""
+        """`helm template`; api_versions: extra APIs .Capabilities claims (monitoring.coreos.com/v1/ServiceMonitor)."""
         args = ["template", release, str(CHART), "--namespace", namespace, "--kube-version", self.kube_version]
         args += ["--values", str(self.values_file(with_crd_default(values)))]
         args += [f"--api-versions={api}" for api in api_versions]

@@ -68,7 +68,5 @@ def selected_metrics(expr: str) -> set[str]:
 def exported_names(registry: CollectorRegistry) -> set[str]:
     """Every sample name the registry's metric families expose, labelled children or not yet."""
     return {
-        family.name + suffix
-        for family in registry.collect()
-        for suffix in _SAMPLE_SUFFIXES.get(family.type, ("",))
+        family.name + suffix for family in registry.collect() for suffix in _SAMPLE_SUFFIXES.get(family.type, ("",))
     }
