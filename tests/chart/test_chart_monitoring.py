@@ -12,6 +12,7 @@ checked by the API server in a server-side dry run.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import personalize_operator.handlers  # noqa: F401  (registers every metric the 
 from personalize_operator.aws.errors import CODE_KINDS, AccessDenied, Throttled
 from support import chart, dashboard
 from support.chart import Helm
-from support.prometheus_tools import prometheus_operator_crds
+from support.prometheus_tools import prometheus_operator_crds, promtool_path
 from support.trackers import kubectl
 
 RELEASE, NAMESPACE = "personalize-operator", "personalize-operator"
@@ -211,6 +212,20 @@ class TestDashboard:
         for title, expr in dashboard.queries(dashboard.load()):
             assert dashboard.variables_in(expr) <= {dashboard.JOB_VARIABLE}, title
             assert dashboard.selected_metrics(expr), title  # parses, and selects something
+
+    def test_prometheus_own_parser_accepts_every_query(self, tmp_path: Path) -> None:
+        """promtool checks each query, job variable set to All, as the expression of a recording rule."""
+        rules = [
+            {"record": f"dashboard:query_{number}", "expr": dashboard.for_prometheus(expr)}
+            for number, (_, expr) in enumerate(dashboard.queries(dashboard.load()))
+        ]
+        rule_file = tmp_path / "dashboard-queries.yaml"
+        rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+        done = subprocess.run(
+            [str(promtool_path()), "check", "rules", str(rule_file)], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"SUCCESS: {len(rules)} rules found" in done.stdout, done.stdout
 
     def test_every_query_selects_only_metrics_the_operator_exports(self) -> None:
         exported = dashboard.exported_names(REGISTRY) | dashboard.PROMETHEUS_OWN
