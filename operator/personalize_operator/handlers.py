@@ -37,9 +37,10 @@ from personalize_operator.kube.secretwatch import SecretWatch
 from personalize_operator.kube.workloads import Workloads
 from personalize_operator.reconciler import inputs, passes
 from personalize_operator.reconciler.requeue import ERROR_PAUSE_SECONDS, finalizer_wait, next_delay
-from personalize_operator.runtime import leader
+from personalize_operator.runtime import leader, metrics
 from personalize_operator.runtime.locks import Gates
 from personalize_operator.runtime.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
+from personalize_operator.runtime.resourcemetrics import TRACKED
 from personalize_operator.runtime.settings import OperatorSettings
 from personalize_operator.runtime.workqueue import Entry, Scheduler
 
@@ -93,9 +94,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         pool=pool,
         core=core,
         objects=TrackerObjects(client.CustomObjectsApi(api)),
-        scheduler=Scheduler(
-            concurrency=ours.max_workers, on_forget=boards.forget if boards is not None else lambda _: None
-        ),
+        scheduler=Scheduler(concurrency=ours.max_workers, on_forget=functools.partial(_forgotten, boards)),
         gates=Gates(),
         executor=ThreadPoolExecutor(max_workers=ours.max_workers, thread_name_prefix="pass"),
         boards=boards,
@@ -151,6 +150,13 @@ def bound_event_processing(settings: kopf.OperatorSettings) -> None:
     """
     settings.queueing.idle_timeout = EVENT_WORKER_IDLE_SECONDS
     settings.watching.chunk_size = LIST_CHUNK
+
+
+def _forgotten(boards: Boards | None, uid: str) -> None:
+    """A resource the work queue let go: the status boards stop following it, its gauges go."""
+    if boards is not None:
+        boards.forget(uid)
+    TRACKED.forget(uid)
 
 
 def _tenancy_changed(edges: passes.Edges, logger: logging.Logger) -> None:
@@ -228,6 +234,7 @@ async def _one_pass(edges: passes.Edges, memo: kopf.Memo, uid: str, entry: Entry
         return finalizer_wait(entry.finalizer_waits)
     except Exception as error:  # the API server went away, a bug: explain, wait, and try again
         log.warning(f"{namespace}/{name}: pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
+        metrics.WORKQUEUE_RETRIES.labels(metrics.CONTROLLER, metrics.CONTROLLER).inc()
         return ERROR_PAUSE_SECONDS
     if result is None:
         return None  # gone or being deleted: the delete handler takes over

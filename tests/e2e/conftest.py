@@ -101,6 +101,7 @@ def solo(
             log=tmp_path / "operator.log",
             namespaces=[name],
             extra_env=solo_env,
+            metrics=True,  # its own AWS calls and reconciles, on its own /metrics
         ).start()
         box = Solo(
             namespace=name, emulator=own, operator=process, trackers=Trackers(custom=custom, core=core, namespace=name)

@@ -91,13 +91,16 @@ class OperatorProcess:
         except OSError:
             return 0, {}
 
+    def exposition(self) -> str:
+        """Its /metrics as served (metrics_port must be set): the text Prometheus scrapes."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as answer:
+            return str(answer.read().decode())
+
     def samples(self) -> list[Any]:
         """Every sample its /metrics serves (metrics_port must be set), as prometheus_client parses them."""
         from prometheus_client.parser import text_string_to_metric_families
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as answer:
-            text = answer.read().decode()
-        return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+        return [sample for family in text_string_to_metric_families(self.exposition()) for sample in family.samples]
 
     def aws_calls(self) -> dict[str, float]:
         """This process's AWS calls per operation (every outcome), from its own /metrics."""

@@ -39,5 +39,6 @@ class Solo:
             log=self.operator.log,
             namespaces=[self.namespace],
             extra_env=self.operator.extra_env,
+            metrics=self.operator.metrics,
         ).start()
         return self.operator

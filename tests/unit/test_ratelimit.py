@@ -78,3 +78,11 @@ def test_concurrent_callers_each_get_their_own_slot() -> None:
 def test_a_bucket_that_could_never_serve_is_refused(rate: float, burst: float) -> None:
     with pytest.raises(ValueError):
         TokenBucket(rate, burst)
+
+
+def test_every_acquire_tells_its_wait_for_the_budget_wait_histogram() -> None:
+    time, waits = FakeTime(), []
+    limiter = TokenBucket(2, 1, clock=time.clock, sleep=time.sleep, on_wait=waits.append)
+    limiter.acquire()
+    limiter.acquire()
+    assert waits == pytest.approx([0.0, 0.5])

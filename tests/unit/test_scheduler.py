@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from personalize_operator.runtime.workqueue import Entry, Scheduler
 
@@ -176,3 +177,82 @@ async def test_stop_ends_the_task_and_passes_run_no_more() -> None:
 
     done, before, after = await run(scenario, delays={"a": 0.0})
     assert done and before == after
+
+
+QUEUE = {"controller": "eventtracker", "name": "eventtracker"}
+WORKERS = {"controller": "eventtracker"}
+
+
+def sample(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.mark.asyncio
+async def test_the_work_queue_reports_depth_adds_and_active_workers_as_controller_runtime_does() -> None:
+    """Three resources, one worker, passes of 10 s: one runs, two wait (depth 2), then all are done."""
+    scheduler = Scheduler(concurrency=1)
+    done: list[str] = []
+    before = {
+        "adds": sample("workqueue_adds_total", QUEUE),
+        "queued": sample("workqueue_queue_duration_seconds_count", QUEUE),
+        "worked": sample("workqueue_work_duration_seconds_count", QUEUE),
+    }
+
+    async def one_pass(uid: str, entry: Entry) -> float:
+        await asyncio.sleep(10.0)
+        done.append(uid)
+        return 600.0
+
+    scheduler.start(one_pass)
+    try:
+        for uid in "abc":
+            scheduler.track(uid, "ns", uid)
+        await until(lambda: sample("controller_runtime_active_workers", WORKERS) == 1)
+        await asyncio.sleep(4.0)  # the first pass has run 4 s of its 10
+        during = (
+            sample("workqueue_depth", QUEUE),
+            sample("controller_runtime_active_workers", WORKERS),
+            sample("workqueue_longest_running_processor_seconds", QUEUE),
+            sample("workqueue_unfinished_work_seconds", QUEUE),
+            sample("controller_runtime_max_concurrent_reconciles", WORKERS),
+        )
+        await until(lambda: len(done) == 3, timeout=100)
+        await asyncio.sleep(0)  # the last pass's end reschedules it
+        after = (sample("workqueue_depth", QUEUE), sample("controller_runtime_active_workers", WORKERS))
+    finally:
+        await scheduler.stop()
+    assert during[:2] == (2, 1) and during[2] == during[3] >= 4.0 and during[4] == 1
+    assert after == (0, 0)
+    assert sample("workqueue_adds_total", QUEUE) - before["adds"] == 6  # three first passes, three requeues
+    assert sample("workqueue_queue_duration_seconds_count", QUEUE) - before["queued"] == 3
+    assert sample("workqueue_work_duration_seconds_count", QUEUE) - before["worked"] == 3
+    assert sample("workqueue_queue_duration_seconds_bucket", {**QUEUE, "le": "1e-08"}) < sample(
+        "workqueue_queue_duration_seconds_count", QUEUE
+    )  # the second and third waited 10 and 20 s for the worker
+
+
+@pytest.mark.asyncio
+async def test_a_wake_is_an_add_and_a_woken_resource_waits_in_the_depth_until_a_worker_is_free() -> None:
+    scheduler = Scheduler(concurrency=1)
+    started: list[str] = []
+
+    async def one_pass(uid: str, entry: Entry) -> float:
+        started.append(uid)
+        await asyncio.sleep(5.0)
+        return 600.0
+
+    scheduler.start(one_pass)
+    try:
+        scheduler.track("a", "ns", "a")
+        scheduler.track("b", "ns", "b")
+        await until(lambda: len(started) == 2)
+        await until(lambda: sample("controller_runtime_active_workers", WORKERS) == 0)
+        adds = sample("workqueue_adds_total", QUEUE)
+        scheduler.wake("a")
+        scheduler.wake("b")
+        await until(lambda: len(started) == 3)
+        depth = sample("workqueue_depth", QUEUE)
+        woken_adds = sample("workqueue_adds_total", QUEUE) - adds
+    finally:
+        await scheduler.stop()
+    assert (depth, woken_adds) == (1, 2)

@@ -24,7 +24,8 @@ import functools
 import hashlib
 import re
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,11 +76,12 @@ class TrackerClient:
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         method = getattr(self.client, botocore.xform_name(operation))
+        started = time.monotonic()
         try:
             result: dict[str, Any] = method(**kwargs)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-            raise _failed(operation, error) from error
-        _succeeded(operation)
+            raise _failed(operation, error, started) from error
+        _succeeded(operation, started)
         return result
 
     def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -90,13 +92,14 @@ class TrackerClient:
             )
         )
         while True:
+            started = time.monotonic()
             try:
                 page: dict[str, Any] = next(pages)
             except StopIteration:
                 return
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-                raise _failed(operation, error) from error
-            _succeeded(operation)
+                raise _failed(operation, error, started) from error
+            _succeeded(operation, started)
             yield page
 
     def describe(self, arn: str, *, with_tags: bool = False) -> RemoteTracker | None:
@@ -124,8 +127,13 @@ class TrackerClient:
                 yield summary["eventTrackerArn"]
 
     def sightings(self) -> Iterator[Sighting]:
-        """Every tracker of the region with its status: ListEventTrackers without a filter, 100 per page."""
+        """Every tracker of the region with its status: ListEventTrackers without a filter, 100 per page.
+
+        The status boards' list (aws/statusboard.py): each page read is counted as one of theirs.
+        """
+        pages = metrics.STATUS_BOARD_LISTS.labels(region=self.client.meta.region_name)
         for page in self._pages("ListEventTrackers"):
+            pages.inc()
             for summary in page.get("eventTrackers", []):
                 yield Sighting(arn=summary["eventTrackerArn"], name=summary.get("name", ""), status=summary["status"])
 
@@ -183,15 +191,21 @@ class TrackerClient:
             self._call("UntagResource", resourceArn=arn, tagKeys=sorted(keys))
 
 
-def _failed(operation: str, error: Exception) -> AwsError:
-    """A failed AWS request: counted by its error code, translated into our taxonomy."""
+def _failed(operation: str, error: Exception, started: float) -> AwsError:
+    """A failed AWS request: counted by its error code and timed, translated into our taxonomy."""
     translated = translate(error, operation)
-    metrics.AWS_CALLS.labels(operation=operation, outcome=translated.code).inc()
+    _counted(operation, translated.code, started)
     return translated
 
 
-def _succeeded(operation: str) -> None:
-    metrics.AWS_CALLS.labels(operation=operation, outcome="Success").inc()
+def _succeeded(operation: str, started: float) -> None:
+    _counted(operation, "Success", started)
+
+
+def _counted(operation: str, outcome: str, started: float) -> None:
+    """The call in aws_calls_total and its time (from `started`, monotonic) in aws_call_duration_seconds."""
+    metrics.AWS_CALLS.labels(operation=operation, outcome=outcome).inc()
+    metrics.AWS_CALL_DURATION.labels(operation=operation).observe(time.monotonic() - started)
 
 
 ONCE_CONFIG = botocore.config.Config(
@@ -242,6 +256,20 @@ def _waiting_for(budget: TokenBucket) -> Any:
         budget.acquire()
 
     return wait_for_token
+
+
+def _counting_failures(role_arn: str, fetch: Callable[[], Any]) -> Callable[[], Any]:
+    """botocore's AssumeRole fetch, each failure counted by role and error code (then raised as before)."""
+
+    def fetch_counted() -> Any:
+        try:
+            return fetch()
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            code = translate(error, "AssumeRole").code
+            metrics.ASSUME_ROLE_FAILURES.labels(role_arn=role_arn, code=code).inc()
+            raise
+
+    return fetch_counted
 
 
 class ClientPool:
@@ -297,7 +325,10 @@ class ClientPool:
                         "InvalidRegion", f"cannot build a Personalize client for region {region!r}: {error}", "Client"
                     ) from error
                 account = identity.role_arn if identity is not None else None  # one budget per account and region
-                budget = self._budgets.setdefault((region, account), TokenBucket(self._calls_per_second, self._burst))
+                waits = metrics.AWS_CALL_BUDGET_WAIT.labels(region=region)
+                budget = self._budgets.setdefault(
+                    (region, account), TokenBucket(self._calls_per_second, self._burst, on_wait=waits.observe)
+                )
                 client.meta.events.register("before-send.personalize", _waiting_for(budget))
                 self._clients[key] = TrackerClient(client=client)
             return self._clients[key]
@@ -322,7 +353,7 @@ class ClientPool:
             extra_args=extra,
         )
         credentials = botocore.credentials.DeferredRefreshableCredentials(
-            refresh_using=fetcher.fetch_credentials, method=_AssumedRole.METHOD
+            refresh_using=_counting_failures(identity.role_arn, fetcher.fetch_credentials), method=_AssumedRole.METHOD
         )
         session = botocore.session.Session()
         session.register_component("data_loader", self._base.get_component("data_loader"))

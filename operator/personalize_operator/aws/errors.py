@@ -132,6 +132,9 @@ def make(code: str, message: str, operation: str, status: int = 0) -> AwsError:
     return classify(code, status)(code, message, operation, status=status)
 
 
+THROTTLED_REASONS = frozenset({"Throttled", "LimitExceeded"})  # the reasons of a Throttled error (reason_for)
+
+
 def reason_for(error: AwsError) -> str:
     """The Ready/Synced reason a failed call shows."""
     if isinstance(error, AccessDenied):

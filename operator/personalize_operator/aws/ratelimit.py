@@ -29,6 +29,7 @@ class TokenBucket:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[float], None] = lambda _: None,
     ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be > 0, not {rate}")
@@ -38,6 +39,7 @@ class TokenBucket:
         self.burst = burst
         self._clock = clock
         self._sleep = sleep
+        self._on_wait = on_wait  # told every acquire's wait (the budget-wait histogram)
         self._lock = threading.Lock()
         self._tokens = burst
         self._updated = clock()
@@ -56,4 +58,5 @@ class TokenBucket:
         wait = self.reserve()
         if wait > 0:
             self._sleep(wait)
+        self._on_wait(wait)
         return wait

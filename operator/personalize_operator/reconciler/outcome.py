@@ -3,7 +3,8 @@
 Every way a pass can end (a reconcile or finalize step, a spec that does not
 parse, a tenancy refusal, a resumed Active resource) goes through `conclude`,
 so none of them can miss the status's conditions, the Event of a changed
-state or the `personalize_operator_reconciles_total` count.
+state, the `personalize_operator_reconciles_total` count or controller-runtime's
+`controller_runtime_reconcile_total{result}` (`reconcile_result` says which result a pass end is).
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from personalize_operator.aws.errors import THROTTLED_REASONS
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.reconciler import status
 from personalize_operator.reconciler.decide import Decision, Desired, Event, Recorded, Step, transition_event
 from personalize_operator.runtime import metrics
+from personalize_operator.runtime.metrics import ReconcileResult
+
+RELEASE_STEPS = frozenset({Step.RELEASE, Step.RELEASE_RETAINED})  # the finalizer may go
 
 
 @dataclass
@@ -33,12 +38,42 @@ class Outcome:
     @property
     def release(self) -> bool:
         """The finalizer may go."""
-        return self.decision.step in {Step.RELEASE, Step.RELEASE_RETAINED}
+        return self.decision.step in RELEASE_STEPS
 
 
 def action_label(decision: Decision, *, deleting: bool) -> str:
     """The counter's `action`: the step decided, `finalize-` in front for a deletion's steps."""
     return f"finalize-{decision.step}" if deleting else str(decision.step)
+
+
+def reconcile_result(decision: Decision) -> ReconcileResult:
+    """controller-runtime's result for a pass end (pure; docs/observability.md has the table).
+
+    success: settled (Active, Paused, or a deletion whose finalizer may go); error: the pass failed or
+    only a person can move it on (an AWS error, Forbidden, CreateFailed, InvalidSpec, a Secret not
+    written); requeue_after: waiting on something with a delay (Creating, Deleting, Adopting, and
+    throttling, where AWS only asked us to slow down); requeue: again at once (no pass end asks that today).
+    """
+    if decision.step in RELEASE_STEPS or decision.step == Step.PAUSE:
+        return ReconcileResult.SUCCESS
+    if decision.reason in THROTTLED_REASONS:
+        return ReconcileResult.REQUEUE_AFTER
+    if decision.stalled or not decision.synced:
+        return ReconcileResult.ERROR
+    if decision.requeue is None:
+        return ReconcileResult.SUCCESS
+    return ReconcileResult.REQUEUE if decision.requeue <= 0 else ReconcileResult.REQUEUE_AFTER
+
+
+def count(decision: Decision, *, deleting: bool) -> None:
+    """One pass end in our counter and controller-runtime's; an error requeued is a work-queue retry."""
+    metrics.RECONCILES.labels(action=action_label(decision, deleting=deleting), result=decision.reason).inc()
+    result = reconcile_result(decision)
+    metrics.RECONCILE_TOTAL.labels(metrics.CONTROLLER, result).inc()
+    if result == ReconcileResult.ERROR:
+        metrics.RECONCILE_ERRORS.labels(metrics.CONTROLLER).inc()
+        if decision.requeue is not None:
+            metrics.WORKQUEUE_RETRIES.labels(metrics.CONTROLLER, metrics.CONTROLLER).inc()
 
 
 def conclude(
@@ -69,5 +104,5 @@ def conclude(
             desired, recorded, decision, tracker, previous_conditions, now, create_requested=create_requested
         )
     first = transition_event(recorded, decision)
-    metrics.RECONCILES.labels(action=action_label(decision, deleting=deleting), result=decision.reason).inc()
+    count(decision, deleting=deleting)
     return Outcome(decision=decision, status=rendered, events=([first] if first else []) + list(events))

@@ -39,7 +39,10 @@ from personalize_operator.reconciler.decide import (
     decide_resumed,
 )
 from personalize_operator.reconciler.outcome import Outcome, conclude
+from personalize_operator.reconciler.status import is_ready
+from personalize_operator.runtime import metrics
 from personalize_operator.runtime.locks import Gates
+from personalize_operator.runtime.resourcemetrics import TRACKED, Seen
 from personalize_operator.runtime.settings import OperatorSettings
 from personalize_operator.runtime.workqueue import Scheduler
 
@@ -199,6 +202,16 @@ def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) 
     return Identity(role_arn=role, external_id=external_id, session_name=session_name(desired.namespace))
 
 
+def _seen(uid: str, namespace: str, name: str, outcome: Outcome) -> None:
+    """The resource's phase, Ready reason and Ready in the per-resource gauges (runtime/resourcemetrics.py)."""
+    decision = outcome.decision
+    TRACKED.record(uid, Seen(namespace, name, str(decision.phase), decision.reason, is_ready(decision)))
+
+
+_timed = metrics.RECONCILE_TIME.labels(metrics.CONTROLLER).time()  # the whole pass, reads and writes included
+
+
+@_timed
 def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, first: bool = False) -> PassResult | None:
     """One reconcile pass; None when the resource is gone or being deleted (the scheduler lets it go).
 
@@ -240,14 +253,17 @@ def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, fir
         annotation = inputs.arn_annotation(body, outcome.status)
         if annotation is not None:
             edges.objects.annotate(namespace, name, annotation)
+        _seen(uid, namespace, name, outcome)
         return PassResult(body=body, outcome=outcome)
 
 
+@_timed
 def deletion_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int) -> PassResult | None:
     """One deletion step; None when the object is already gone. Never raises for a spec that does not parse."""
     with edges.gates.held(uid):
         body = edges.objects.read(namespace, name)
         if body is None or _meta(body).get("uid") != uid:
+            TRACKED.forget(uid)
             return None
         try:
             desired = inputs.desired_from(body, cluster=edges.cluster)
@@ -256,6 +272,10 @@ def deletion_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int)
         identity = _deletion_identity(edges, body, desired)
         outcome = reconcile.finalize(_context(edges, body, desired, retry, identity))
         edges.objects.patch_status(namespace, name, outcome.status)
+        if outcome.release:  # the finalizer goes next: nothing of this resource stays in the gauges
+            TRACKED.forget(uid)
+        else:
+            _seen(uid, namespace, name, outcome)
         return PassResult(body=body, outcome=outcome)
 
 

@@ -24,9 +24,14 @@ def identity(tracker: RemoteTracker | None) -> dict[str, Any]:
     return {"eventTrackerArn": tracker.arn, "awsStatus": tracker.status, "accountId": tracker.account_id or None}
 
 
+def is_ready(decision: Decision) -> bool:
+    """Ready is True while the tracker is Active (a paused Active resource included)."""
+    return decision.phase == Phase.ACTIVE
+
+
 def condition_list(decision: Decision, generation: int) -> list[dict[str, Any]]:
     """Ready, Synced and kstatus's Reconciling and Stalled for this decision (without timestamps)."""
-    ready = conditions.condition(READY, decision.phase == Phase.ACTIVE, decision.reason, decision.message, generation)
+    ready = conditions.condition(READY, is_ready(decision), decision.reason, decision.message, generation)
     if decision.synced:
         synced = conditions.condition(SYNCED, True, conditions.SYNC_OK, "", generation)
     else:

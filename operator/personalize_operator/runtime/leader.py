@@ -217,7 +217,13 @@ class LeaderElector:
         return observed.record.holder if observed else ""
 
     # -- running ---------------------------------------------------------------------------------------------
+    def _report(self, leading: bool) -> None:
+        """Ours and controller-runtime's leadership gauges (leader_election_master_status{name=<Lease>})."""
+        metrics.LEADER.set(1 if leading else 0)
+        metrics.LEADER_ELECTION_MASTER_STATUS.labels(self.name).set(1 if leading else 0)
+
     def start(self) -> LeaderElector:
+        self._report(False)  # a standby reports 0 from the start
         logger.info(f"competing for Lease {self.namespace}/{self.name} as {self.identity}")
         for target, name in ((self._loop, "lease"), (self._watchdog, "lease-watchdog")):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -236,7 +242,7 @@ class LeaderElector:
         if release and self._leading.is_set() and self.still_valid():
             self._release()
         self._leading.clear()
-        metrics.LEADER.set(0)
+        self._report(False)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -264,7 +270,7 @@ class LeaderElector:
             if not self._leading.is_set():
                 return
             self._leading.clear()
-            metrics.LEADER.set(0)
+            self._report(False)
         self.on_lost(reason)
 
     def _attempt(self) -> None:
@@ -309,7 +315,7 @@ class LeaderElector:
             if not self._leading.is_set():
                 logger.info(f"became the leader: Lease {self.namespace}/{self.name} held by {self.identity}")
                 self._leading.set()
-                metrics.LEADER.set(1)
+                self._report(True)
 
     def _release(self) -> None:
         lease = self._lease_now()

@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from personalize_operator.runtime.queuemetrics import QueueMetrics
+
 log = logging.getLogger(__name__)
 
 
@@ -56,6 +58,7 @@ class Entry:
     first: bool = True  # its first pass in this process (reconciler/resume.py resumes it from the status board)
     finalizer_waits: int = 0
     ticket: int = -1  # the heap item that is current; older items for this uid are skipped
+    due: float = 0.0  # when the current heap item is due (loop time)
     running: bool = False
     woken: bool = False  # woken while its pass ran: run again right after
 
@@ -79,6 +82,7 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._passes: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()  # _entries is read by wake() from other threads
+        self._metrics = QueueMetrics(concurrency, clock=self._now, waiting=self.waiting)
 
     # -- in the event loop ---------------------------------------------------------------------------
 
@@ -125,8 +129,9 @@ class Scheduler:
 
     def _schedule(self, uid: str, entry: Entry, delay: float) -> None:
         assert self._loop is not None and self._due is not None, "start() first"
-        entry.ticket = next(self._tickets)
-        heapq.heappush(self._heap, (self._loop.time() + max(0.0, delay), entry.ticket, uid))
+        entry.ticket, entry.due = next(self._tickets), self._loop.time() + max(0.0, delay)
+        heapq.heappush(self._heap, (entry.due, entry.ticket, uid))
+        self._metrics.added()
         self._due.set()
 
     def _wake_now(self, uid: str) -> None:
@@ -164,11 +169,13 @@ class Scheduler:
     async def _one(self, run_pass: PassFn, uid: str, entry: Entry) -> None:
         assert self._slots is not None
         try:
+            self._metrics.started(uid, entry.due)
             delay = await run_pass(uid, entry)
         except Exception:  # the pass function explains its own failures; this is a bug: try again later
             log.exception("a pass of %s/%s failed unexpectedly", entry.namespace, entry.name)
             delay = 30.0
         finally:
+            self._metrics.finished(uid)
             entry.running = False
             self._slots.release()
         if self._entries.get(uid) is not entry:
@@ -198,6 +205,15 @@ class Scheduler:
         with self._lock:
             uids = list(self._entries)
         return sum(self.wake(uid) for uid in uids)
+
+    def waiting(self) -> int:
+        """Passes due and not started (waiting for a free worker): the work queue's depth."""
+        now = self._now()
+        with self._lock:
+            return sum(1 for entry in self._entries.values() if not entry.running and entry.due <= now)
+
+    def _now(self) -> float:
+        return self._loop.time() if self._loop is not None else 0.0
 
     def __len__(self) -> int:
         with self._lock:
