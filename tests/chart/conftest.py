@@ -16,6 +16,7 @@ from kubernetes import client
 
 from local_cluster import build
 from personalize_emulator.testing import Emulator, running_emulator
+from personalize_operator.api import crd
 from support.chart import CHART, ChartEnv, Helm
 from support.kube import install_crd
 
@@ -31,8 +32,8 @@ def helm(kubeconfig: Path, api_client: client.ApiClient, tmp_path_factory: pytes
 
 @pytest.fixture(scope="session")
 def chart_crd(kubeconfig: Path) -> str:
-    """The CRD exactly as the chart ships it (charts/personalize-operator/files/, the same bytes as crds/)."""
-    return install_crd(kubeconfig, CHART / "files")
+    """The CRD exactly as the chart ships it (in charts/personalize-operator/files/ beside the monitoring sources)."""
+    return install_crd(kubeconfig, CHART / "files" / crd.CRD_FILENAME)
 
 
 @pytest.fixture(scope="session")

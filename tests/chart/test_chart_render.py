@@ -68,6 +68,13 @@ EXPECTED_LEASE_RULES = [
 ]
 
 
+def bad_monitoring(part: str, key: str, value: Any, message: str = "") -> Any:
+    """A refused metrics.<part>.<key>: helm names its path (plus a `/...` suffix), or says `message`."""
+    path = f"/metrics/{part}/{key}"
+    expected = path + message if message.startswith("/") else (message or path)
+    return pytest.param({"metrics": {part: {key: value}}}, expected, id=f"{part}-{key}")
+
+
 def render(helm: Helm, values: dict[str, Any]) -> list[dict[str, Any]]:
     return helm.objects(RELEASE, NAMESPACE, values)
 
@@ -93,7 +100,12 @@ class TestLint:
             pytest.param(
                 {
                     **NAMESPACES,
-                    "metrics": {"enabled": True},
+                    "metrics": {
+                        "enabled": True,
+                        "serviceMonitor": {"enabled": True},
+                        "prometheusRule": {"enabled": True},
+                        "dashboard": {"enabled": True},
+                    },
                     "aws": {"region": "eu-west-1"},
                     "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/x"}},
                 },
@@ -138,6 +150,11 @@ class TestValuesSchema:
             pytest.param({"serviceAccount": {"create": False}}, "/serviceAccount/name", id="existing-account-unnamed"),
             pytest.param({"image": {"digest": "latest"}}, "/image/digest", id="digest-not-a-digest"),
             pytest.param({"metrics": {"port": 70000}}, "/metrics/port", id="port-out-of-range"),
+            bad_monitoring("serviceMonitor", "interval", "30 seconds"),
+            bad_monitoring("serviceMonitor", "relabelings", [{"source_labels": ["a"]}], "/0"),
+            bad_monitoring("prometheusRule", "runbookBaseURL", "wiki/runbook"),
+            bad_monitoring("dashboard", "labelValue", "yes please"),
+            bad_monitoring("dashboard", "folder", "Operators", "additional properties 'folder' not allowed"),
             pytest.param({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory", id="bad-quantity"),
             pytest.param({"aws": {"region": "Europe"}}, "/aws/region", id="bad-region"),
             pytest.param({"replicaCount": 0}, "/replicaCount", id="no-replicas"),

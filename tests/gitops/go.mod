@@ -5,6 +5,7 @@ module github.com/personalize-operator/gitopscheck
 go 1.26.0
 
 require (
+	github.com/evanphx/json-patch v5.9.11+incompatible
 	github.com/yuin/gopher-lua v1.1.2
 	k8s.io/apimachinery v0.30.1
 	layeh.com/gopher-json v0.0.0-20190114024228-97fed8db8427

@@ -13,6 +13,13 @@
 //	                                            read as Argo CD's TestLuaHealthScript reads it
 //	gitops-check health [-open-libs] SCRIPT     stdin: JSON array of objects; stdout: one result each
 //	gitops-check kstatus                        stdin: JSON array of objects; stdout: one result each
+//	gitops-check actions-test [-open-libs] DIR  DIR/discovery.lua and DIR/<action>/action.lua against
+//	                                            DIR/action_test.yaml, read as Argo CD's TestLuaResourceActionsScript
+//	gitops-check discover [-open-libs] DIR      stdin: one object; stdout: the actions discovery.lua lists
+//	gitops-check action [-open-libs] DIR NAME   stdin: one object; stdout: what DIR/NAME/action.lua returns,
+//	                                            as Argo CD's ExecuteResourceAction hands it to the API server
+//	gitops-check merge-patch                    stdin: [live, new]; stdout: the merge patch Argo CD's API server
+//	                                            sends for an action's result (jsonpatch.CreateMergePatch)
 //
 // Results are JSON: {"status", "message"} or {"error"}. health-test exits 1 when
 // a case fails, after printing every case.
@@ -137,8 +144,9 @@ func decodeValue(l *lua.LState, value any) lua.LValue {
 	return lua.LNil
 }
 
-// runHealth is Argo CD's ExecuteHealthLua: run the script with `obj` set, decode what it returns.
-func runHealth(script string, obj map[string]any, openLibs bool) (Health, error) {
+// runScript is Argo CD's runLua: the script run with `obj` (and an empty `actionParams`) set, within a
+// second; it returns what the script returned, or the error Argo CD reports (without the stack trace).
+func runScript(script string, obj map[string]any, openLibs bool) (lua.LValue, error) {
 	l := newState(openLibs)
 	defer l.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -157,9 +165,17 @@ func runHealth(script string, obj map[string]any, openLibs bool) (Health, error)
 		err = apiErr
 	}
 	if err != nil {
+		return lua.LNil, err
+	}
+	return l.Get(-1), nil
+}
+
+// runHealth is Argo CD's ExecuteHealthLua: run the script with `obj` set, decode what it returns.
+func runHealth(script string, obj map[string]any, openLibs bool) (Health, error) {
+	returned, err := runScript(script, obj, openLibs)
+	if err != nil {
 		return Health{}, err
 	}
-	returned := l.Get(-1)
 	switch returned.Type() {
 	case lua.LTNil:
 		return Health{}, nil
@@ -319,7 +335,7 @@ func kstatusCommand() error {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: gitops-check health-test|health|kstatus ...")
+		fmt.Fprintln(os.Stderr, "usage: gitops-check health-test|health|kstatus|actions-test|discover|action|merge-patch ...")
 		os.Exit(2)
 	}
 	var err error
@@ -334,6 +350,18 @@ func main() {
 		}
 	case "kstatus":
 		err = kstatusCommand()
+	case "actions-test":
+		var passed bool
+		passed, err = actionsTestCommand(os.Args[2:])
+		if err == nil && !passed {
+			os.Exit(1)
+		}
+	case "discover":
+		err = discoverCommand(os.Args[2:])
+	case "action":
+		err = actionCommand(os.Args[2:])
+	case "merge-patch":
+		err = mergePatchCommand()
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

@@ -83,18 +83,36 @@ class Helm:
         return path
 
     def template(
-        self, release: str, namespace: str, values: dict[str, Any], *, include_crds: bool = False, check: bool = True
+        self,
+        release: str,
+        namespace: str,
+        values: dict[str, Any],
+        *,
+        include_crds: bool = False,
+        check: bool = True,
+        api_versions: tuple[str, ...] = (),
     ) -> subprocess.CompletedProcess[str]:
+        """`helm template`; api_versions: extra APIs .Capabilities claims (monitoring.coreos.com/v1/ServiceMonitor)."""
         args = ["template", release, str(CHART), "--namespace", namespace, "--kube-version", self.kube_version]
         args += ["--values", str(self.values_file(with_crd_default(values)))]
+        args += [f"--api-versions={api}" for api in api_versions]
         if include_crds:
             args.append("--include-crds")
         return self.run(*args, check=check)
 
-    def objects(self, release: str, namespace: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    def objects(
+        self, release: str, namespace: str, values: dict[str, Any], api_versions: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
         """The rendered objects (without the CRD), in helm's order."""
-        text = self.template(release, namespace, values).stdout
+        text = self.template(release, namespace, values, api_versions=api_versions).stdout
         return [doc for doc in yaml.safe_load_all(text) if doc]
+
+    def dry_run_install(self, release: str, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
+        """`helm install --dry-run=server`: .Capabilities from the cluster's discovery; the release as JSON."""
+        values_file = str(self.values_file(with_crd_default(values)))
+        args = ["install", release, str(CHART), "--namespace", namespace, "--values", values_file]
+        release_json: dict[str, Any] = json.loads(self.run(*args, "--dry-run=server", "--output=json").stdout)
+        return release_json
 
     def install(self, release: str, namespace: str, values: dict[str, Any]) -> str:
         """A real `helm install` (no --wait: no node runs the pod here); returns helm's output with NOTES."""

@@ -19,7 +19,7 @@ from local_cluster.build import _build, cache_root, go_version
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "tests" / "gitops"
-SOURCES = ("go.mod", "go.sum", "main.go")
+SOURCES = ("go.mod", "go.sum", "main.go", "actions.go")
 
 
 def ensure_gitops_check(verbose: bool = True) -> Path:
@@ -36,6 +36,19 @@ class HealthCase:
     input_path: str
     expected: dict[str, str]
     got: dict[str, str]
+    error: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class ActionCase:
+    """One case of an action_test.yaml as gitops-check ran it: a discovery or an action test."""
+
+    kind: str  # discovery | action
+    action: str
+    input_path: str
+    expected: Any
+    got: Any
     error: str
     passed: bool
 
@@ -61,17 +74,48 @@ class GitopsCheck:
 
     def health_test(self, directory: Path, *, open_libs: bool = False) -> list[HealthCase]:
         """Every case of directory/health_test.yaml, run on directory/health.lua as Argo CD's own test runs it."""
-        flags = ["-open-libs"] if open_libs else []
-        done = subprocess.run(
-            [str(self.binary), "health-test", *flags, str(directory)], capture_output=True, text=True, timeout=120
-        )
-        if done.returncode not in (0, 1):  # 1: some case failed; anything else: the table could not be run
-            raise RuntimeError(f"gitops-check health-test {directory} exited {done.returncode}: {done.stderr}")
-        rows = json.loads(done.stdout)
+        rows = self._table("health-test", directory, open_libs)
         return [
             HealthCase(row["inputPath"], row["expected"], row["got"], row.get("error", ""), row["passed"])
             for row in rows
         ]
+
+    def _table(self, command: str, directory: Path, open_libs: bool) -> list[dict[str, Any]]:
+        """Run a test table (health-test, actions-test): exit 1 means some case failed, anything else is an error."""
+        flags = ["-open-libs"] if open_libs else []
+        done = subprocess.run(
+            [str(self.binary), command, *flags, str(directory)], capture_output=True, text=True, timeout=120
+        )
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"gitops-check {command} {directory} exited {done.returncode}: {done.stderr}")
+        return list(json.loads(done.stdout))
+
+    def actions_test(self, directory: Path, *, open_libs: bool = False) -> list[ActionCase]:
+        """Every case of directory/action_test.yaml, run as Argo CD's TestLuaResourceActionsScript runs it."""
+        return [
+            ActionCase(
+                row["kind"],
+                row.get("action", ""),
+                row["inputPath"],
+                row["expected"],
+                row["got"],
+                row.get("error", ""),
+                row["passed"],
+            )
+            for row in self._table("actions-test", directory, open_libs)
+        ]
+
+    def discover(self, directory: Path, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        """The actions directory/discovery.lua lists for `obj`, with argocd-cm's libraries (Argo CD's API server)."""
+        return list(json.loads(self._run("discover", str(directory), objects=[obj])))
+
+    def action(self, directory: Path, name: str, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        """What directory/name/action.lua returns for `obj`: [{"operation", "resource"}], as Argo CD decodes it."""
+        return list(json.loads(self._run("action", str(directory), name, objects=[obj])))
+
+    def merge_patch(self, live: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """The JSON merge patch Argo CD's API server sends for an action's result (jsonpatch.CreateMergePatch)."""
+        return dict(json.loads(self._run("merge-patch", objects=[live, new])))
 
     def kstatus(self, objects: list[dict[str, Any]]) -> list[dict[str, str]]:
         """kstatus (sigs.k8s.io/cli-utils status.Compute) of each object: {"status", "message"}."""

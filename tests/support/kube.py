@@ -12,9 +12,9 @@ from support.trackers import kubectl
 CRD_NAME = "eventtrackers.personalize.operators.dev"
 
 
-def install_crd(kubeconfig: Path, folder: Path) -> str:
-    """Server-side apply the CRD(s) in `folder` and wait until the EventTracker CRD is Established."""
-    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(folder))
+def install_crd(kubeconfig: Path, path: Path) -> str:
+    """Server-side apply the CRD(s) at `path` (a file or folder) and wait until the EventTracker CRD is Established."""
+    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(path))
     kubectl(kubeconfig, "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
     return CRD_NAME
 

@@ -23,11 +23,14 @@ from personalize_operator.reconciler.decide import (
     decide_secret_conflict,
     decide_secret_not_written,
     failure_event,
+    settled_active,
     tag_changes,
     transition_event,
+    wants_refresh,
 )
+from personalize_operator.reconciler.status import render
 from support.behaviour import FAILURES, ROWS, Row
-from support.builders import ARN, TRACKING_ID, desired, foreign, observation
+from support.builders import ARN, TRACKING_ID, active_recorded, desired, foreign, observation
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
@@ -188,3 +191,42 @@ OWNED = {UID_TAG: "uid-1", NAMESPACE_TAG: "shop", NAME_TAG: "storefront"}
 )
 def test_tag_changes_are_the_difference(current: dict[str, str], to_set: dict[str, str], to_remove: list[str]) -> None:
     assert tag_changes(current, desired()) == (to_set, to_remove)
+
+
+# --- the refresh annotation (Argo CD's `refresh` action): a pass that reads AWS itself ---------------
+
+
+@pytest.mark.parametrize(
+    ("annotation", "handled", "paused", "fresh"),
+    [
+        pytest.param("2026-01-01T10:00:00Z", "", False, True, id="first-refresh"),
+        pytest.param("2026-01-01T10:05:00Z", "2026-01-01T10:00:00Z", False, True, id="new-value"),
+        pytest.param("2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z", False, False, id="already-handled"),
+        pytest.param("", "", False, False, id="no-annotation"),
+        pytest.param("2026-01-01T10:00:00Z", "", True, False, id="paused-wins"),
+    ],
+)
+def test_a_new_refresh_value_asks_for_a_fresh_read_and_no_resume(
+    annotation: str, handled: str, paused: bool, fresh: bool
+) -> None:
+    want = desired(refresh_token=annotation, paused=paused)
+    before = active_recorded(refresh_token=handled, owner_cluster=want.cluster)
+
+    assert wants_refresh(want, before) is fresh
+    # A resource whose refresh is pending is never resumed from the status board's list (reconciler/resume.py).
+    assert settled_active(want, before) is (not fresh and not paused)
+
+
+@pytest.mark.parametrize(
+    ("decision", "handled"),
+    [
+        pytest.param(decide(desired(), active_recorded(), observation("ACTIVE")), "r2", id="active-pass"),
+        pytest.param(decide_paused(active_recorded()), None, id="paused-pass"),
+    ],
+)
+def test_a_pass_records_the_refresh_it_acted_on_unless_paused(decision: Decision, handled: str | None) -> None:
+    want = desired(refresh_token="r2")
+
+    rendered = render(want, active_recorded(refresh_token="r1"), decision, None, [], "2026-01-01T10:00:00Z")
+
+    assert rendered.get("refreshHandled") == handled

@@ -172,3 +172,11 @@ Each rule is proven needed by tests/chart/test_chart_least_privilege.py.
 {{- fail "leaderElection.retryPeriod must be at most half of leaderElection.renewDeadline" }}
 {{- end }}
 {{- end }}
+
+{{/* "true" once the monitoring objects have what they watch: a metrics server and its Service. */}}
+{{- define "personalize-operator.checkMonitoring" -}}
+{{- if not .Values.metrics.enabled }}
+{{- fail "metrics.serviceMonitor, metrics.prometheusRule and metrics.dashboard need metrics.enabled=true (without it the operator serves no metrics)" }}
+{{- end }}
+{{- true }}
+{{- end }}

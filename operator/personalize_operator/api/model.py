@@ -549,6 +549,14 @@ class EventTrackerStatus(BaseModel):
             "CREATE FAILED tracker and create it again."
         ),
     )
+    refresh_handled: str | None = Field(
+        default=None,
+        alias="refreshHandled",
+        description=(
+            f"Value of the {GROUP}/refresh annotation the operator last acted on; a new value asks it for a pass "
+            "at once that reads the tracker from AWS itself."
+        ),
+    )
     create_requested: bool | None = Field(
         default=None,
         alias="createRequested",

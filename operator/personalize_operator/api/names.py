@@ -22,10 +22,18 @@ CATEGORIES = ("personalize",)
 ADOPT_ANNOTATION = f"{GROUP}/adopt"  # adopt an existing tracker no live resource owns
 RETRY_ANNOTATION = f"{GROUP}/retry"  # a new value: delete a CREATE FAILED tracker, create again
 PAUSED_ANNOTATION = f"{GROUP}/paused"  # no AWS call and no Secret write until removed
+# A new value: one pass at once that reads AWS itself (no status-board list, no resume); status.refreshHandled.
+REFRESH_ANNOTATION = f"{GROUP}/refresh"
 # Take the tracker whose cluster tag is exactly this identity (an explicit migration between clusters).
 TAKE_OVER_ANNOTATION = f"{GROUP}/take-over-from-cluster"
 # The annotations whose change must wake the resource at once (spec changes bump metadata.generation).
-WATCHED_ANNOTATIONS = (ADOPT_ANNOTATION, RETRY_ANNOTATION, PAUSED_ANNOTATION, TAKE_OVER_ANNOTATION)
+WATCHED_ANNOTATIONS = (
+    ADOPT_ANNOTATION,
+    RETRY_ANNOTATION,
+    PAUSED_ANNOTATION,
+    TAKE_OVER_ANNOTATION,
+    REFRESH_ANNOTATION,
+)
 # Written by the operator: the tracker's ARN, so a restore that drops status still names its tracker.
 ARN_ANNOTATION = f"{GROUP}/event-tracker-arn"
 

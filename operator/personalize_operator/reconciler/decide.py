@@ -101,6 +101,7 @@ class Desired:
     adopt: bool = False
     paused: bool = False
     retry_token: str = ""  # value of the retry annotation, "" when absent
+    refresh_token: str = ""  # value of the refresh annotation, "" when absent
     cluster: str = ""  # this cluster's identity (kube/cluster.py); "" only where none is known (unit tests)
     take_over_from: str = ""  # the take-over annotation: the cluster whose tracker this resource may take
     secret_keys: tuple[str, str] = (TRACKING_ID_KEY, TRACKER_ARN_KEY)  # spec.secretKeys: trackingId's, the ARN's
@@ -129,6 +130,7 @@ class Recorded:
     reason: str = ""  # the Ready condition's reason
     observed_generation: int | None = None
     retry_token: str = ""
+    refresh_token: str = ""  # status.refreshHandled: the refresh annotation value last acted on
     secret_name: str = ""
     create_requested: bool = False  # written before CreateEventTracker is called
     owner_cluster: str = ""  # status.ownerCluster: the cluster that owns the tracker
@@ -210,6 +212,14 @@ def wants_retry(desired: Desired, recorded: Recorded) -> bool:
     spec_changed = recorded.observed_generation is not None and recorded.observed_generation < desired.generation
     asked = bool(desired.retry_token) and desired.retry_token != recorded.retry_token
     return spec_changed or asked
+
+
+def wants_refresh(desired: Desired, recorded: Recorded) -> bool:
+    """A new refresh annotation value: this pass reads AWS itself, never a status-board list nor a resume.
+
+    Paused wins (no AWS call); the refresh is then acted on at the first pass after the resume.
+    """
+    return bool(desired.refresh_token) and desired.refresh_token != recorded.refresh_token and not desired.paused
 
 
 def tag_changes(current: Mapping[str, str], desired: Desired) -> tuple[dict[str, str], list[str]]:
@@ -594,6 +604,7 @@ def settled_active(desired: Desired, recorded: Recorded) -> bool:
         and not recorded.pending_restarts
         and not desired.paused
         and desired.retry_token == recorded.retry_token
+        and not wants_refresh(desired, recorded)
         and recorded.owner_cluster == desired.cluster  # a status from before cluster tags gets one full pass
     )
 

@@ -37,6 +37,7 @@ from personalize_operator.reconciler.decide import (
     decide_forbidden,
     decide_invalid_spec,
     decide_resumed,
+    wants_refresh,
 )
 from personalize_operator.reconciler.outcome import Outcome, conclude
 from personalize_operator.reconciler.status import is_ready
@@ -119,7 +120,8 @@ def _context(
 ) -> reconcile.Context:
     namespace, name = desired.namespace, desired.name
     aws: Any = _trackers(edges.pool, desired.region, identity=identity)
-    if edges.boards is not None and isinstance(aws, TrackerClient):
+    fresh = wants_refresh(desired, inputs.recorded_from(body))  # a refresh reads AWS itself, not a board list
+    if edges.boards is not None and isinstance(aws, TrackerClient) and not fresh:
         aws = BoardTrackers(aws, edges.boards.for_region(desired.region, identity), desired.dataset_group_arn)
     return reconcile.Context(
         aws=aws,  # type: ignore[arg-type]

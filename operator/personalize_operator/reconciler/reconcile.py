@@ -50,6 +50,7 @@ from personalize_operator.reconciler.decide import (
     owner_of,
     ownership,
     tag_changes,
+    wants_refresh,
 )
 from personalize_operator.reconciler.outcome import Outcome, conclude
 
@@ -175,6 +176,7 @@ def _fresh_from_create(recorded: Recorded, desired: Desired, tracker: RemoteTrac
         recorded.arn == tracker.arn
         and recorded.reason == "Creating"
         and recorded.observed_generation == desired.generation
+        and not wants_refresh(desired, recorded)
     )
 
 

@@ -82,6 +82,8 @@ def render(
         status["pendingRestarts"] = pending or None
     if desired.retry_token:
         status["retryHandled"] = desired.retry_token if decision.step == Step.DELETE_FAILED else recorded.retry_token
+    if desired.refresh_token and decision.step != Step.PAUSE:
+        status["refreshHandled"] = desired.refresh_token  # this pass read AWS itself (decide.wants_refresh)
     return status
 
 
