@@ -105,6 +105,7 @@ def test_access_denied_fires_and_resolves_and_every_dashboard_panel_has_data(sol
             f"policy restored -> refused tracker Active {recovered - cleared:.1f} s, -> alert resolved "
             f"{resolved - cleared:.1f} s (refused calls in all: {refused:g})"
         )
+        time.sleep(10 * SCRAPE)  # a few scrapes after the recovery, so the data (and the pictures) show it
         run_end = time.time()
 
         empty = []
