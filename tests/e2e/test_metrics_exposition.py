@@ -1,7 +1,7 @@
 """The operator's live /metrics, judged by Prometheus's own `promtool check metrics` (issue 25, acceptance 1).
 
 A solo operator (its own emulator, /metrics on) brings one EventTracker to Active and creates and
-deletes another; its /metrics then goes through promtool, built from the Prometheus Go module
+deletes another; its /metrics, and a standby's, then go through promtool, built from the Prometheus Go module
 (`make prometheus-tools`), which must report no problem at all. The same scrape must carry every
 controller-runtime series of the metric contract (docs/observability.md), so dashboards and alerts
 written for Go controllers find them, and the per-resource gauges must hold the kept resource only.
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from support import prometheus_tools
+from support.operator_process import OperatorProcess
 from support.solo import Solo, new_dataset_group
 from support.trackers import manifest
 
@@ -58,7 +59,17 @@ def _value(samples: list[Any], name: str, labels: dict[str, str]) -> float | Non
     return found[0] if found else None
 
 
-def test_live_metrics_pass_promtool_and_carry_the_controller_runtime_series(solo: Solo, promtool: Path) -> None:
+def _checked(promtool: Path, exposition: str) -> tuple[int, str]:
+    """promtool check metrics on a scrape: its exit code and everything it printed."""
+    done = subprocess.run(
+        [str(promtool), "check", "metrics"], input=exposition, capture_output=True, text=True, timeout=60
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_live_metrics_pass_promtool_and_carry_the_controller_runtime_series(
+    promtool: Path, solo: Solo, tmp_path: Path
+) -> None:
     group, gone_group = new_dataset_group(solo.emulator), new_dataset_group(solo.emulator)
     solo.trackers.create(manifest("kept", group))
     solo.trackers.create(manifest("gone", gone_group))
@@ -67,13 +78,24 @@ def test_live_metrics_pass_promtool_and_carry_the_controller_runtime_series(solo
     solo.trackers.delete("gone")
     solo.trackers.wait_gone("gone")
 
-    exposition = solo.operator.exposition()
-    checked = subprocess.run(
-        [str(promtool), "check", "metrics"], input=exposition, capture_output=True, text=True, timeout=60
-    )
+    standby = OperatorProcess(
+        kubeconfig=solo.operator.kubeconfig,
+        endpoint=solo.emulator.endpoint,
+        log=tmp_path / "standby.log",
+        namespaces=[solo.namespace],
+        lease_name=solo.operator.lease_name,
+        metrics=True,
+    ).start()
+    try:
+        standing_by = (_checked(promtool, standby.exposition()), standby.samples())
+    finally:
+        standby.stop()
+    checked = _checked(promtool, solo.operator.exposition())
     samples = solo.operator.samples()
 
-    assert (checked.returncode, checked.stdout + checked.stderr) == (0, "")
+    assert checked == (0, "")
+    assert standing_by[0] == (0, "")  # the chart scrapes every replica
+    assert _value(standing_by[1], "leader_election_master_status", {"name": solo.operator.lease_name}) == 0
     assert [series for series in CONTROLLER_RUNTIME if _value(samples, *series) is None] == []
     assert not [s.name for s in samples if s.name.endswith("_created")]  # controller-runtime exposes none
     results = {
