@@ -24,6 +24,7 @@ from kubernetes.client.rest import ApiException
 
 from personalize_operator.api import names
 from personalize_operator.aws.client import ClientPool
+from personalize_operator.aws.ratelimit import BudgetWait
 from personalize_operator.aws.statusboard import Boards
 from personalize_operator.aws.tenancy import TenancyError, TenancySource
 from personalize_operator.kube import crd_check as crd_check  # registers its start-up check of the served CRD
@@ -79,7 +80,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         max_attempts=ours.aws_max_attempts,
         connect_timeout=ours.aws_connect_timeout,
         read_timeout=ours.aws_read_timeout,
-        calls_per_second=ours.aws_calls_per_second,
+        call_rate_ceiling=ours.aws_call_rate_ceiling,
+        call_rate_floor=ours.aws_call_rate_floor,
         burst=ours.aws_call_burst,
         max_pool_connections=ours.max_workers,
     )
@@ -222,6 +224,8 @@ async def _one_pass(edges: passes.Edges, memo: kopf.Memo, uid: str, entry: Entry
         result = await loop.run_in_executor(
             edges.executor, passes.live_pass, edges, namespace, name, uid, entry.attempts.count, entry.first
         )
+    except BudgetWait as parked:  # its first AWS call found the budget empty: its turn comes, no worker held
+        return parked.seconds
     except passes.FinalizerMissing as waiting:  # kopf adds it in the same cycle that reports the resource
         log.debug(f"{namespace}/{name}: {waiting}")
         entry.finalizer_waits += 1

@@ -13,6 +13,7 @@ import pytest
 
 from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws.errors import AccessDenied, AwsError, NotFound, Retryable
+from personalize_operator.aws.ratelimit import BudgetWait
 from personalize_operator.reconciler.decide import Desired, Phase, Recorded, Step
 from personalize_operator.reconciler.reconcile import Context, Outcome, finalize, reconcile
 from support.builders import desired
@@ -87,6 +88,17 @@ class TestLiveResource:
         outcome = reconcile(world.context(recorded=Recorded(create_requested=True)))
         assert "CreateEventTracker" not in world.aws.calls
         assert outcome.status["eventTrackerArn"] == ours.arn
+
+    def test_a_create_that_must_wait_for_the_call_budget_leaves_nothing_behind(self) -> None:
+        """The token is taken before createRequested is written: a pass sent back to wait wrote nothing."""
+        world = World()
+
+        def empty() -> None:
+            raise BudgetWait(0.5)
+
+        with pytest.raises(BudgetWait):
+            reconcile(replace(world.context(), secure_call=empty))
+        assert world.marks == [] and world.aws.calls == []
 
     def test_a_new_resource_creates_without_listing_first(self) -> None:
         world = World()

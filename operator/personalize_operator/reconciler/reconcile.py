@@ -123,6 +123,9 @@ class Context:
     retry: int = 0
     # Writes status.createRequested before CreateEventTracker is called (so a deletion knows to look in AWS).
     mark_create_requested: Callable[[], None] = lambda: None
+    # Takes the call budget's token for CreateEventTracker before createRequested is written (aws/ratelimit.py):
+    # a pass sent back to wait for the budget leaves nothing behind.
+    secure_call: Callable[[], None] = lambda: None
     # A single-attempt client for the best-effort release of a retained tracker (never holds a deletion).
     aws_once: Trackers | None = None
     now: Callable[[], str] = now_rfc3339
@@ -260,6 +263,7 @@ def _sync_active(ctx: Context, decision: Decision, tracker: RemoteTracker) -> tu
 def _create(ctx: Context, decision: Decision) -> tuple[Decision, RemoteTracker | None, list[Event]]:
     desired = ctx.desired
     if not ctx.recorded.create_requested:
+        ctx.secure_call()
         ctx.mark_create_requested()
     try:
         arn = ctx.aws.create(

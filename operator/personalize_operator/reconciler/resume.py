@@ -29,6 +29,7 @@ import logging
 
 from kubernetes.client.rest import ApiException
 
+from personalize_operator.aws.ratelimit import BudgetWait
 from personalize_operator.aws.statusboard import StatusBoard
 from personalize_operator.aws.tracker import ACTIVE, TRANSITIONAL_STATES
 from personalize_operator.kube.secrets import REQUEST_TIMEOUT, secret_intact
@@ -72,6 +73,8 @@ def resumes_unchanged(
         return False
     try:
         seen = board.lookup(recorded.arn, newer_than=since)
+    except BudgetWait:
+        raise  # the pass waits for its turn in the call budget, then resumes the same way
     except Exception as error:  # throttled, unreachable: the full pass makes its own calls and reports
         log.info("status board unavailable at resume (%s); describing instead", type(error).__name__)
         return False
