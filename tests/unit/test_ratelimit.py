@@ -17,6 +17,7 @@ from personalize_operator.aws.ratelimit import (
     after_throttle,
     first_call,
     parkable_pass,
+    pause_after_cut,
     rate_at,
     refilled,
 )
@@ -91,6 +92,18 @@ def test_first_call(
 )
 def test_refilled(tokens: float, since: float, now: float, rate: float, burst: float, expected: float) -> None:
     assert refilled(tokens, since, now, rate, burst) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "now", "expected"),
+    [
+        pytest.param([], 5.0, 0.0, id="nothing accepted: others use the limit, no pause"),
+        pytest.param([4.2, 4.5, 4.9], 5.0, 0.2, id="until the oldest accepted call leaves the sliding second"),
+        pytest.param([3.0], 5.0, 0.0, id="already out of the window"),
+    ],
+)
+def test_pause_after_cut(accepted: list[float], now: float, expected: float) -> None:
+    assert pause_after_cut(accepted, now) == pytest.approx(expected)
 
 
 def test_bounds_refuse_a_floor_above_the_ceiling() -> None:
@@ -168,6 +181,15 @@ class TestCallBudget:
         assert calls.rate == pytest.approx(7.0)
         clock.now += 30
         assert calls.rate == 50.0
+
+    def test_after_a_cut_nothing_goes_out_until_the_refusing_second_has_passed(self) -> None:
+        calls, clock, _ = budget(ceiling=50.0, burst=2.0)
+        calls.record(throttled=False, sent_at=clock.now)
+        clock.now += 0.3
+        calls.record(throttled=True, sent_at=clock.now)
+        with parkable_pass(), pytest.raises(BudgetWait) as parked:
+            calls.before_send()
+        assert parked.value.seconds >= 0.7  # the accepted call at 100.0 leaves the window at 101.0
 
     def test_gauge_starts_at_the_ceiling(self) -> None:
         _, _, rates = budget(ceiling=25.0)

@@ -7,7 +7,8 @@ mode: it starts at a ceiling (a setting), and each throttling answer (as
 botocore's ThrottlingErrorDetector reads it) cuts the rate with botocore's
 CUBIC curve (`botocore.retries.throttling.CubicCalculator`), which brings it
 back, slowly near the rate AWS refused and faster beyond, while no throttle
-comes; never below the floor nor above the ceiling. Unlike botocore's mode
+comes; never below the floor nor above the ceiling. After a cut it sends
+nothing until the second in which AWS refused has passed. Unlike botocore's mode
 the budget is shared by every client of the account and region, limits from
 the first call (a burst is held back before AWS refuses it), cuts once per
 congestion (a refusal of a call sent before the last cut says nothing new),
@@ -99,6 +100,12 @@ def after_throttle(curve: Curve, *, sent_at: float, accepted: int, now: float, b
     current = rate_at(curve, now, bounds)
     allowed = min(current, float(accepted)) if accepted > 0 else current
     return Curve(w_max=max(bounds.floor, allowed), last_cut=now)
+
+
+def pause_after_cut(accepted: list[float], now: float) -> float:
+    """Seconds to send nothing after a cut: until the oldest call AWS accepted in the last second leaves its
+    sliding second (before that the window is still full and any call would be refused too)."""
+    return max(0.0, accepted[0] + ACCEPTED_WINDOW_SECONDS - now) if accepted else 0.0
 
 
 @dataclass(frozen=True)
@@ -278,7 +285,12 @@ class CallBudget:
             if not throttled:
                 self._accepted.append(now)
                 return
+            before = self._curve
             self._curve = after_throttle(
-                self._curve, sent_at=sent_at, accepted=len(self._accepted), now=now, bounds=self.bounds
+                before, sent_at=sent_at, accepted=len(self._accepted), now=now, bounds=self.bounds
             )
-            self._on_rate(rate_at(self._curve, now, self.bounds))
+            if self._curve is before:
+                return  # the same congestion as the last cut
+            rate = rate_at(self._curve, now, self.bounds)
+            self._tokens = min(self._tokens, 0.0) - pause_after_cut(list(self._accepted), now) * rate
+            self._on_rate(rate)

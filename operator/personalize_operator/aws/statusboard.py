@@ -189,8 +189,9 @@ class StatusBoard:
             with self._lock:
                 while not self._followers and not self._stopped:
                     self._changed.wait()
-                if not self._stopped:
-                    self._changed.wait(pause)
+                due = self._clock() + pause  # new followers do not cut the pause short: one list serves them all
+                while not self._stopped and (left := due - self._clock()) > 0:
+                    self._changed.wait(left)
                 if self._stopped:
                     return
                 if not self._followers:
