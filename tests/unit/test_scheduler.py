@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from personalize_operator.runtime.workqueue import Entry, Scheduler
+from personalize_operator.runtime.workqueue import DUE, WAKE, Entry, Scheduler, ready_key
 
 # noop_cycles=0: the fake clock steps to the next timer at once. With looptime's default no-op cycles the
 # scheduler spins: a due time a few 1e-12 s after loop.time() (0.01 + 0.05 in floating point) is already due
@@ -176,3 +176,32 @@ async def test_stop_ends_the_task_and_passes_run_no_more() -> None:
 
     done, before, after = await run(scenario, delays={"a": 0.0})
     assert done and before == after
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        pytest.param([(DUE, 1.0, 1), (WAKE, 5.0, 9)], [(WAKE, 5.0, 9), (DUE, 1.0, 1)], id="a wake before earlier dues"),
+        pytest.param([(DUE, 2.0, 1), (DUE, 1.0, 2)], [(DUE, 1.0, 2), (DUE, 2.0, 1)], id="then earliest due"),
+        pytest.param([(WAKE, 1.0, 3), (WAKE, 1.0, 2)], [(WAKE, 1.0, 2), (WAKE, 1.0, 3)], id="then first scheduled"),
+    ],
+)
+def test_ready_order(keys: list[tuple[int, float, int]], expected: list[tuple[int, float, int]]) -> None:
+    assert sorted(ready_key(*key) for key in keys) == expected
+
+
+@pytest.mark.asyncio
+async def test_a_wake_up_gets_a_free_slot_before_passes_that_came_due_earlier() -> None:
+    """A burst of new resources (their first passes due) does not hold back a resource the status board woke."""
+
+    async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> list[str]:
+        scheduler.track("ready", "ns", "ready")
+        await until(lambda: len(calls) == 1)
+        for name in "abcdefgh":
+            scheduler.track(name, "ns", name)
+        scheduler.wake("ready")
+        await until(lambda: len(calls) == 10)
+        return [uid for uid, _ in calls[1:]]
+
+    order = await run(scenario, concurrency=1)
+    assert order.index("ready") <= 1  # at most the one pass that had already taken the slot goes first

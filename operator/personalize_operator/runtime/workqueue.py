@@ -12,6 +12,13 @@ gone or being deleted (kopf's delete handler takes over). `wake` may be
 called from any thread (the Secret watch, the status boards, the tenancy
 map); a wake during a pass runs the resource again right after it, so no
 change is missed.
+
+Order (docs/design.md section 3): passes that are due wait for a free slot in
+two lanes. Wake-ups (something finished: a tracker turned ACTIVE, a Secret was
+damaged, the spec changed) go before passes that merely came due (first
+passes, requeues, resyncs, passes sent back to wait for the AWS call budget),
+so a Secret whose tracker is ready is not written behind a burst of creates.
+Within a lane, earliest due first.
 """
 
 from __future__ import annotations
@@ -62,6 +69,13 @@ class Entry:
 
 PassFn = Callable[[str, Entry], Awaitable[float | None]]
 
+WAKE, DUE = 0, 1  # lanes: wake-ups first
+
+
+def ready_key(lane: int, due: float, ticket: int) -> tuple[int, float, int]:
+    """The order passes that are due get a slot in: wake-ups first, then earliest due, then first scheduled."""
+    return (lane, due, ticket)
+
 
 class Scheduler:
     """uid -> Entry, and the one task that runs passes when they are due."""
@@ -71,11 +85,12 @@ class Scheduler:
         self._on_forget = on_forget  # the status boards stop following a forgotten resource
         self._entries: dict[str, Entry] = {}
         self._fingerprints: dict[str, tuple[Any, ...]] = {}
-        self._heap: list[tuple[float, int, str]] = []
+        self._heap: list[tuple[float, int, str, int]] = []  # (due, ticket, uid, lane): not yet due
+        self._ready: list[tuple[tuple[int, float, int], str]] = []  # due, waiting for a slot, in ready_key order
+        self._free = concurrency
         self._tickets = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._due: asyncio.Event | None = None
-        self._slots: asyncio.Semaphore | None = None
         self._task: asyncio.Task[None] | None = None
         self._passes: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()  # _entries is read by wake() from other threads
@@ -90,7 +105,6 @@ class Scheduler:
         """Start the task; it and its passes inherit the caller's context (kopf's Event poster lives there)."""
         self._loop = asyncio.get_running_loop()
         self._due = asyncio.Event()
-        self._slots = asyncio.Semaphore(self._concurrency)
         self._task = self._loop.create_task(self._run(run_pass), name="personalize-scheduler")
 
     async def stop(self) -> None:
@@ -123,10 +137,10 @@ class Scheduler:
             self._fingerprints[uid] = fingerprint
         return before is not None and before != fingerprint
 
-    def _schedule(self, uid: str, entry: Entry, delay: float) -> None:
+    def _schedule(self, uid: str, entry: Entry, delay: float, lane: int = DUE) -> None:
         assert self._loop is not None and self._due is not None, "start() first"
         entry.ticket = next(self._tickets)
-        heapq.heappush(self._heap, (self._loop.time() + max(0.0, delay), entry.ticket, uid))
+        heapq.heappush(self._heap, (self._loop.time() + max(0.0, delay), entry.ticket, uid, lane))
         self._due.set()
 
     def _wake_now(self, uid: str) -> None:
@@ -137,19 +151,22 @@ class Scheduler:
             entry.woken = True
             return
         entry.attempts.reset()
-        self._schedule(uid, entry, 0.0)
+        self._schedule(uid, entry, 0.0, WAKE)
 
     async def _run(self, run_pass: PassFn) -> None:
-        assert self._loop is not None and self._due is not None and self._slots is not None
+        assert self._loop is not None and self._due is not None
         while True:
-            self._due.clear()  # before looking: a wake from now on sets it again
+            self._due.clear()  # before looking: a wake or a freed slot from now on sets it again
             now = self._loop.time()
             while self._heap and self._heap[0][0] <= now:
-                _, ticket, uid = heapq.heappop(self._heap)
+                due, ticket, uid, lane = heapq.heappop(self._heap)
+                heapq.heappush(self._ready, (ready_key(lane, due, ticket), uid))
+            while self._ready and self._free > 0:
+                (_, _, ticket), uid = heapq.heappop(self._ready)
                 entry = self._entries.get(uid)
                 if entry is None or entry.ticket != ticket or entry.running:
                     continue  # forgotten, rescheduled since, or running (its end reschedules it)
-                await self._slots.acquire()
+                self._free -= 1
                 entry.running = True
                 task = self._loop.create_task(self._one(run_pass, uid, entry))
                 self._passes.add(task)
@@ -162,7 +179,7 @@ class Scheduler:
                 pass
 
     async def _one(self, run_pass: PassFn, uid: str, entry: Entry) -> None:
-        assert self._slots is not None
+        assert self._due is not None
         try:
             delay = await run_pass(uid, entry)
         except Exception:  # the pass function explains its own failures; this is a bug: try again later
@@ -170,7 +187,8 @@ class Scheduler:
             delay = 30.0
         finally:
             entry.running = False
-            self._slots.release()
+            self._free += 1
+            self._due.set()
         if self._entries.get(uid) is not entry:
             return  # forgotten while it ran
         if delay is None:
@@ -179,7 +197,8 @@ class Scheduler:
         if entry.woken:
             entry.woken = False
             entry.attempts.reset()
-            delay = 0.0
+            self._schedule(uid, entry, 0.0, WAKE)
+            return
         self._schedule(uid, entry, delay)
 
     # -- from any thread -------------------------------------------------------------------------------
