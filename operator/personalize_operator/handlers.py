@@ -86,7 +86,11 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         max_pool_connections=ours.max_workers,
     )
     boards = (
-        Boards(lambda region, identity: lambda: pool.for_region(region, identity=identity).sightings(), _wake(memo))
+        Boards(
+            lambda region, identity: lambda: pool.for_region(region, identity=identity).sightings(),
+            _wake(memo),
+            step=_wake(memo, urgent=False),
+        )
         if ours.status_board
         else None
     )
@@ -160,9 +164,9 @@ def _tenancy_changed(edges: passes.Edges, logger: logging.Logger) -> None:
     logger.info(f"tenancy map changed: woke {edges.scheduler.wake_all()} resource(s)")
 
 
-def _wake(memo: kopf.Memo) -> Any:
+def _wake(memo: kopf.Memo, *, urgent: bool = True) -> Any:
     """The scheduler's wake, for the boards built before the scheduler (from the board's thread)."""
-    return lambda uid: memo["edges"].scheduler.wake(uid) if "edges" in memo else False
+    return lambda uid: memo["edges"].scheduler.wake(uid, urgent=urgent) if "edges" in memo else False
 
 
 @kopf.on.cleanup()

@@ -67,6 +67,23 @@ class TestRefresh:
         assert region.calls == 1
         assert sorted(woken.uids) == sorted(f"uid-{i}" for i in range(0, 50, 2))
 
+    def test_a_step_wakes_through_step_and_a_finished_transition_through_wake(
+        self, region: FakeRegion, woken: Woken
+    ) -> None:
+        """A step only shown in status may wait behind urgent wake-ups (a tracker ready for its Secret)."""
+        stepped = Woken()
+        board = StatusBoard(region.list, woken, step=stepped, interval=60)
+        creating = region.set("a", "CREATE IN_PROGRESS")
+        ready = region.set("b", "ACTIVE")
+        gone = region.set("c", "DELETE IN_PROGRESS")
+        board.follow("uid-a", creating, "CREATE PENDING")
+        board.follow("uid-b", ready, "CREATE IN_PROGRESS")
+        board.follow("uid-c", gone, "DELETE IN_PROGRESS")
+        region.remove("c")
+        board.refresh()
+        assert stepped.uids == ["uid-a"] and sorted(woken.uids) == ["uid-b", "uid-c"]
+        board.stop()
+
     def test_following_again_replaces_the_status_waited_on(
         self, board: StatusBoard, region: FakeRegion, woken: Woken
     ) -> None:

@@ -143,7 +143,7 @@ class Scheduler:
         heapq.heappush(self._heap, (self._loop.time() + max(0.0, delay), entry.ticket, uid, lane))
         self._due.set()
 
-    def _wake_now(self, uid: str) -> None:
+    def _wake_now(self, uid: str, lane: int = WAKE) -> None:
         entry = self._entries.get(uid)
         if entry is None:
             return
@@ -151,7 +151,7 @@ class Scheduler:
             entry.woken = True
             return
         entry.attempts.reset()
-        self._schedule(uid, entry, 0.0, WAKE)
+        self._schedule(uid, entry, 0.0, lane)
 
     async def _run(self, run_pass: PassFn) -> None:
         assert self._loop is not None and self._due is not None
@@ -203,13 +203,14 @@ class Scheduler:
 
     # -- from any thread -------------------------------------------------------------------------------
 
-    def wake(self, uid: str) -> bool:
-        """Run the resource's next pass now; False when no resource with that uid is tracked."""
+    def wake(self, uid: str, *, urgent: bool = True) -> bool:
+        """Run the resource's next pass now (not `urgent`: in the lane of passes that came due); False when no
+        resource with that uid is tracked."""
         with self._lock:
             known = uid in self._entries
         if not known or self._loop is None:
             return False
-        self._loop.call_soon_threadsafe(self._wake_now, uid)
+        self._loop.call_soon_threadsafe(self._wake_now, uid, WAKE if urgent else DUE)
         return True
 
     def wake_all(self) -> int:
