@@ -252,14 +252,7 @@ def _plot_budget(runs: list[tuple[str, dict[str, Any]]], title: str, path: Path,
             )
     if limit:
         axes.axhline(limit, color="grey", linestyle=":", linewidth=1, label=f"emulator limit {limit:g}/s")
-    axes.set_xlabel("seconds since the first EventTracker was applied")
-    axes.set_ylabel("calls per second")
-    axes.set_title(title)
-    axes.legend(fontsize=7)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    _finish(figure, axes, "seconds since the first EventTracker was applied", "calls per second", title, path)
 
 
 def _plot_latency(results: dict[str, Any], path: Path) -> None:
@@ -287,8 +280,12 @@ def _plot_rates(series: list[Any], title: str, path: Path) -> None:
     axes.plot(
         times, [sum(rates.values()) for _, rates in series], label="all", color="black", linestyle=":", linewidth=1.5
     )
-    axes.set_xlabel("seconds")
-    axes.set_ylabel("AWS calls per second")
+    _finish(figure, axes, "seconds", "AWS calls per second", title, path)
+
+
+def _finish(figure: Any, axes: Any, xlabel: str, ylabel: str, title: str, path: Path) -> None:
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
     axes.set_title(title)
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)

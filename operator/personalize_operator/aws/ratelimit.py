@@ -208,6 +208,11 @@ class CallBudget:
         with self._lock:
             return rate_at(self._curve, self._clock(), self.bounds)
 
+    @property
+    def curve(self) -> Curve:
+        with self._lock:
+            return self._curve
+
     def _refill(self, now: float) -> float:
         rate = rate_at(self._curve, now, self.bounds)
         self._tokens = refilled(self._tokens, self._updated, now, rate, self.burst)
