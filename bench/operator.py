@@ -7,20 +7,25 @@ fixed transition delays, the operator as a process) and runs, in order:
    60 s and 300 s, all in flight together (holds in the emulator stretch
    CREATE IN_PROGRESS per tracker); AWS calls per tracker by operation; the
    AWS call rate while 50 trackers are in transition in one region.
-2. burst: 200 EventTrackers at once against an emulator limited to 10 calls
-   per second: time to all Ready, throttled calls, duplicates, operator CPU
-   seconds and peak RSS.
-3. restart: with 500 Active, the operator restarted: Creates, calls by
+2. burst, no AWS limit: 200 EventTrackers at once in a region of their own,
+   with the operator and then with a naive kopf operator polling every 10 s
+   (bench/naive_operator.py) as the comparator: time to all Secrets,
+   ACTIVE->Secret p50/p95, AWS calls per second and the operator's call
+   budget (its /metrics gauge) over time.
+3. burst: 200 EventTrackers at once against an emulator limited to 10 calls
+   per second: time to all Secrets and all Ready, refused calls, duplicates,
+   the call budget over time, operator CPU seconds and peak RSS.
+4. restart: with 500 Active, the operator restarted: Creates, calls by
    operation in the first minute, time to settle, every resource still Ready.
-4. idle: AWS calls per resource per hour at the default resync (600 s),
+5. idle: AWS calls per resource per hour at the default resync (600 s),
    measured over two resync periods at --resync-seconds 60 and scaled.
-5. rss: resident memory with 1,000 EventTrackers Active.
+6. rss: resident memory with 1,000 EventTrackers Active.
 
 Prints a table and JSON, writes docs/performance.md with PNG plots under
 docs/performance/. Figures come from the Kubernetes watch, the emulator's call
 counters and /proc, never from the operator's logs.
 
-    .venv/bin/python bench/operator.py [--quick] [--out docs]
+    .venv/bin/python bench/operator.py [--quick] [--out docs] [--only burst-unlimited,burst --json FILE]
 """
 
 from __future__ import annotations
