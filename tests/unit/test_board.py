@@ -82,6 +82,10 @@ class TestRefresh:
         region.remove("c")
         board.refresh()
         assert stepped.uids == ["uid-a"] and sorted(woken.uids) == ["uid-b", "uid-c"]
+        assert board.following() == {"uid-a": creating}  # still followed: its end wakes it even if its pass waits
+        region.set("a", "ACTIVE")
+        board.refresh()
+        assert woken.uids[-1] == "uid-a" and board.following() == {}
         board.stop()
 
     def test_following_again_replaces_the_status_waited_on(

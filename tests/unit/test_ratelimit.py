@@ -23,7 +23,7 @@ from personalize_operator.aws.ratelimit import (
 )
 
 BOUNDS = Bounds(floor=1.0, ceiling=50.0)
-K10 = (10 * 0.3 / 0.4) ** (1 / 3)  # botocore's CUBIC: seconds from a cut at w_max=10 back to 10
+K10 = (10 * 0.3 / 0.1) ** (1 / 3)  # CUBIC (scale 0.1): seconds from a cut at w_max=10 back to 10
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ K10 = (10 * 0.3 / 0.4) ** (1 / 3)  # botocore's CUBIC: seconds from a cut at w_m
         pytest.param(Curve(w_max=50.0), 1e6, 50.0, id="never throttled, much later: still the ceiling"),
         pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0, 7.0, id="at the cut: 0.7 x the rate AWS allowed"),
         pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0 + K10, 10.0, id="back at w_max after K seconds"),
-        pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0 + K10 + 2, 13.2, id="then probing beyond it"),
+        pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0 + K10 + 2, 10.8, id="then probing beyond it"),
         pytest.param(Curve(w_max=10.0, last_cut=100.0), 130.0, 50.0, id="recovered: capped at the ceiling"),
         pytest.param(Curve(w_max=1.0, last_cut=100.0), 100.0, 1.0, id="never below the floor"),
     ],
@@ -179,7 +179,7 @@ class TestCallBudget:
         assert calls.rate == pytest.approx(7.0) and rates[-1] == pytest.approx(7.0)
         calls.record(throttled=True, sent_at=clock.now - 0.01)  # sent before the cut: the same congestion
         assert calls.rate == pytest.approx(7.0)
-        clock.now += 30
+        clock.now += 60
         assert calls.rate == 50.0
 
     def test_after_a_cut_nothing_goes_out_until_the_refusing_second_has_passed(self) -> None:

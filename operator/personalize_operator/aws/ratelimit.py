@@ -6,7 +6,8 @@ the budget measures instead of guessing, like botocore's `adaptive` retry
 mode: it starts at a ceiling (a setting), and each throttling answer (as
 botocore's ThrottlingErrorDetector reads it) cuts the rate with botocore's
 CUBIC curve (`botocore.retries.throttling.CubicCalculator`), which brings it
-back, slowly near the rate AWS refused and faster beyond, while no throttle
+back (scale constant 0.1, slower than botocore's 0.4), slowly near the rate
+AWS refused and faster beyond, while no throttle
 comes; never below the floor nor above the ceiling. After a cut it sends
 nothing until the second in which AWS refused has passed. Unlike botocore's mode
 the budget is shared by every client of the account and region, limits from
@@ -40,7 +41,10 @@ from botocore.retries import standard
 from botocore.retries.throttling import CubicCalculator
 
 ACCEPTED_WINDOW_SECONDS = 1.0  # AWS's limit is over a sliding second: what it accepted in one is what it allows
-SLOT_MARGIN_SECONDS = 0.005  # a parked pass comes back a little after its token has refilled, never before
+SLOT_MARGIN_SECONDS = 0.005
+# CUBIC's scale constant: botocore's adaptive mode uses 0.4. A region's control-plane limit is steady, and past
+# the rate AWS refused each probe costs a refused call (and a pause): probing four times slower spends fewer.
+CUBIC_SCALE = 0.1  # a parked pass comes back a little after its token has refilled, never before
 
 
 class BudgetWait(Exception):
@@ -84,7 +88,7 @@ def rate_at(curve: Curve, now: float, bounds: Bounds) -> float:
     """The budget's rate at `now`: botocore's CUBIC recovery from the last cut, within the bounds."""
     if curve.last_cut == -math.inf:
         return bounds.ceiling
-    cubic = CubicCalculator(starting_max_rate=curve.w_max, start_time=curve.last_cut)
+    cubic = CubicCalculator(starting_max_rate=curve.w_max, start_time=curve.last_cut, scale_constant=CUBIC_SCALE)
     return bounds.clamp(cubic.success_received(now))
 
 

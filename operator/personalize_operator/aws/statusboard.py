@@ -176,8 +176,11 @@ class StatusBoard:
                 for uid, follow in self._followers.items()
             }
             moved = {uid: status for uid, status in seen.items() if status != self._followers[uid].status}
-            for uid in moved:
-                del self._followers[uid]
+            for uid, status in moved.items():
+                if status in TRANSITIONAL_STATES:  # a step: still followed, so the end wakes it even before its pass
+                    self._followers[uid] = _Follow(arn=self._followers[uid].arn, status=status)
+                else:
+                    del self._followers[uid]
         for uid, status in moved.items():
             (self._step if status in TRANSITIONAL_STATES else self._wake)(uid)
 

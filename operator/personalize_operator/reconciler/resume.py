@@ -46,13 +46,10 @@ def follow_if_waiting(board: StatusBoard | None, uid: str, outcome: Outcome) -> 
     """Follow the tracker on the board when the pass waits on a transition; the requeue becomes the safety net."""
     decision = outcome.decision
     arn, aws_status = outcome.status.get("eventTrackerArn"), outcome.status.get("awsStatus")
-    if (
-        board is None
-        or not arn
-        or aws_status not in TRANSITIONAL_STATES
-        or decision.requeue is None
-        or not decision.synced
-    ):
+    if board is None:
+        return outcome
+    if not arn or aws_status not in TRANSITIONAL_STATES or decision.requeue is None or not decision.synced:
+        board.forget(uid)  # not waiting (any more): a follow left from a step must not wake it again
         return outcome
     board.follow(uid, str(arn), str(aws_status))
     longer = dataclasses.replace(decision, requeue=max(decision.requeue, SAFETY_NET_SECONDS))
