@@ -7,7 +7,7 @@ what a pass does remotely, what it decides and which Events it posts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 

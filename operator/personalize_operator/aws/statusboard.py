@@ -31,6 +31,7 @@ from typing import Any
 from personalize_operator.api import arns
 from personalize_operator.aws.client import TrackerClient
 from personalize_operator.aws.errors import AccessDenied
+from personalize_operator.aws.ratelimit import BudgetWait
 from personalize_operator.aws.tracker import (
     ACTIVE,
     GONE,
@@ -324,6 +325,8 @@ class BoardTrackers:
         """
         try:
             return self._board.named(name, newer_than=time.monotonic() - BOARD_FRESHNESS_SECONDS) is not None
+        except BudgetWait:
+            raise  # the pass waits for its turn in the call budget, then looks the same way
         except Exception as error:  # throttled, unreachable: look the expensive way
             log.info(
                 "status board unavailable for a name lookup (%s); looking in the dataset group", type(error).__name__
