@@ -314,3 +314,42 @@ class BudgetSampler:
 def budget_series(samples: list[tuple[float, dict[str, float]]], origin: float, region: str) -> list[list[float]]:
     """[seconds since `origin`, calls/s the budget allowed] for `region`."""
     return [[round(at - origin, 2), round(rates[region], 2)] for at, rates in samples if region in rates]
+
+
+# The resources a reconcile writes or reads: the EventTrackers (and their status), their Events and Secrets.
+KUBE_RESOURCES = ("eventtrackers", "events", "secrets")
+
+
+def kube_requests(api: client.ApiClient) -> dict[str, float]:
+    """The API server's own request counters (apiserver_request_total from its /metrics), by "resource verb".
+
+    Long-running WATCH requests are left out (a watch is one request however long it lasts).
+    """
+    method, url, headers, body, post = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    answer = api.call_api(method, url, header_params=headers, body=body, post_params=post, _request_timeout=30)
+    answer.read()
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(answer.data.decode()):
+        for sample in family.samples:
+            if sample.name != "apiserver_request_total":
+                continue
+            labels = sample.labels
+            resource = labels.get("resource", "")
+            if resource not in KUBE_RESOURCES or labels.get("verb") == "WATCH":
+                continue
+            what = resource + ("/" + labels["subresource"] if labels.get("subresource") else "")
+            key = f"{what} {labels.get('verb')}"
+            counts[key] = counts.get(key, 0.0) + sample.value
+    return counts
+
+
+def kube_requests_per_resource(
+    before: dict[str, float], after: dict[str, float], resources: int, *, ours: dict[str, float]
+) -> dict[str, float]:
+    """Requests per resource between two counter readings, less `ours` (the benchmark's own, e.g. its creates)."""
+    per: dict[str, float] = {}
+    for key in sorted(set(after) | set(before)):
+        count = after.get(key, 0.0) - before.get(key, 0.0) - ours.get(key, 0.0)
+        if count > 0:
+            per[key] = round(count / resources, 2)
+    return per

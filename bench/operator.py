@@ -278,12 +278,16 @@ class Bench:
         operator = self.naive([namespace], region) if naive else self.operator([namespace], metrics=True)
         budget = None if naive else harness.BudgetSampler(operator.metrics_port).start()
         before = operator.usage()
+        requests_before = harness.kube_requests(self.api)
         sampler = harness.CallSampler(self.emulator.admin).start()
         origin = self.create(namespace, names)
         self.wait(lambda: len(watch.secrets()) >= len(names), timeout=600, what=f"{len(names)} Secrets")
         if not naive:
             self.wait(lambda: len(watch.ready()) >= len(names), timeout=120, what=f"{len(names)} Ready")
         after = operator.usage()
+        requests = harness.kube_requests_per_resource(
+            requests_before, harness.kube_requests(self.api), len(names), ours={"eventtrackers POST": len(names)}
+        )
         samples = sampler.stop()
         budgets = budget.stop() if budget is not None else []
         secrets = watch.secrets()
@@ -310,6 +314,8 @@ class Bench:
             "throttled_percent": round(100 * sum(refused.values()) / max(1, sum(calls.values())), 2),
             "duplicates": len(trackers) - len(set(groups)) + max(0, len(trackers) - len(names)),
             "creates": calls.get("CreateEventTracker", 0),
+            "kube_requests_per_resource": requests,
+            "kube_requests_per_resource_total": round(sum(requests.values()), 2),
             "cpu_seconds": round(after.cpu_seconds - before.cpu_seconds, 1),
             "peak_rss_mb": round(after.peak_rss_mb, 1),
             "rates": harness.rates(samples, origin),

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from personalize_operator.aws.errors import AccessDenied
-from personalize_operator.aws.statusboard import Boards, StatusBoard
+from personalize_operator.aws.ratelimit import BudgetWait
+from personalize_operator.aws.statusboard import Boards, BoardTrackers, StatusBoard
 from personalize_operator.aws.tracker import GONE, Sighting, is_transitional
 from support.builders import tracker_arn
 from support.fakes import FakeRegion, Woken
@@ -248,3 +249,26 @@ def test_recent_counts_from_the_first_page_not_from_a_wait_for_a_token() -> None
     now[0] += 2.0
     assert board.recent(tracker_arn("a"), within=1.0) is None
     assert board.lookup(tracker_arn("a"), newer_than=100.0) is not None  # the list started at 100: no new list
+
+
+class TestNameLookup:
+    """BoardTrackers.may_exist: does a new resource look for its tracker before creating (a restore)?"""
+
+    def test_one_list_answers_every_name_of_a_burst(self, board: StatusBoard, region: FakeRegion) -> None:
+        region.set("restored", "ACTIVE")
+        trackers = BoardTrackers(object(), board, "dataset-group")  # type: ignore[arg-type]
+        assert trackers.may_exist("restored") and not trackers.may_exist("new")
+        assert region.calls == 1  # not one list (nor one dataset group listing) per resource
+
+    def test_a_failed_list_says_look_the_expensive_way(self, region: FakeRegion, woken: Woken) -> None:
+        region.fail = True
+        trackers = BoardTrackers(object(), StatusBoard(region.list, woken, interval=60), "dataset-group")  # type: ignore[arg-type]
+        assert trackers.may_exist("new")
+
+    def test_an_empty_call_budget_sends_the_pass_back(self, woken: Woken) -> None:
+        def empty() -> Iterator[Sighting]:
+            raise BudgetWait(0.5)
+
+        trackers = BoardTrackers(object(), StatusBoard(empty, woken, interval=60), "dataset-group")  # type: ignore[arg-type]
+        with pytest.raises(BudgetWait):
+            trackers.may_exist("new")

@@ -324,7 +324,7 @@ class BoardTrackers:
         AlreadyExists instead (one refused call, never a second tracker: one tracker per dataset group).
         """
         try:
-            return self._board.named(name, newer_than=time.monotonic() - BOARD_FRESHNESS_SECONDS) is not None
+            return self._board.named(name, within=BOARD_FRESHNESS_SECONDS) is not None
         except BudgetWait:
             raise  # the pass waits for its turn in the call budget, then looks the same way
         except Exception as error:  # throttled, unreachable: look the expensive way

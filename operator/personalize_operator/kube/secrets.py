@@ -246,6 +246,20 @@ def _read(calls: Calls, namespace: str, name: str) -> Any:
         raise _failure("reading", namespace, name, error, calls.kind) from None
 
 
+def _create_blind(calls: Calls, wanted: dict[str, Any]) -> SecretWrite | None:
+    """A create without reading first (one request for a new resource's Secret); None when it already exists."""
+    namespace, name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
+    try:
+        calls.create(namespace, wanted, _request_timeout=REQUEST_TIMEOUT)
+    except ApiException as error:
+        if error.status == 409:
+            return None
+        raise _failure("writing", namespace, name, error, calls.kind) from None
+    except urllib3.exceptions.HTTPError as error:
+        raise _failure("writing", namespace, name, error, calls.kind) from None
+    return SecretWrite(True)
+
+
 def _write_once(
     calls: Calls, wanted: dict[str, Any], owner: Owner, conflict: type[Exception], tracking_id: str | None
 ) -> SecretWrite | None:
@@ -282,14 +296,19 @@ def apply(
     *,
     tracking_id: str | None = None,
     conflict: type[Exception] = SecretConflict,
+    new: bool = False,
 ) -> SecretWrite:
     """Create or repair the object (a Secret unless `core` is another kind's Calls); truthy when written.
 
     `tracking_id`: the value being written, to tell whether it replaced another (SecretWrite).
+    `new`: the object is most likely absent (decide.expects_new_secret): create it without reading first;
+    one that exists (409) is then read and checked like any other.
     Raises `conflict` (not ours) or SecretError (the API failed or kept racing us).
     """
     calls = core if isinstance(core, Calls) else secret_calls(core)
     name = wanted["metadata"]["name"]
+    if new and (created := _create_blind(calls, wanted)) is not None:
+        return created
     for _ in range(CONFLICT_RETRIES):
         written = _write_once(calls, wanted, owner, conflict, tracking_id)
         if written is not None:
@@ -327,8 +346,10 @@ class SecretStore:
 
     core: SecretsApi
 
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE) -> SecretWrite:
-        return apply(self.core, render(owner, name, tracking_id, arn, shape), owner, tracking_id=tracking_id)
+    def write(
+        self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE, *, new: bool = False
+    ) -> SecretWrite:
+        return apply(self.core, render(owner, name, tracking_id, arn, shape), owner, tracking_id=tracking_id, new=new)
 
     def remove(self, owner: Owner, name: str) -> bool:
         return delete_if_ours(self.core, owner.namespace, name, owner)

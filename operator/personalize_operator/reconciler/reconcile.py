@@ -45,6 +45,7 @@ from personalize_operator.reconciler.decide import (
     decide_secret_conflict,
     decide_secret_not_written,
     decide_tags_read,
+    expects_new_secret,
     failure_event,
     looks_first,
     owner_of,
@@ -70,7 +71,9 @@ class Trackers(Protocol):
 class SecretWriter(Protocol):
     """The tracking Secret (secrets.SecretStore in production); raises SecretConflict / SecretError."""
 
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = ...) -> SecretWrite: ...
+    def write(
+        self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = ..., *, new: bool = ...
+    ) -> SecretWrite: ...
     def remove(self, owner: Owner, name: str) -> bool: ...
 
 
@@ -248,7 +251,8 @@ def _sync_active(ctx: Context, decision: Decision, tracker: RemoteTracker) -> tu
         events.append(Event("Normal", "TagsUpdated", f"set {len(to_set)} and removed {len(to_remove)} tag(s)"))
     owner = _owner(ctx.desired)
     shape = secret_shape(ctx.desired)
-    written = ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn, shape)
+    new = expects_new_secret(ctx.recorded, ctx.desired.secret_name)
+    written = ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn, shape, new=new)
     if written:
         events.append(Event("Normal", "SecretWritten", f"Secret {ctx.desired.secret_name} holds the tracking ID"))
     old = ctx.recorded.secret_name

@@ -62,6 +62,7 @@ class Entry:
     attempts: Attempts = field(default_factory=Attempts)
     first: bool = True  # its first pass in this process (reconciler/resume.py resumes it from the status board)
     finalizer_waits: int = 0
+    awaiting_finalizer: bool = False  # its pass waits for kopf's finalizer: the watch event that shows it wakes it
     ticket: int = -1  # the heap item that is current; older items for this uid are skipped
     running: bool = False
     woken: bool = False  # woken while its pass ran: run again right after
@@ -114,13 +115,30 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def track(self, uid: str, namespace: str, name: str) -> bool:
-        """Seen (again) by kopf: a resource not yet tracked gets its first pass at once; True when new."""
+    def track(self, uid: str, namespace: str, name: str, *, awaiting_finalizer: float | None = None) -> bool:
+        """Seen (again) by kopf: a resource not yet tracked gets its first pass at once; True when new.
+
+        `awaiting_finalizer`: kopf has not added the finalizer yet; the first pass waits for `finalizer_added`,
+        or at most these seconds (a pass without it only reads the object and waits: a request for nothing).
+        """
         with self._lock:
             if uid in self._entries:
                 return False
             entry = self._entries[uid] = Entry(namespace=namespace, name=name)
-        self._schedule(uid, entry, 0.0)
+            entry.awaiting_finalizer = awaiting_finalizer is not None
+        self._schedule(uid, entry, awaiting_finalizer or 0.0)
+        return True
+
+    def finalizer_added(self, uid: str) -> bool:
+        """kopf's finalizer is on the object: a pass waiting for it runs now, in the lane of passes that came
+        due (a first pass is not a wake-up); False when none waited."""
+        with self._lock:
+            entry = self._entries.get(uid)
+            if entry is None or not entry.awaiting_finalizer:
+                return False
+            entry.awaiting_finalizer = False
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake_now, uid, DUE)
         return True
 
     def forget(self, uid: str) -> None:
