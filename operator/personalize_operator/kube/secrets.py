@@ -235,29 +235,34 @@ def _failure(action: str, namespace: str, name: str, error: Exception, kind: str
     return SecretError(f"{action} {kind} {name} failed: no answer from the Kubernetes API ({type(error).__name__})")
 
 
-def _read(calls: Calls, namespace: str, name: str) -> Any:
+def _answer_or_none(action: str, calls: Calls, namespace: str, name: str, none_on: int, call: Callable[[], Any]) -> Any:
+    """`call()`'s answer; None when the API answered `none_on` (404: absent, 409: exists); else SecretError."""
     try:
-        return calls.read(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+        return call()
     except ApiException as error:
-        if error.status == 404:
+        if error.status == none_on:
             return None
-        raise _failure("reading", namespace, name, error, calls.kind) from None
+        raise _failure(action, namespace, name, error, calls.kind) from None
     except urllib3.exceptions.HTTPError as error:
-        raise _failure("reading", namespace, name, error, calls.kind) from None
+        raise _failure(action, namespace, name, error, calls.kind) from None
+
+
+def _read(calls: Calls, namespace: str, name: str) -> Any:
+    return _answer_or_none(
+        "reading", calls, namespace, name, 404, lambda: calls.read(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+    )
 
 
 def _create_blind(calls: Calls, wanted: dict[str, Any]) -> SecretWrite | None:
     """A create without reading first (one request for a new resource's Secret); None when it already exists."""
     namespace, name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
-    try:
+
+    def create() -> SecretWrite:
         calls.create(namespace, wanted, _request_timeout=REQUEST_TIMEOUT)
-    except ApiException as error:
-        if error.status == 409:
-            return None
-        raise _failure("writing", namespace, name, error, calls.kind) from None
-    except urllib3.exceptions.HTTPError as error:
-        raise _failure("writing", namespace, name, error, calls.kind) from None
-    return SecretWrite(True)
+        return SecretWrite(True)
+
+    written: SecretWrite | None = _answer_or_none("writing", calls, namespace, name, 409, create)
+    return written
 
 
 def _write_once(
