@@ -229,7 +229,16 @@ def _burst_figures(burst: dict[str, Any]) -> str:
         f" {burst['active_to_secret_p50_s']} s, p95 {burst['active_to_secret_p95_s']} s; apply->Secret p50"
         f" {burst['apply_to_secret_p50_s']} s; {burst['calls_total']} AWS calls ({per}), {burst['throttled']} refused;"
         f" {burst['duplicates']} duplicates; {burst['cpu_seconds']} CPU s, peak RSS {burst['peak_rss_mb']} MB"
+        + _kube_requests(burst)
     )
+
+
+def _kube_requests(burst: dict[str, Any]) -> str:
+    """Kubernetes API requests per resource (apiserver_request_total), when the run measured them."""
+    if "kube_requests_per_resource" not in burst:
+        return ""
+    per = ", ".join(f"{what} {n}" for what, n in burst["kube_requests_per_resource"].items())
+    return f"; {burst['kube_requests_per_resource_total']} Kubernetes requests per resource ({per})"
 
 
 def _plot_budget(runs: list[tuple[str, dict[str, Any]]], title: str, path: Path, limit: float = 0.0) -> None:

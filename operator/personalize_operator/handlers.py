@@ -236,11 +236,21 @@ async def _one_pass(edges: passes.Edges, memo: kopf.Memo, uid: str, entry: Entry
     memo.get("leader", leader.NOT_ELECTED).ensure_leading()  # a leader resumed after its Lease lapsed exits
     namespace, name = entry.namespace, entry.name
     loop = asyncio.get_running_loop()
+    budget, entry.budget = entry.budget, None
     try:
         result = await loop.run_in_executor(
-            edges.executor, passes.live_pass, edges, namespace, name, uid, entry.attempts.count, entry.first
+            edges.executor,
+            passes.live_pass,
+            edges,
+            namespace,
+            name,
+            uid,
+            entry.attempts.count,
+            entry.first,
+            budget,
         )
     except BudgetWait as parked:  # its first AWS call found the budget empty: its turn comes, no worker held
+        entry.budget = parked.budget
         return parked.seconds
     except passes.FinalizerMissing as waiting:  # kopf adds it in the same cycle that reports the resource
         log.debug(f"{namespace}/{name}: {waiting}")

@@ -154,6 +154,23 @@ class TestCallBudget:
         with parkable_pass(), pytest.raises(BudgetWait):
             calls.secure()  # empty now: the pass goes back before writing anything
 
+    def test_a_parked_pass_comes_back_holding_its_token_before_reading_anything(self) -> None:
+        """BudgetWait names its budget: the next run secures a token first (no API server read if sent back
+        again); securing twice in one pass (again before the create) takes one token, not two."""
+        calls, clock, _ = budget(ceiling=10.0, burst=1.0)
+        with parkable_pass():
+            calls.before_send()
+        with parkable_pass(), pytest.raises(BudgetWait) as parked:
+            calls.before_send()
+        assert parked.value.budget is calls
+        clock.now += parked.value.seconds
+        with parkable_pass():
+            calls.secure()  # before the pass reads the object
+            calls.secure()  # before createRequested is written: the same token
+            calls.before_send()  # the create goes with it
+        with parkable_pass(), pytest.raises(BudgetWait):
+            calls.before_send()  # one token was taken in all, not two: the next one is not due yet
+
     def test_calls_outside_a_pass_and_later_calls_of_a_pass_wait_in_their_thread(self) -> None:
         calls, clock, _ = budget(ceiling=10.0, burst=1.0)
         done = threading.Event()

@@ -50,9 +50,10 @@ CUBIC_SCALE = 0.1  # a parked pass comes back a little after its token has refil
 class BudgetWait(Exception):
     """A pass's first AWS call found the budget empty: give the worker back and run again in `seconds`."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, budget: CallBudget | None = None) -> None:
         super().__init__(f"AWS call budget empty: again in {seconds:.2f}s")
         self.seconds = seconds
+        self.budget = budget  # the pass's next run takes its token from it before reading anything (`secure`)
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,8 @@ class CallBudget:
     def secure(self) -> None:
         """Take the token of the pass's next call now, before a write that only makes sense if the call goes out
         (status.createRequested before CreateEventTracker): a parked pass must not leave it behind."""
-        if not _PASS.active:
-            return
+        if not _PASS.active or _PASS.held is self:
+            return  # not a pass, or its next call's token is already held
         if _PASS.calls == 0:
             self._take_first()
         else:
@@ -260,7 +261,7 @@ class CallBudget:
                 return
             self._promised = decision.promised_until
             self.parked += 1
-        raise BudgetWait(decision.seconds)
+        raise BudgetWait(decision.seconds, self)
 
     def _wait_for_token(self) -> float:
         """Block this thread until a token is free (ahead of parked passes); returns the seconds waited."""

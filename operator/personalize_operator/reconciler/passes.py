@@ -200,14 +200,26 @@ def _deletion_identity(edges: Edges, body: Mapping[str, Any], desired: Desired) 
     return Identity(role_arn=role, external_id=external_id, session_name=session_name(desired.namespace))
 
 
-def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, first: bool = False) -> PassResult | None:
+def live_pass(
+    edges: Edges,
+    namespace: str,
+    name: str,
+    uid: str,
+    retry: int,
+    first: bool = False,
+    budget: ratelimit.CallBudget | None = None,
+) -> PassResult | None:
     """One reconcile pass; None when the resource is gone or being deleted (the scheduler lets it go).
 
     `first`: the resource's first pass in this process, where an unchanged Active resource is confirmed
     from the status board instead of AWS (resume.py). Raises BudgetWait when its first AWS call finds the
     call budget empty, before anything was written (aws/ratelimit.py): the work queue runs it again later.
+    `budget`: the one its last run was sent back by; its token is taken before the read, so a pass sent back
+    again costs no request to the API server.
     """
     with edges.gates.held(uid), ratelimit.parkable_pass():
+        if budget is not None:
+            budget.secure()
         body = edges.objects.read(namespace, name)
         if body is None or is_deleting(body) or _meta(body).get("uid") != uid:
             return None

@@ -62,6 +62,7 @@ class Entry:
     attempts: Attempts = field(default_factory=Attempts)
     first: bool = True  # its first pass in this process (reconciler/resume.py resumes it from the status board)
     finalizer_waits: int = 0
+    budget: Any = None  # the AWS call budget its last pass was sent back by (reconciler/passes.live_pass)
     awaiting_finalizer: bool = False  # its pass waits for kopf's finalizer: the watch event that shows it wakes it
     ticket: int = -1  # the heap item that is current; older items for this uid are skipped
     running: bool = False
