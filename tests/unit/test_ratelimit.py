@@ -66,6 +66,7 @@ def test_after_throttle(curve: Curve, sent_at: float, accepted: int, now: float,
         pytest.param(0.5, 10.0, 0, -math.inf, 0.0, 0.05, id="half a token at 10/s: back in 0.05 s"),
         pytest.param(0.0, 10.0, 0, 0.3, 0.0, 0.4, id="slots promised to 0.3: the next one, 1/rate later"),
         pytest.param(-0.0, 2.0, 0, -math.inf, 1.0, 1.5, id="at 2/s an empty bucket refills in 0.5 s"),
+        pytest.param(0.0, 3.0, 0, 20.0, 0.0, 1.0, id="slots promised at a cut rate: never more than 1 s ahead"),
     ],
 )
 def test_first_call(
