@@ -17,7 +17,7 @@ help:
 	@echo "              NODE=1: with a real node running pods (needs root and make image; docs/node.md)"
 	@echo "make crds     regenerate crds/ from the pydantic model"
 	@echo "make image    the container image with podman (docs/image.md)"
-	@echo "make bench    benchmarks (~30 min): idle cost of the resync, then the operator benchmark: table, JSON,"
+	@echo "make bench    benchmarks (~35 min): idle cost of the resync, then the operator benchmark: table, JSON,"
 	@echo "              docs/performance.md with plots (BENCH_ARGS=--quick: a few minutes)"
 	@echo "make release  REGISTRY=host:port: image tagged with the version + packaged chart, pushed there (docs/install.md)"
 	@echo "make lint     ruff, the layering contracts (import-linter, pyproject.toml), parliament on the shipped IAM policies"

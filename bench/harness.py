@@ -22,6 +22,7 @@ from typing import Any
 
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
+from prometheus_client.parser import text_string_to_metric_families
 
 from local_cluster.processes import free_port, spawn
 from local_cluster.processes import stop as stop_process
@@ -202,7 +203,17 @@ def usage(pid: int) -> ProcessUsage:
 class Operator:
     """`personalize-operator run` as a child process, pointed at the emulator by the standard variables."""
 
-    def __init__(self, kubeconfig: Path, aws_env: dict[str, str], log: Path, namespaces: list[str], **env: str):
+    def __init__(
+        self,
+        kubeconfig: Path,
+        aws_env: dict[str, str],
+        log: Path,
+        namespaces: list[str],
+        *,
+        metrics: bool = False,
+        **env: str,
+    ):
+        self.metrics_port = free_port() if metrics else 0
         self.kubeconfig = kubeconfig
         self.aws_env = aws_env
         self.log = log
@@ -212,11 +223,14 @@ class Operator:
         self.started_at = 0.0
         self.port = 0
 
-    def start(self, timeout: float = 60) -> Operator:
+    def command(self) -> list[str]:
         executable = shutil.which("personalize-operator", path=str(Path(sys.executable).parent)) or ""
+        args = [executable, "run", f"--liveness=http://127.0.0.1:{self.port}/healthz"]
+        return [*args, f"--metrics-port={self.metrics_port}", *(f"--namespace={ns}" for ns in self.namespaces)]
+
+    def start(self, timeout: float = 60) -> Operator:
         self.port = free_port()
-        args = [executable, "run", f"--liveness=http://127.0.0.1:{self.port}/healthz", "--metrics-port=0"]
-        args += [f"--namespace={ns}" for ns in self.namespaces]
+        args = self.command()
         # Its own Lease: every start leads at once (a restart's figures are not a lease hand-over's timing).
         lease = {"PERSONALIZE_OPERATOR_LEASE_NAME": f"bench-{self.log.stem}"}
         env = {"KUBECONFIG": str(self.kubeconfig), **lease, **self.aws_env, **self.env}
@@ -244,3 +258,98 @@ class Operator:
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process, grace=30)
+
+
+class NaiveOperator(Operator):
+    """bench/naive_operator.py under `kopf run`: the burst's comparator (a minimal operator polling every 10 s)."""
+
+    def command(self) -> list[str]:
+        script = str(Path(__file__).with_name("naive_operator.py"))
+        args = [sys.executable, "-m", "kopf", "run", script, "--standalone", "--quiet"]
+        return [
+            *args,
+            f"--liveness=http://127.0.0.1:{self.port}/healthz",
+            *(f"--namespace={ns}" for ns in self.namespaces),
+        ]
+
+
+BUDGET_METRIC = "personalize_operator_aws_call_budget_rate"
+
+
+class BudgetSampler:
+    """The operator's call budget rate (its /metrics gauge, per region) every `interval` seconds, in a thread."""
+
+    def __init__(self, port: int, interval: float = 1.0) -> None:
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        self.interval = interval
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="budget-sampler")
+
+    def start(self) -> BudgetSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[tuple[float, dict[str, float]]]:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+        return self.samples
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as answer:
+                    text = answer.read().decode()
+            except OSError:
+                continue
+            rates = {
+                sample.labels["region"]: sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == BUDGET_METRIC
+            }
+            self.samples.append((time.time(), rates))
+
+
+def budget_series(samples: list[tuple[float, dict[str, float]]], origin: float, region: str) -> list[list[float]]:
+    """[seconds since `origin`, calls/s the budget allowed] for `region`."""
+    return [[round(at - origin, 2), round(rates[region], 2)] for at, rates in samples if region in rates]
+
+
+# The resources a reconcile writes or reads: the EventTrackers (and their status), their Events and Secrets.
+KUBE_RESOURCES = ("eventtrackers", "events", "secrets")
+
+
+def kube_requests(api: client.ApiClient) -> dict[str, float]:
+    """The API server's own request counters (apiserver_request_total from its /metrics), by "resource verb".
+
+    Long-running WATCH requests are left out (a watch is one request however long it lasts).
+    """
+    method, url, headers, body, post = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    answer = api.call_api(method, url, header_params=headers, body=body, post_params=post, _request_timeout=30)
+    answer.read()
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(answer.data.decode()):
+        for sample in family.samples:
+            if sample.name != "apiserver_request_total":
+                continue
+            labels = sample.labels
+            resource = labels.get("resource", "")
+            if resource not in KUBE_RESOURCES or labels.get("verb") == "WATCH":
+                continue
+            what = resource + ("/" + labels["subresource"] if labels.get("subresource") else "")
+            key = f"{what} {labels.get('verb')}"
+            counts[key] = counts.get(key, 0.0) + sample.value
+    return counts
+
+
+def kube_requests_per_resource(
+    before: dict[str, float], after: dict[str, float], resources: int, *, ours: dict[str, float]
+) -> dict[str, float]:
+    """Requests per resource between two counter readings, less `ours` (the benchmark's own, e.g. its creates)."""
+    per: dict[str, float] = {}
+    for key in sorted(set(after) | set(before)):
+        count = after.get(key, 0.0) - before.get(key, 0.0) - ours.get(key, 0.0)
+        if count > 0:
+            per[key] = round(count / resources, 2)
+    return per

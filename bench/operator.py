@@ -7,20 +7,25 @@ fixed transition delays, the operator as a process) and runs, in order:
    60 s and 300 s, all in flight together (holds in the emulator stretch
    CREATE IN_PROGRESS per tracker); AWS calls per tracker by operation; the
    AWS call rate while 50 trackers are in transition in one region.
-2. burst: 200 EventTrackers at once against an emulator limited to 10 calls
-   per second: time to all Ready, throttled calls, duplicates, operator CPU
-   seconds and peak RSS.
-3. restart: with 500 Active, the operator restarted: Creates, calls by
+2. burst, no AWS limit: 200 EventTrackers at once in a region of their own,
+   with the operator and then with a naive kopf operator polling every 10 s
+   (bench/naive_operator.py) as the comparator: time to all Secrets,
+   ACTIVE->Secret p50/p95, AWS calls per second and the operator's call
+   budget (its /metrics gauge) over time.
+3. burst: 200 EventTrackers at once against an emulator limited to 10 calls
+   per second: time to all Secrets and all Ready, refused calls, duplicates,
+   the call budget over time, operator CPU seconds and peak RSS.
+4. restart: with 500 Active, the operator restarted: Creates, calls by
    operation in the first minute, time to settle, every resource still Ready.
-4. idle: AWS calls per resource per hour at the default resync (600 s),
+5. idle: AWS calls per resource per hour at the default resync (600 s),
    measured over two resync periods at --resync-seconds 60 and scaled.
-5. rss: resident memory with 1,000 EventTrackers Active.
+6. rss: resident memory with 1,000 EventTrackers Active.
 
 Prints a table and JSON, writes docs/performance.md with PNG plots under
 docs/performance/. Figures come from the Kubernetes watch, the emulator's call
 counters and /proc, never from the operator's logs.
 
-    .venv/bin/python bench/operator.py [--quick] [--out docs]
+    .venv/bin/python bench/operator.py [--quick] [--out docs] [--only burst-unlimited,burst --json FILE]
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ import report  # isort: skip
 REPO = Path(__file__).resolve().parents[1]
 DELAY = 2.0  # seconds per emulator status transition: CREATE PENDING -> IN_PROGRESS -> ACTIVE is 4 s
 OBSERVING = ("DescribeEventTracker", "ListEventTrackers", "ListTagsForResource")
+UNLIMITED_REGION = "us-west-2"  # the unlimited bursts' trackers stay out of the later runs' status-board lists
 
 
 @dataclass(frozen=True)
@@ -87,12 +93,13 @@ class Bench:
         self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
         return name
 
-    def dataset_groups(self, names: list[str]) -> None:
+    def dataset_groups(self, names: list[str], region: str | None = None) -> None:
         """One ACTIVE dataset group per tracker (AWS allows one tracker per group), made with no delay."""
         delay = self.emulator.admin.config()["transitionDelay"]
         self.emulator.admin.configure(transition_delay=0, tps_limit=0)
+        personalize = self.emulator.client(region=region) if region else self.personalize
         for name in names:
-            self.groups[name] = self.personalize.create_dataset_group(name=f"dg-{name}")["datasetGroupArn"]
+            self.groups[name] = personalize.create_dataset_group(name=f"dg-{name}")["datasetGroupArn"]
         self.emulator.admin.configure(transition_delay=delay)
 
     def create(self, namespace: str, names: list[str], *, spacing: float = 0.0, workers: int = 16) -> float:
@@ -121,10 +128,17 @@ class Bench:
                 list(pool.map(one, names))
         return started
 
-    def operator(self, namespaces: list[str], **env: str) -> harness.Operator:
+    def operator(self, namespaces: list[str], *, metrics: bool = False, **env: str) -> harness.Operator:
         self.operators += 1
         log = self.work / f"operator-{self.operators}.log"
-        return harness.Operator(self.kubeconfig, self.emulator.env(), log, namespaces, **env).start()
+        aws = self.emulator.env()
+        return harness.Operator(self.kubeconfig, aws, log, namespaces, metrics=metrics, **env).start()
+
+    def naive(self, namespaces: list[str], region: str | None) -> harness.Operator:
+        """The comparator: bench/naive_operator.py under kopf, its default region `region`."""
+        self.operators += 1
+        log = self.work / f"naive-{self.operators}.log"
+        return harness.NaiveOperator(self.kubeconfig, self.emulator.env(region=region), log, namespaces).start()
 
     def trackers(self) -> dict[str, dict[str, Any]]:
         """The emulator's trackers by name (admin view; holds trackingIds: never printed)."""
@@ -235,37 +249,77 @@ class Bench:
 
     # -- 2. burst -----------------------------------------------------------------------
 
+    def burst_unlimited(self, scale: Scale) -> dict[str, Any]:
+        """The burst with no AWS limit: ours, then the naive 10 s poller, in their own region and namespaces."""
+        say(f"burst: {scale.burst} EventTrackers at once, no AWS limit: ours, then the naive 10 s poller")
+        results = {}
+        for who, prefix in (("ours", "f"), ("naive", "n")):
+            names = [f"{prefix}-{i:04d}" for i in range(scale.burst)]
+            namespace = self.namespace(f"bench-burst-{who}")
+            results[who], operator, watch = self._burst(
+                names, namespace, tps=0, region=UNLIMITED_REGION, naive=who == "naive"
+            )
+            operator.stop()
+            watch.stop()
+        return results
+
     def burst(self, scale: Scale, namespace: str) -> tuple[dict[str, Any], harness.Operator, harness.NamespaceWatch]:
         say(f"burst: {scale.burst} EventTrackers at once, emulator limit {scale.emulator_tps:g} calls/s")
         names = [f"b-{i:04d}" for i in range(scale.burst)]
-        self.dataset_groups(names)
-        self.emulator.admin.configure(transition_delay=DELAY, tps_limit=scale.emulator_tps)
+        return self._burst(names, namespace, tps=scale.emulator_tps)
+
+    def _burst(
+        self, names: list[str], namespace: str, *, tps: float, region: str | None = None, naive: bool = False
+    ) -> tuple[dict[str, Any], harness.Operator, harness.NamespaceWatch]:
+        """Create `names` at once; figures from the watch (Secrets, Ready), the emulator and /metrics."""
+        self.dataset_groups(names, region=region)
+        self.emulator.admin.configure(transition_delay=DELAY, tps_limit=tps)
         watch = harness.NamespaceWatch(self.api, namespace).start()
-        operator = self.operator([namespace])
+        operator = self.naive([namespace], region) if naive else self.operator([namespace], metrics=True)
+        budget = None if naive else harness.BudgetSampler(operator.metrics_port).start()
         before = operator.usage()
+        requests_before = harness.kube_requests(self.api)
         sampler = harness.CallSampler(self.emulator.admin).start()
         origin = self.create(namespace, names)
-        self.wait(lambda: len(watch.ready()) >= len(names), timeout=600, what=f"{len(names)} Ready")
-        finished = max(watch.ready().values())
+        self.wait(lambda: len(watch.secrets()) >= len(names), timeout=600, what=f"{len(names)} Secrets")
+        if not naive:
+            self.wait(lambda: len(watch.ready()) >= len(names), timeout=120, what=f"{len(names)} Ready")
         after = operator.usage()
+        requests = harness.kube_requests_per_resource(
+            requests_before, harness.kube_requests(self.api), len(names), ours={"eventtrackers POST": len(names)}
+        )
         samples = sampler.stop()
+        budgets = budget.stop() if budget is not None else []
+        secrets = watch.secrets()
         calls = harness.calls_between(samples, origin - 1, time.time())
         refused = _delta(samples[0].refused, samples[-1].refused)
-        trackers = [t for t in self.emulator.admin.trackers() if t["name"].startswith("b-")]
+        wanted = set(names)
+        trackers = [t for t in self.emulator.admin.trackers() if t["name"] in wanted]
+        by_name = {t["name"]: t for t in trackers}
+        after_active = [secrets[n] - float(by_name[n]["lastUpdatedDateTime"]) for n in names]
+        after_apply = [secrets[n] - origin for n in names]
         groups = [t["datasetGroupArn"] for t in trackers]
         result = {
+            "operator": "naive 10 s poller (bench/naive_operator.py)" if naive else "personalize-operator",
             "trackers": len(names),
-            "emulator_tps_limit": scale.emulator_tps,
-            "time_to_all_ready_s": round(finished - origin, 1),
+            "emulator_tps_limit": tps,
+            "time_to_all_secrets_s": round(max(secrets.values()) - origin, 1),
+            "time_to_all_ready_s": None if naive else round(max(watch.ready().values()) - origin, 1),
+            "active_to_secret_p50_s": round(float(numpy.percentile(after_active, 50)), 2),
+            "active_to_secret_p95_s": round(float(numpy.percentile(after_active, 95)), 2),
+            "apply_to_secret_p50_s": round(float(numpy.percentile(after_apply, 50)), 1),
             "calls": calls,
             "calls_total": sum(calls.values()),
             "throttled": sum(refused.values()),
             "throttled_percent": round(100 * sum(refused.values()) / max(1, sum(calls.values())), 2),
             "duplicates": len(trackers) - len(set(groups)) + max(0, len(trackers) - len(names)),
             "creates": calls.get("CreateEventTracker", 0),
+            "kube_requests_per_resource": requests,
+            "kube_requests_per_resource_total": round(sum(requests.values()), 2),
             "cpu_seconds": round(after.cpu_seconds - before.cpu_seconds, 1),
             "peak_rss_mb": round(after.peak_rss_mb, 1),
             "rates": harness.rates(samples, origin),
+            "budget": harness.budget_series(budgets, origin, region or self.emulator.region),
         }
         return result, operator, watch
 
@@ -327,7 +381,7 @@ class Bench:
         resynced = self.operator(
             [namespace],
             PERSONALIZE_OPERATOR_RESYNC_SECONDS=str(scale.idle_resync),
-            PERSONALIZE_OPERATOR_AWS_CALLS_PER_SECOND="100",
+            PERSONALIZE_OPERATOR_AWS_CALL_RATE_CEILING="100",
             PERSONALIZE_OPERATOR_AWS_CALL_BURST="10",
         )
         time.sleep(scale.idle_resync)  # the restart's own calls, then the resync rhythm
@@ -356,7 +410,7 @@ class Bench:
         say(f"rss: {len(names)} more EventTrackers to reach {scale.rss} Active")
         operator.stop()
         fast = self.operator(
-            [namespace], PERSONALIZE_OPERATOR_AWS_CALLS_PER_SECOND="50", PERSONALIZE_OPERATOR_AWS_CALL_BURST="10"
+            [namespace], PERSONALIZE_OPERATOR_AWS_CALL_RATE_CEILING="50", PERSONALIZE_OPERATOR_AWS_CALL_BURST="10"
         )
         self.dataset_groups(names)
         self.emulator.admin.configure(tps_limit=0)
@@ -386,7 +440,10 @@ def say(message: str) -> None:
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
-def run(scale: Scale, out: Path) -> dict[str, Any]:
+RUNS = ("latency", "burst-unlimited", "burst", "restart", "idle", "rss")
+
+
+def run(scale: Scale, out: Path, only: set[str] = set(RUNS)) -> dict[str, Any]:  # noqa: B006 (never mutated)
     work = Path(tempfile.mkdtemp(prefix="personalize-bench-"))
     say(f"work directory (logs): {work}")
     results: dict[str, Any] = {
@@ -401,12 +458,22 @@ def run(scale: Scale, out: Path) -> dict[str, Any]:
 
         install_crd(plane.kubeconfig, REPO / "crds")
         bench = Bench(plane.kubeconfig, emulator, work)
-        results["latency"] = bench.latency(scale)
+        if "latency" in only:
+            results["latency"] = bench.latency(scale)
+        if "burst-unlimited" in only:
+            results["burst_unlimited"] = bench.burst_unlimited(scale)
+        if not only & {"burst", "restart", "idle", "rss"}:
+            return results
         namespace = bench.namespace("bench-fleet")
         results["burst"], operator, watch = bench.burst(scale, namespace)
-        results["restart"], operator = bench.restart(scale, namespace, operator, watch)
-        results["idle"], operator = bench.idle(scale, namespace, operator)
-        results["rss"] = bench.rss(scale, namespace, operator, watch)
+        if only & {"restart", "idle", "rss"}:  # each of these goes on from the one before
+            results["restart"], operator = bench.restart(scale, namespace, operator, watch)
+        if only & {"idle", "rss"}:
+            results["idle"], operator = bench.idle(scale, namespace, operator)
+        if "rss" in only:
+            results["rss"] = bench.rss(scale, namespace, operator, watch)
+        else:
+            operator.stop()
         watch.stop()
     return results
 
@@ -442,6 +509,12 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=REPO / "docs", help="where performance.md and the plots go")
     parser.add_argument("--from-json", type=Path, help="only redraw the report from a saved JSON")
+    parser.add_argument(
+        "--only",
+        default=",".join(RUNS),
+        help=f"comma-separated runs among {', '.join(RUNS)} (restart, idle and rss need the runs before them)",
+    )
+    parser.add_argument("--json", type=Path, help="also save the results here (with --only: docs/ is not rewritten)")
     args = parser.parse_args()
     if args.rss_only:
         alone = run_rss_only(QUICK if args.quick else FULL)
@@ -457,8 +530,15 @@ def main() -> int:
         report.write(results, args.out)
         print(report.table(results))
         return 0
-    results = json.loads(args.from_json.read_text()) if args.from_json else run(QUICK if args.quick else FULL, args.out)
-    report.write(results, args.out)
+    only = {run.strip() for run in args.only.split(",") if run.strip()}
+    if unknown := only - set(RUNS):
+        parser.error(f"unknown runs {sorted(unknown)}; choose among {', '.join(RUNS)}")
+    scale = QUICK if args.quick else FULL
+    results = json.loads(args.from_json.read_text()) if args.from_json else run(scale, args.out, only)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    if only == set(RUNS) or args.from_json:
+        report.write(results, args.out)
     print(report.table(results))
     print(json.dumps(report.summary(results), indent=2))
     return 0

@@ -24,6 +24,7 @@ from kubernetes.client.rest import ApiException
 
 from personalize_operator.api import names
 from personalize_operator.aws.client import ClientPool
+from personalize_operator.aws.ratelimit import BudgetWait
 from personalize_operator.aws.statusboard import Boards
 from personalize_operator.aws.tenancy import TenancyError, TenancySource
 from personalize_operator.kube import crd_check as crd_check  # registers its start-up check of the served CRD
@@ -36,7 +37,7 @@ from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.kube.secretwatch import SecretWatch
 from personalize_operator.kube.workloads import Workloads
 from personalize_operator.reconciler import inputs, passes
-from personalize_operator.reconciler.requeue import ERROR_PAUSE_SECONDS, finalizer_wait, next_delay
+from personalize_operator.reconciler.requeue import ERROR_PAUSE_SECONDS, finalizer_wait, first_pass_wait, next_delay
 from personalize_operator.runtime import leader, metrics
 from personalize_operator.runtime.locks import Gates
 from personalize_operator.runtime.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
@@ -51,13 +52,25 @@ _JITTER = random.Random()  # one for all resources (passes end in the event loop
 log = logging.getLogger(__name__)
 
 
+class UnwrittenDiffBase(kopf.StatusDiffBaseStorage):
+    """kopf's last-handled configuration, read but never written.
+
+    kopf keeps it for create/update handlers, and the operator has none (notice_changes compares its own
+    fingerprints): writing it cost two status PATCHes per new resource (at creation, and again when the pass
+    annotates the ARN), a fifth of the API server requests of a burst (docs/performance.md).
+    """
+
+    def store(self, **_: Any) -> None:
+        return None
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger, **_: Any) -> None:
     """Apply our settings to kopf and build the shared clients once."""
     ours: OperatorSettings = memo.get("settings") or OperatorSettings()
     settings.persistence.finalizer = names.FINALIZER
     settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf.progress")
-    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.kopf.lastHandledConfiguration")
+    settings.persistence.diffbase_storage = UnwrittenDiffBase(field="status.kopf.lastHandledConfiguration")
     settings.posting.reporting_component = "personalize-operator"
     settings.posting.loggers = False  # Events are posted explicitly, never from log lines
     settings.execution.max_workers = ours.max_workers
@@ -80,12 +93,17 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         max_attempts=ours.aws_max_attempts,
         connect_timeout=ours.aws_connect_timeout,
         read_timeout=ours.aws_read_timeout,
-        calls_per_second=ours.aws_calls_per_second,
+        call_rate_ceiling=ours.aws_call_rate_ceiling,
+        call_rate_floor=ours.aws_call_rate_floor,
         burst=ours.aws_call_burst,
         max_pool_connections=ours.max_workers,
     )
     boards = (
-        Boards(lambda region, identity: lambda: pool.for_region(region, identity=identity).sightings(), _wake(memo))
+        Boards(
+            lambda region, identity: lambda: pool.for_region(region, identity=identity).sightings(),
+            _wake(memo),
+            step=_wake(memo, urgent=False),
+        )
         if ours.status_board
         else None
     )
@@ -164,9 +182,9 @@ def _tenancy_changed(edges: passes.Edges, logger: logging.Logger) -> None:
     logger.info(f"tenancy map changed: woke {edges.scheduler.wake_all()} resource(s)")
 
 
-def _wake(memo: kopf.Memo) -> Any:
+def _wake(memo: kopf.Memo, *, urgent: bool = True) -> Any:
     """The scheduler's wake, for the boards built before the scheduler (from the board's thread)."""
-    return lambda uid: memo["edges"].scheduler.wake(uid) if "edges" in memo else False
+    return lambda uid: memo["edges"].scheduler.wake(uid, urgent=urgent) if "edges" in memo else False
 
 
 @kopf.on.cleanup()
@@ -224,13 +242,26 @@ async def _one_pass(edges: passes.Edges, memo: kopf.Memo, uid: str, entry: Entry
     memo.get("leader", leader.NOT_ELECTED).ensure_leading()  # a leader resumed after its Lease lapsed exits
     namespace, name = entry.namespace, entry.name
     loop = asyncio.get_running_loop()
+    budget, entry.budget = entry.budget, None
     try:
         result = await loop.run_in_executor(
-            edges.executor, passes.live_pass, edges, namespace, name, uid, entry.attempts.count, entry.first
+            edges.executor,
+            passes.live_pass,
+            edges,
+            namespace,
+            name,
+            uid,
+            entry.attempts.count,
+            entry.first,
+            budget,
         )
+    except BudgetWait as parked:  # its first AWS call found the budget empty: its turn comes, no worker held
+        entry.budget = parked.budget
+        return parked.seconds
     except passes.FinalizerMissing as waiting:  # kopf adds it in the same cycle that reports the resource
         log.debug(f"{namespace}/{name}: {waiting}")
         entry.finalizer_waits += 1
+        entry.awaiting_finalizer = True  # the watch event that shows it wakes the resource
         return finalizer_wait(entry.finalizer_waits)
     except Exception as error:  # the API server went away, a bug: explain, wait, and try again
         log.warning(f"{namespace}/{name}: pass failed: {_explain(error)}; again in {ERROR_PAUSE_SECONDS:.0f}s")
@@ -262,9 +293,14 @@ async def notice_changes(type: str | None, body: kopf.Body, memo: kopf.Memo, **_
     if type == "DELETED" or body.metadata.get("deletionTimestamp"):
         scheduler.forget(uid)
         return
-    new = scheduler.track(uid, str(body.metadata.namespace), str(body.metadata.name))
+    finalized = inputs.has_finalizer(body)
+    new = scheduler.track(
+        uid, str(body.metadata.namespace), str(body.metadata.name), awaiting_finalizer=first_pass_wait(finalized)
+    )
     if scheduler.changed(uid, inputs.wake_fingerprint(body)) and not new:
         scheduler.wake(uid)
+    elif finalized:
+        scheduler.finalizer_added(uid)
 
 
 @kopf.on.delete(*RESOURCE, errors=kopf.ErrorsMode.TEMPORARY, backoff=5)

@@ -135,7 +135,9 @@ class FakeSecrets:
     conflict: bool = False
     broken: bool = False
 
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE) -> SecretWrite:
+    def write(
+        self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE, *, new: bool = False
+    ) -> SecretWrite:
         if self.conflict:
             raise SecretConflict(f"Secret {owner.namespace}/{name} exists and is not managed by this EventTracker")
         if self.broken:

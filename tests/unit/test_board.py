@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from personalize_operator.aws.errors import AccessDenied
-from personalize_operator.aws.statusboard import Boards, StatusBoard
+from personalize_operator.aws.ratelimit import BudgetWait
+from personalize_operator.aws.statusboard import Boards, BoardTrackers, StatusBoard
 from personalize_operator.aws.tracker import GONE, Sighting, is_transitional
 from support.builders import tracker_arn
 from support.fakes import FakeRegion, Woken
@@ -35,16 +36,24 @@ def board(region: FakeRegion, woken: Woken) -> Iterator[StatusBoard]:
 
 class TestRefresh:
     @pytest.mark.parametrize(
-        ("followed", "listed", "wakes"),
+        ("followed", "listed", "wakes", "still_followed"),
         [
-            pytest.param("CREATE PENDING", "ACTIVE", True, id="changed-status-wakes-once-and-is-dropped"),
-            pytest.param("CREATE IN_PROGRESS", "CREATE IN_PROGRESS", False, id="not-moved-keeps-waiting"),
-            pytest.param("DELETE IN_PROGRESS", None, True, id="disappeared-wakes"),
-            pytest.param("CREATE PENDING", "CREATE IN_PROGRESS", True, id="every-step-wakes-so-that-status-shows-it"),
+            pytest.param("CREATE PENDING", "ACTIVE", True, False, id="changed-status-wakes-once-and-is-dropped"),
+            pytest.param("CREATE IN_PROGRESS", "CREATE IN_PROGRESS", False, True, id="not-moved-keeps-waiting"),
+            pytest.param("DELETE IN_PROGRESS", None, True, False, id="disappeared-wakes"),
+            # a step wakes (status shows it) and stays followed, so its end wakes the resource again
+            pytest.param("CREATE PENDING", "CREATE IN_PROGRESS", True, True, id="every-step-wakes-and-keeps-following"),
         ],
     )
     def test_a_follower_is_woken_once_when_its_tracker_moved_and_only_then(
-        self, board: StatusBoard, region: FakeRegion, woken: Woken, followed: str, listed: str | None, wakes: bool
+        self,
+        board: StatusBoard,
+        region: FakeRegion,
+        woken: Woken,
+        followed: str,
+        listed: str | None,
+        wakes: bool,
+        still_followed: bool,
     ) -> None:
         arn = region.set("a", followed)
         board.follow("uid-a", arn, followed)
@@ -55,7 +64,7 @@ class TestRefresh:
         board.refresh()
         board.refresh()
         assert woken.uids == (["uid-a"] if wakes else [])
-        assert board.following() == ({} if wakes else {"uid-a": arn})
+        assert board.following() == ({"uid-a": arn} if still_followed else {})
 
     def test_one_list_serves_every_follower(self, board: StatusBoard, region: FakeRegion, woken: Woken) -> None:
         arns = [region.set(str(i), "CREATE PENDING") for i in range(50)]
@@ -66,6 +75,27 @@ class TestRefresh:
         board.refresh()
         assert region.calls == 1
         assert sorted(woken.uids) == sorted(f"uid-{i}" for i in range(0, 50, 2))
+
+    def test_a_step_wakes_through_step_and_a_finished_transition_through_wake(
+        self, region: FakeRegion, woken: Woken
+    ) -> None:
+        """A step only shown in status may wait behind urgent wake-ups (a tracker ready for its Secret)."""
+        stepped = Woken()
+        board = StatusBoard(region.list, woken, step=stepped, interval=60)
+        creating = region.set("a", "CREATE IN_PROGRESS")
+        ready = region.set("b", "ACTIVE")
+        gone = region.set("c", "DELETE IN_PROGRESS")
+        board.follow("uid-a", creating, "CREATE PENDING")
+        board.follow("uid-b", ready, "CREATE IN_PROGRESS")
+        board.follow("uid-c", gone, "DELETE IN_PROGRESS")
+        region.remove("c")
+        board.refresh()
+        assert stepped.uids == ["uid-a"] and sorted(woken.uids) == ["uid-b", "uid-c"]
+        assert board.following() == {"uid-a": creating}  # still followed: its end wakes it even if its pass waits
+        region.set("a", "ACTIVE")
+        board.refresh()
+        assert woken.uids[-1] == "uid-a" and board.following() == {}
+        board.stop()
 
     def test_following_again_replaces_the_status_waited_on(
         self, board: StatusBoard, region: FakeRegion, woken: Woken
@@ -219,3 +249,26 @@ def test_recent_counts_from_the_first_page_not_from_a_wait_for_a_token() -> None
     now[0] += 2.0
     assert board.recent(tracker_arn("a"), within=1.0) is None
     assert board.lookup(tracker_arn("a"), newer_than=100.0) is not None  # the list started at 100: no new list
+
+
+class TestNameLookup:
+    """BoardTrackers.may_exist: does a new resource look for its tracker before creating (a restore)?"""
+
+    def test_one_list_answers_every_name_of_a_burst(self, board: StatusBoard, region: FakeRegion) -> None:
+        region.set("restored", "ACTIVE")
+        trackers = BoardTrackers(object(), board, "dataset-group")  # type: ignore[arg-type]
+        assert trackers.may_exist("restored") and not trackers.may_exist("new")
+        assert region.calls == 1  # not one list (nor one dataset group listing) per resource
+
+    def test_a_failed_list_says_look_the_expensive_way(self, region: FakeRegion, woken: Woken) -> None:
+        region.fail = True
+        trackers = BoardTrackers(object(), StatusBoard(region.list, woken, interval=60), "dataset-group")  # type: ignore[arg-type]
+        assert trackers.may_exist("new")
+
+    def test_an_empty_call_budget_sends_the_pass_back(self, woken: Woken) -> None:
+        def empty() -> Iterator[Sighting]:
+            raise BudgetWait(0.5)
+
+        trackers = BoardTrackers(object(), StatusBoard(empty, woken, interval=60), "dataset-group")  # type: ignore[arg-type]
+        with pytest.raises(BudgetWait):
+            trackers.may_exist("new")

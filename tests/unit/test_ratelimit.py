@@ -1,88 +1,223 @@
-"""The client-side token bucket keeps AWS calls within the budget, in arrival order."""
+"""The adaptive call budget: its decisions row by row, and the budget driven by a fake clock."""
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
 
-from personalize_operator.aws.ratelimit import TokenBucket
+from personalize_operator.aws.ratelimit import (
+    Bounds,
+    BudgetWait,
+    CallBudget,
+    Curve,
+    Park,
+    Take,
+    after_throttle,
+    first_call,
+    parkable_pass,
+    pause_after_cut,
+    rate_at,
+    refilled,
+)
+
+BOUNDS = Bounds(floor=1.0, ceiling=50.0)
+K10 = (10 * 0.3 / 0.1) ** (1 / 3)  # CUBIC (scale 0.1): seconds from a cut at w_max=10 back to 10
 
 
-class FakeTime:
+@pytest.mark.parametrize(
+    ("curve", "now", "expected"),
+    [
+        pytest.param(Curve(w_max=50.0), 0.0, 50.0, id="never throttled: the ceiling"),
+        pytest.param(Curve(w_max=50.0), 1e6, 50.0, id="never throttled, much later: still the ceiling"),
+        pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0, 7.0, id="at the cut: 0.7 x the rate AWS allowed"),
+        pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0 + K10, 10.0, id="back at w_max after K seconds"),
+        pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0 + K10 + 2, 10.8, id="then probing beyond it"),
+        pytest.param(Curve(w_max=10.0, last_cut=100.0), 130.0, 50.0, id="recovered: capped at the ceiling"),
+        pytest.param(Curve(w_max=1.0, last_cut=100.0), 100.0, 1.0, id="never below the floor"),
+    ],
+)
+def test_rate_at(curve: Curve, now: float, expected: float) -> None:
+    assert rate_at(curve, now, BOUNDS) == pytest.approx(expected, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("curve", "sent_at", "accepted", "now", "expected"),
+    [
+        pytest.param(Curve(w_max=50.0), 0.2, 10, 0.3, Curve(10.0, 0.3), id="first throttle: AWS took 10 in a second"),
+        pytest.param(Curve(w_max=50.0), 0.2, 0, 0.3, Curve(50.0, 0.3), id="nothing accepted: the rate we were at"),
+        pytest.param(Curve(10.0, 5.0), 5.0 + K10, 30, 5.0 + K10, Curve(10.0, 5.0 + K10), id="accepted above the rate"),
+        pytest.param(Curve(10.0, 5.0), 4.9, 3, 5.1, Curve(10.0, 5.0), id="sent before the last cut: same congestion"),
+        pytest.param(Curve(10.0, 5.0), 5.0, 3, 5.1, Curve(3.0, 5.1), id="sent at or after the cut: cut again"),
+        pytest.param(Curve(1.0, 5.0), 5.5, 0, 5.5, Curve(1.0, 5.5), id="w_max never below the floor"),
+    ],
+)
+def test_after_throttle(curve: Curve, sent_at: float, accepted: int, now: float, expected: Curve) -> None:
+    got = after_throttle(curve, sent_at=sent_at, accepted=accepted, now=now, bounds=BOUNDS)
+    assert got.w_max == pytest.approx(expected.w_max, abs=0.01) and got.last_cut == expected.last_cut
+
+
+@pytest.mark.parametrize(
+    ("tokens", "rate", "waiting", "promised", "now", "expected"),
+    [
+        pytest.param(1.0, 10.0, 0, -math.inf, 0.0, Take(), id="a token, nobody waiting: go"),
+        pytest.param(1.5, 10.0, 1, -math.inf, 0.0, None, id="a token but a call waits in its thread: it goes first"),
+        pytest.param(0.5, 10.0, 0, -math.inf, 0.0, 0.05, id="half a token at 10/s: back in 0.05 s"),
+        pytest.param(0.0, 10.0, 0, 0.3, 0.0, 0.4, id="slots promised to 0.3: the next one, 1/rate later"),
+        pytest.param(-0.0, 2.0, 0, -math.inf, 1.0, 1.5, id="at 2/s an empty bucket refills in 0.5 s"),
+        pytest.param(0.0, 3.0, 0, 20.0, 0.0, 1.0, id="slots promised at a cut rate: never more than 1 s ahead"),
+    ],
+)
+def test_first_call(
+    tokens: float, rate: float, waiting: int, promised: float, now: float, expected: Take | float | None
+) -> None:
+    got = first_call(tokens, rate, priority_waiting=waiting, promised_until=promised, now=now)
+    if isinstance(expected, Take):
+        assert got == Take()
+        return
+    assert isinstance(got, Park)
+    if expected is not None:
+        assert got.promised_until == pytest.approx(expected)
+        assert got.seconds > got.promised_until - now  # comes back just after its token, never before
+
+
+@pytest.mark.parametrize(
+    ("tokens", "since", "now", "rate", "burst", "expected"),
+    [
+        (0.0, 0.0, 0.5, 4.0, 2.0, 2.0),
+        (0.0, 0.0, 0.1, 4.0, 2.0, 0.4),
+        (1.0, 5.0, 5.0, 4.0, 2.0, 1.0),
+        (0.5, 5.0, 4.0, 4.0, 2.0, 0.5),  # a clock that went back refills nothing
+    ],
+)
+def test_refilled(tokens: float, since: float, now: float, rate: float, burst: float, expected: float) -> None:
+    assert refilled(tokens, since, now, rate, burst) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "now", "expected"),
+    [
+        pytest.param([], 5.0, 0.0, id="nothing accepted: others use the limit, no pause"),
+        pytest.param([4.2, 4.5, 4.9], 5.0, 0.2, id="until the oldest accepted call leaves the sliding second"),
+        pytest.param([3.0], 5.0, 0.0, id="already out of the window"),
+    ],
+)
+def test_pause_after_cut(accepted: list[float], now: float, expected: float) -> None:
+    assert pause_after_cut(accepted, now) == pytest.approx(expected)
+
+
+def test_bounds_refuse_a_floor_above_the_ceiling() -> None:
+    with pytest.raises(ValueError, match="floor"):
+        Bounds(floor=20, ceiling=10)
+
+
+class FakeClock:
     def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
+        self.now = 100.0
 
-    def clock(self) -> float:
+    def __call__(self) -> float:
         return self.now
 
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+
+def budget(ceiling: float = 10.0, burst: float = 1.0) -> tuple[CallBudget, FakeClock, list[float]]:
+    clock, rates = FakeClock(), []
+    return CallBudget(Bounds(1.0, ceiling), burst, clock=clock, on_rate=rates.append), clock, rates
 
 
-def bucket(rate: float, burst: float) -> tuple[TokenBucket, FakeTime]:
-    time = FakeTime()
-    return TokenBucket(rate, burst, clock=time.clock, sleep=time.sleep), time
+class TestCallBudget:
+    def test_a_pass_whose_first_call_finds_it_empty_is_sent_back_not_held(self) -> None:
+        calls, _clock, _ = budget(ceiling=10.0, burst=1.0)
+        with parkable_pass():
+            calls.before_send()  # the burst's one token
+        with parkable_pass(), pytest.raises(BudgetWait) as parked:
+            calls.before_send()
+        assert 0.1 <= parked.value.seconds < 0.11 and calls.parked == 1
+        with parkable_pass(), pytest.raises(BudgetWait) as second:
+            calls.before_send()
+        assert second.value.seconds == pytest.approx(0.2, abs=0.01)  # the slot after the first one's
 
+    def test_a_parked_pass_coming_back_at_its_slot_goes(self) -> None:
+        calls, clock, _ = budget(ceiling=10.0, burst=1.0)
+        with parkable_pass():
+            calls.before_send()
+        with parkable_pass(), pytest.raises(BudgetWait) as parked:
+            calls.before_send()
+        clock.now += parked.value.seconds
+        with parkable_pass():
+            calls.before_send()
 
-def test_a_full_bucket_lets_a_burst_through_without_waiting() -> None:
-    limiter, time = bucket(rate=5, burst=3)
-    assert [limiter.acquire() for _ in range(3)] == [0, 0, 0]
-    assert time.slept == []
+    def test_secure_takes_the_token_the_next_call_uses(self) -> None:
+        calls, _clock, _ = budget(ceiling=10.0, burst=1.0)
+        with parkable_pass():
+            calls.secure()
+            calls.before_send()  # uses the token taken ahead: no wait, no park
+        with parkable_pass(), pytest.raises(BudgetWait):
+            calls.secure()  # empty now: the pass goes back before writing anything
 
+    def test_a_parked_pass_comes_back_holding_its_token_before_reading_anything(self) -> None:
+        """BudgetWait names its budget: the next run secures a token first (no API server read if sent back
+        again); securing twice in one pass (again before the create) takes one token, not two."""
+        calls, clock, _ = budget(ceiling=10.0, burst=1.0)
+        with parkable_pass():
+            calls.before_send()
+        with parkable_pass(), pytest.raises(BudgetWait) as parked:
+            calls.before_send()
+        assert parked.value.budget is calls
+        clock.now += parked.value.seconds
+        with parkable_pass():
+            calls.secure()  # before the pass reads the object
+            calls.secure()  # before createRequested is written: the same token
+            calls.before_send()  # the create goes with it
+        with parkable_pass(), pytest.raises(BudgetWait):
+            calls.before_send()  # one token was taken in all, not two: the next one is not due yet
 
-def test_past_the_burst_each_call_waits_one_interval_more() -> None:
-    limiter, _ = bucket(rate=4, burst=1)
-    limiter.acquire()
-    assert [limiter.reserve() for _ in range(3)] == pytest.approx([0.25, 0.5, 0.75])
+    def test_calls_outside_a_pass_and_later_calls_of_a_pass_wait_in_their_thread(self) -> None:
+        calls, clock, _ = budget(ceiling=10.0, burst=1.0)
+        done = threading.Event()
 
+        def board_list() -> None:
+            calls.before_send()
+            calls.before_send()  # waits for a refill (the fake clock moves below)
+            done.set()
 
-def test_no_one_second_window_sees_more_than_burst_plus_rate_calls() -> None:
-    limiter, time = bucket(rate=8, burst=2)
-    sent: list[float] = []
-    for _ in range(100):
-        limiter.acquire()
-        sent.append(time.now)
-    assert max(sum(1 for t in sent if start <= t < start + 1) for start in sent) <= 10
-    assert sent[-1] == pytest.approx((100 - 2) / 8)
-
-
-def test_tokens_come_back_while_idle_but_never_beyond_the_burst() -> None:
-    limiter, time = bucket(rate=2, burst=2)
-    limiter.acquire(), limiter.acquire()
-    time.now += 100
-    assert [limiter.reserve() for _ in range(3)] == pytest.approx([0, 0, 0.5])
-
-
-def test_concurrent_callers_each_get_their_own_slot() -> None:
-    limiter, _ = bucket(rate=1000, burst=1)  # time stands still: only the lock orders the callers
-    waits: list[float] = []
-    lock = threading.Lock()
-
-    def call() -> None:
-        waited = limiter.reserve()
-        with lock:
-            waits.append(waited)
-
-    threads = [threading.Thread(target=call) for _ in range(50)]
-    for thread in threads:
+        thread = threading.Thread(target=board_list)
         thread.start()
-    for thread in threads:
+        while not done.wait(0.01):
+            clock.now += 0.05
         thread.join()
-    assert sorted(waits) == pytest.approx([i / 1000 for i in range(50)])
+        assert calls.parked == 0
 
+    def test_throttles_cut_the_rate_once_per_congestion_and_it_recovers(self) -> None:
+        calls, clock, rates = budget(ceiling=50.0)
+        for _ in range(10):
+            calls.record(throttled=False, sent_at=clock.now)
+        clock.now += 0.1
+        calls.record(throttled=True, sent_at=clock.now - 0.01)
+        assert calls.rate == pytest.approx(7.0) and rates[-1] == pytest.approx(7.0)
+        calls.record(throttled=True, sent_at=clock.now - 0.01)  # sent before the cut: the same congestion
+        assert calls.rate == pytest.approx(7.0)
+        clock.now += 60
+        assert calls.rate == 50.0
 
-@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0.5)])
-def test_a_bucket_that_could_never_serve_is_refused(rate: float, burst: float) -> None:
-    with pytest.raises(ValueError):
-        TokenBucket(rate, burst)
+    def test_after_a_cut_nothing_goes_out_until_the_refusing_second_has_passed(self) -> None:
+        calls, clock, _ = budget(ceiling=50.0, burst=2.0)
+        calls.record(throttled=False, sent_at=clock.now)
+        clock.now += 0.3
+        calls.record(throttled=True, sent_at=clock.now)
+        with parkable_pass(), pytest.raises(BudgetWait) as parked:
+            calls.before_send()
+        assert parked.value.seconds >= 0.7  # the accepted call at 100.0 leaves the window at 101.0
 
+    def test_gauge_starts_at_the_ceiling(self) -> None:
+        _, _, rates = budget(ceiling=25.0)
+        assert rates == [25.0]
 
-def test_every_acquire_tells_its_wait_for_the_budget_wait_histogram() -> None:
-    time, waits = FakeTime(), []
-    limiter = TokenBucket(2, 1, clock=time.clock, sleep=time.sleep, on_wait=waits.append)
-    limiter.acquire()
-    limiter.acquire()
-    assert waits == pytest.approx([0.0, 0.5])
+    def test_every_call_tells_its_wait_for_the_budget_wait_histogram(self) -> None:
+        clock, waits = FakeClock(), []
+        calls = CallBudget(Bounds(1.0, 10.0), 1.0, clock=clock, on_wait=waits.append)
+        with parkable_pass():
+            calls.before_send()  # the burst's one token: no wait
+        with parkable_pass(), pytest.raises(BudgetWait) as parked:
+            calls.before_send()  # a first call that finds it empty is sent back for its wait
+        assert waits == pytest.approx([0.0, parked.value.seconds])

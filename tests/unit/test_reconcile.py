@@ -7,12 +7,13 @@ what a pass does remotely, what it decides and which Events it posts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 from personalize_operator.api.names import UID_TAG
 from personalize_operator.aws.errors import AccessDenied, AwsError, NotFound, Retryable
+from personalize_operator.aws.ratelimit import BudgetWait
 from personalize_operator.reconciler.decide import Desired, Phase, Recorded, Step
 from personalize_operator.reconciler.reconcile import Context, Outcome, finalize, reconcile
 from support.builders import desired
@@ -54,7 +55,7 @@ class TestLiveResource:
         assert world.aws.calls.count("CreateEventTracker") == 1
         assert outcome.decision.phase == Phase.CREATING and outcome.status["createRequested"] is True
         assert outcome.status["eventTrackerArn"] in world.aws.trackers
-        assert reasons(outcome) == ["Creating", "CreatedEventTracker"]
+        assert reasons(outcome) == ["Creating"]  # the create is said in its message (decide.pass_events)
 
     def test_an_active_tracker_gets_its_tags_and_secret(self) -> None:
         world = World()
@@ -63,7 +64,7 @@ class TestLiveResource:
         assert outcome.decision.step == Step.SYNC and outcome.decision.phase == Phase.ACTIVE
         assert world.secrets.written == {"storefront-tracking": tracker.tracking_id}
         assert world.aws.trackers[tracker.arn].tags["team"] == "growth"
-        assert reasons(outcome) == ["Active", "TagsUpdated", "SecretWritten"]
+        assert reasons(outcome) == ["Active", "TagsUpdated"]  # the Secret is said in the Active Event
 
     def test_an_active_resource_in_line_writes_nothing_and_posts_nothing(self) -> None:
         world = World()
@@ -87,6 +88,17 @@ class TestLiveResource:
         outcome = reconcile(world.context(recorded=Recorded(create_requested=True)))
         assert "CreateEventTracker" not in world.aws.calls
         assert outcome.status["eventTrackerArn"] == ours.arn
+
+    def test_a_create_that_must_wait_for_the_call_budget_leaves_nothing_behind(self) -> None:
+        """The token is taken before createRequested is written: a pass sent back to wait wrote nothing."""
+        world = World()
+
+        def empty() -> None:
+            raise BudgetWait(0.5)
+
+        with pytest.raises(BudgetWait):
+            reconcile(replace(world.context(), secure_call=empty))
+        assert world.marks == [] and world.aws.calls == []
 
     def test_a_new_resource_creates_without_listing_first(self) -> None:
         world = World()

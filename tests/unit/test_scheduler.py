@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from personalize_operator.runtime.workqueue import Entry, Scheduler
+from personalize_operator.reconciler.requeue import FINALIZER_WAIT_SECONDS, first_pass_wait
+from personalize_operator.runtime.workqueue import DUE, WAKE, Entry, Scheduler, ready_key
 
 # noop_cycles=0: the fake clock steps to the next timer at once. With looptime's default no-op cycles the
 # scheduler spins: a due time a few 1e-12 s after loop.time() (0.01 + 0.05 in floating point) is already due
@@ -256,3 +257,68 @@ async def test_a_wake_is_an_add_and_a_woken_resource_waits_in_the_depth_until_a_
     finally:
         await scheduler.stop()
     assert (depth, woken_adds) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        pytest.param([(DUE, 1.0, 1), (WAKE, 5.0, 9)], [(WAKE, 5.0, 9), (DUE, 1.0, 1)], id="a wake before earlier dues"),
+        pytest.param([(DUE, 2.0, 1), (DUE, 1.0, 2)], [(DUE, 1.0, 2), (DUE, 2.0, 1)], id="then earliest due"),
+        pytest.param([(WAKE, 1.0, 3), (WAKE, 1.0, 2)], [(WAKE, 1.0, 2), (WAKE, 1.0, 3)], id="then first scheduled"),
+    ],
+)
+def test_ready_order(keys: list[tuple[int, float, int]], expected: list[tuple[int, float, int]]) -> None:
+    assert sorted(ready_key(*key) for key in keys) == expected
+
+
+@pytest.mark.asyncio
+async def test_a_wake_up_gets_a_free_slot_before_passes_that_came_due_earlier() -> None:
+    """A burst of new resources (their first passes due) does not hold back a resource the status board woke."""
+
+    async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> list[str]:
+        scheduler.track("ready", "ns", "ready")
+        await until(lambda: len(calls) == 1)
+        for name in "abcdefgh":
+            scheduler.track(name, "ns", name)
+        scheduler.wake("ready")
+        await until(lambda: len(calls) == 10)
+        return [uid for uid, _ in calls[1:]]
+
+    order = await run(scenario, concurrency=1)
+    assert order.index("ready") <= 1  # at most the one pass that had already taken the slot goes first
+
+
+@pytest.mark.parametrize(("has_finalizer", "wait"), [(True, None), (False, FINALIZER_WAIT_SECONDS)])
+def test_a_new_resource_without_the_finalizer_waits_for_it(has_finalizer: bool, wait: float | None) -> None:
+    assert first_pass_wait(has_finalizer) == wait
+
+
+@pytest.mark.asyncio
+async def test_the_finalizer_showing_up_runs_the_first_pass_at_once_and_only_once() -> None:
+    """No pass that would only read the object and find no finalizer: the watch event that shows it starts it."""
+
+    async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> tuple[list[float], bool, bool]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        scheduler.track("a", "ns", "a", awaiting_finalizer=FINALIZER_WAIT_SECONDS)
+        await asyncio.sleep(0.2)
+        before = list(calls)
+        first = scheduler.finalizer_added("a")
+        await until(lambda: len(calls) == 1)
+        again = scheduler.finalizer_added("a")  # every later watch event shows it too: no extra pass
+        await asyncio.sleep(FINALIZER_WAIT_SECONDS * 2)
+        return [t - started for _, t in before + calls], first, again
+
+    times, first, again = await run(scenario)
+    assert len(times) == 1 and 0.2 <= times[0] < FINALIZER_WAIT_SECONDS and first and not again
+
+
+@pytest.mark.asyncio
+async def test_a_finalizer_that_never_shows_up_still_gets_its_pass_after_the_wait() -> None:
+    async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> float:
+        started = asyncio.get_running_loop().time()
+        scheduler.track("a", "ns", "a", awaiting_finalizer=FINALIZER_WAIT_SECONDS)
+        await until(lambda: len(calls) == 1)
+        return calls[0][1] - started
+
+    assert await run(scenario) >= FINALIZER_WAIT_SECONDS

@@ -157,3 +157,53 @@ class TestErrors:
     def test_no_answer_has_no_status(self) -> None:
         error = secrets._failure("reading", "shop", "s", urllib3.exceptions.ReadTimeoutError(None, "/", "timed out"))
         assert error.status is None and "ReadTimeoutError" in str(error)
+
+
+class RecordedCalls:
+    """Our Calls edge in memory: one optional existing object, every request recorded."""
+
+    def __init__(self, existing: client.V1Secret | None = None) -> None:
+        self.existing = existing
+        self.requests: list[str] = []
+
+    def calls(self) -> secrets.Calls:
+        return secrets.Calls("Secret", self.read, self.create, self.replace, lambda *a, **k: None)
+
+    def read(self, *_: object, **__: object) -> client.V1Secret:
+        self.requests.append("read")
+        if self.existing is None:
+            raise ApiException(status=404)
+        return self.existing
+
+    def create(self, *_: object, **__: object) -> None:
+        self.requests.append("create")
+        if self.existing is not None:
+            raise ApiException(status=409)
+
+    def replace(self, *_: object, **__: object) -> None:
+        self.requests.append("replace")
+
+
+@pytest.mark.parametrize(
+    ("existing", "new", "requests"),
+    [
+        pytest.param(None, True, ["create"], id="new-resource-one-request"),
+        pytest.param(None, False, ["read", "create"], id="expected-to-exist-reads-first"),
+        pytest.param(existing_secret(), True, ["create", "read", "replace"], id="wrong-guess-reads-and-repairs"),
+        pytest.param(existing_secret(), False, ["read", "replace"], id="repair"),
+    ],
+)
+def test_a_secret_expected_new_is_created_without_reading_first(
+    existing: client.V1Secret | None, new: bool, requests: list[str]
+) -> None:
+    api = RecordedCalls(existing)
+    wanted = secrets.render(OWNER, "storefront-tracking", "new", "arn:new")
+    assert secrets.apply(api.calls(), wanted, OWNER, tracking_id="new", new=new)
+    assert api.requests == requests
+
+
+def test_a_wrong_guess_still_refuses_a_secret_that_is_not_ours() -> None:
+    api = RecordedCalls(existing_secret(owner_references=[controller_ref("someone-else")]))
+    with pytest.raises(secrets.SecretConflict):
+        secrets.apply(api.calls(), secrets.render(OWNER, "storefront-tracking", "new", "arn:new"), OWNER, new=True)
+    assert api.requests == ["create", "read"]

@@ -37,3 +37,11 @@ def test_scanning_off_takes_exact_namespaces_and_defaults_on(monkeypatch: pytest
     assert load_settings({"namespaces": ["!solo-*"]}).scanning is True
     monkeypatch.setenv("PERSONALIZE_OPERATOR_SCANNING", "false")
     assert load_settings({"namespaces": ["shop", "search"]}).scanning is False
+
+
+def test_the_call_budget_s_floor_may_not_exceed_its_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (load_settings({}).aws_call_rate_ceiling, load_settings({}).aws_call_rate_floor) == (50.0, 1.0)
+    monkeypatch.setenv("PERSONALIZE_OPERATOR_AWS_CALL_RATE_CEILING", "5")
+    monkeypatch.setenv("PERSONALIZE_OPERATOR_AWS_CALL_RATE_FLOOR", "6")
+    with pytest.raises(SystemExit, match="PERSONALIZE_OPERATOR_AWS_CALL_RATE_FLOOR"):
+        load_settings({})

@@ -44,7 +44,7 @@ from personalize_operator.aws.errors import (
     NotFound,
     Retryable,
 )
-from personalize_operator.aws.ratelimit import TokenBucket
+from personalize_operator.aws.ratelimit import Bounds, CallBudget
 from personalize_operator.aws.tracker import PAGE_SIZE, RemoteTracker, Sighting
 from personalize_operator.runtime import metrics
 
@@ -70,9 +70,15 @@ class TrackerClient:
     """The Personalize calls the operator makes, for one region."""
 
     client: Any
+    budget: CallBudget | None = None  # the account and region's call budget (aws/ratelimit.py)
     # ARN -> (trackingId, dataset group ARN) from CreateEventTracker answers not yet used: credentials, never shown.
     _created: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
     _created_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def secure_call(self) -> None:
+        """Take the next call's token now (before a write that only makes sense if the call goes out)."""
+        if self.budget is not None:
+            self.budget.secure()
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         method = getattr(self.client, botocore.xform_name(operation))
@@ -249,15 +255,6 @@ class _AssumedRole(botocore.credentials.CredentialProvider):
         return self._credentials
 
 
-def _waiting_for(budget: TokenBucket) -> Any:
-    """A botocore before-send hook that waits for a token (returning None lets the request go out)."""
-
-    def wait_for_token(**_: Any) -> None:
-        budget.acquire()
-
-    return wait_for_token
-
-
 def _counting_failures(role_arn: str, fetch: Callable[[], Any]) -> Callable[[], Any]:
     """botocore's AssumeRole fetch, each failure counted by role and error code (then raised as before)."""
 
@@ -283,8 +280,9 @@ class ClientPool:
     reached like any service (AWS_ENDPOINT_URL_STS selects the emulator).
 
     Every attempt a region's clients make (botocore's retries included) first
-    takes a token from that account and region's bucket (ratelimit.py), and each client
-    holds as many connections as there are threads that may call it at once.
+    takes a token from that account and region's budget (ratelimit.py), which
+    adapts to every answer; each client holds as many connections as there are
+    threads that may call it at once.
     """
 
     def __init__(
@@ -293,7 +291,8 @@ class ClientPool:
         max_attempts: int = 5,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
-        calls_per_second: float = 8.0,
+        call_rate_ceiling: float = 50.0,
+        call_rate_floor: float = 1.0,
         burst: int = 2,
         max_pool_connections: int = 20,
     ) -> None:
@@ -307,9 +306,9 @@ class ClientPool:
         self._base = botocore.session.get_session()
         self._clients: dict[tuple[str, bool, Identity | None], TrackerClient] = {}
         self._lock = threading.RLock()  # botocore sessions are not thread safe: clients are built under it
-        self._calls_per_second = calls_per_second
+        self._bounds = Bounds(floor=call_rate_floor, ceiling=call_rate_ceiling)
         self._burst = burst
-        self._budgets: dict[tuple[str, str | None], TokenBucket] = {}
+        self._budgets: dict[tuple[str, str | None], CallBudget] = {}
 
     def for_region(self, region: str, *, once: bool = False, identity: Identity | None = None) -> TrackerClient:
         """The client for this region and identity; a region botocore refuses is InvalidInput, never a traceback."""
@@ -324,14 +323,23 @@ class ClientPool:
                     raise InvalidInput(
                         "InvalidRegion", f"cannot build a Personalize client for region {region!r}: {error}", "Client"
                     ) from error
-                account = identity.role_arn if identity is not None else None  # one budget per account and region
-                waits = metrics.AWS_CALL_BUDGET_WAIT.labels(region=region)
-                budget = self._budgets.setdefault(
-                    (region, account), TokenBucket(self._calls_per_second, self._burst, on_wait=waits.observe)
-                )
-                client.meta.events.register("before-send.personalize", _waiting_for(budget))
-                self._clients[key] = TrackerClient(client=client)
+                budget = self.budget(region, identity)
+                client.meta.events.register("before-send.personalize", budget.before_send)
+                client.meta.events.register("needs-retry.personalize", budget.answered)
+                self._clients[key] = TrackerClient(client=client, budget=budget)
             return self._clients[key]
+
+    def budget(self, region: str, identity: Identity | None = None) -> CallBudget:
+        """The call budget of the identity's account in `region` (one per account and region)."""
+        account = identity.role_arn if identity is not None else None
+        with self._lock:
+            if (region, account) not in self._budgets:
+                gauge = metrics.AWS_CALL_BUDGET.labels(region=region, account=arns.account_of(account or "") or "own")
+                waits = metrics.AWS_CALL_BUDGET_WAIT.labels(region=region)
+                self._budgets[region, account] = CallBudget(
+                    self._bounds, self._burst, on_rate=gauge.set, on_wait=waits.observe
+                )
+            return self._budgets[region, account]
 
     def _create_sts(self, region: str, service: str, **kwargs: Any) -> Any:
         """STS clients for refreshes, made in whichever thread needs credentials."""

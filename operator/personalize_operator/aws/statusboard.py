@@ -31,6 +31,7 @@ from typing import Any
 from personalize_operator.api import arns
 from personalize_operator.aws.client import TrackerClient
 from personalize_operator.aws.errors import AccessDenied
+from personalize_operator.aws.ratelimit import BudgetWait
 from personalize_operator.aws.tracker import (
     ACTIVE,
     GONE,
@@ -61,6 +62,10 @@ Wake = Callable[[str], None]
 class StatusBoard:
     """The trackers of one region as last listed, and the resources waiting on them; thread safe.
 
+    A tracker that finished its transition (or is gone) wakes its follower with `wake`; one that only
+    moved a step (CREATE PENDING -> IN_PROGRESS, shown in status) with `step`, a wake-up that may wait
+    behind others (runtime/workqueue.py's lanes).
+
     `follow(uid, arn, status)` starts (lazily) a poller thread that lists
     every `interval` seconds while anyone follows, but never more than
     `max_calls_per_second` pages per second on average (a region with 1,000
@@ -73,6 +78,7 @@ class StatusBoard:
         list_trackers: ListTrackers,
         wake: Wake,
         *,
+        step: Wake | None = None,
         interval: float = 1.0,
         max_calls_per_second: float = 2.0,
         max_backoff: float = 30.0,
@@ -81,6 +87,7 @@ class StatusBoard:
     ) -> None:
         self._list = list_trackers
         self._wake = wake
+        self._step = step or wake
         self._interval = interval
         self._max_calls_per_second = max_calls_per_second
         self._max_backoff = max_backoff
@@ -165,15 +172,18 @@ class StatusBoard:
             self._listed_at = started
             self._answered_at = answered
             self.lists += 1
-            moved = [
-                uid
+            seen = {
+                uid: table[follow.arn].status if follow.arn in table else GONE
                 for uid, follow in self._followers.items()
-                if (table[follow.arn].status if follow.arn in table else GONE) != follow.status
-            ]
-            for uid in moved:
-                del self._followers[uid]
-        for uid in moved:
-            self._wake(uid)
+            }
+            moved = {uid: status for uid, status in seen.items() if status != self._followers[uid].status}
+            for uid, status in moved.items():
+                if status in TRANSITIONAL_STATES:  # a step: still followed, so the end wakes it even before its pass
+                    self._followers[uid] = _Follow(arn=self._followers[uid].arn, status=status)
+                else:
+                    del self._followers[uid]
+        for uid, status in moved.items():
+            (self._step if status in TRANSITIONAL_STATES else self._wake)(uid)
 
     # -- the poller ---------------------------------------------------------------------
 
@@ -189,8 +199,9 @@ class StatusBoard:
             with self._lock:
                 while not self._followers and not self._stopped:
                     self._changed.wait()
-                if not self._stopped:
-                    self._changed.wait(pause)
+                due = self._clock() + pause  # new followers do not cut the pause short: one list serves them all
+                while not self._stopped and (left := due - self._clock()) > 0:
+                    self._changed.wait(left)
                 if self._stopped:
                     return
                 if not self._followers:
@@ -229,9 +240,17 @@ class StatusBoard:
 class Boards:
     """One board per (region, identity): an identity is one account (the operator's own, or a tenancy role)."""
 
-    def __init__(self, list_for: Callable[[str, Any], ListTrackers], wake: Wake, *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        list_for: Callable[[str, Any], ListTrackers],
+        wake: Wake,
+        *,
+        step: Wake | None = None,
+        interval: float = 1.0,
+    ) -> None:
         self._list_for = list_for
         self._wake = wake
+        self._step = step
         self._interval = interval
         self._boards: dict[tuple[str, Any], StatusBoard] = {}
         self._lock = threading.Lock()
@@ -242,7 +261,11 @@ class Boards:
         with self._lock:
             if key not in self._boards:
                 self._boards[key] = StatusBoard(
-                    self._list_for(region, identity), self._wake, interval=self._interval, name=f"status-board-{region}"
+                    self._list_for(region, identity),
+                    self._wake,
+                    step=self._step,
+                    interval=self._interval,
+                    name=f"status-board-{region}",
                 )
             return self._boards[key]
 
@@ -301,7 +324,9 @@ class BoardTrackers:
         AlreadyExists instead (one refused call, never a second tracker: one tracker per dataset group).
         """
         try:
-            return self._board.named(name, newer_than=time.monotonic() - BOARD_FRESHNESS_SECONDS) is not None
+            return self._board.named(name, within=BOARD_FRESHNESS_SECONDS) is not None
+        except BudgetWait:
+            raise  # the pass waits for its turn in the call budget, then looks the same way
         except Exception as error:  # throttled, unreachable: look the expensive way
             log.info(
                 "status board unavailable for a name lookup (%s); looking in the dataset group", type(error).__name__

@@ -235,15 +235,34 @@ def _failure(action: str, namespace: str, name: str, error: Exception, kind: str
     return SecretError(f"{action} {kind} {name} failed: no answer from the Kubernetes API ({type(error).__name__})")
 
 
-def _read(calls: Calls, namespace: str, name: str) -> Any:
+def _answer_or_none(action: str, calls: Calls, namespace: str, name: str, none_on: int, call: Callable[[], Any]) -> Any:
+    """`call()`'s answer; None when the API answered `none_on` (404: absent, 409: exists); else SecretError."""
     try:
-        return calls.read(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+        return call()
     except ApiException as error:
-        if error.status == 404:
+        if error.status == none_on:
             return None
-        raise _failure("reading", namespace, name, error, calls.kind) from None
+        raise _failure(action, namespace, name, error, calls.kind) from None
     except urllib3.exceptions.HTTPError as error:
-        raise _failure("reading", namespace, name, error, calls.kind) from None
+        raise _failure(action, namespace, name, error, calls.kind) from None
+
+
+def _read(calls: Calls, namespace: str, name: str) -> Any:
+    return _answer_or_none(
+        "reading", calls, namespace, name, 404, lambda: calls.read(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+    )
+
+
+def _create_blind(calls: Calls, wanted: dict[str, Any]) -> SecretWrite | None:
+    """A create without reading first (one request for a new resource's Secret); None when it already exists."""
+    namespace, name = wanted["metadata"]["namespace"], wanted["metadata"]["name"]
+
+    def create() -> SecretWrite:
+        calls.create(namespace, wanted, _request_timeout=REQUEST_TIMEOUT)
+        return SecretWrite(True)
+
+    written: SecretWrite | None = _answer_or_none("writing", calls, namespace, name, 409, create)
+    return written
 
 
 def _write_once(
@@ -282,14 +301,19 @@ def apply(
     *,
     tracking_id: str | None = None,
     conflict: type[Exception] = SecretConflict,
+    new: bool = False,
 ) -> SecretWrite:
     """Create or repair the object (a Secret unless `core` is another kind's Calls); truthy when written.
 
     `tracking_id`: the value being written, to tell whether it replaced another (SecretWrite).
+    `new`: the object is most likely absent (decide.expects_new_secret): create it without reading first;
+    one that exists (409) is then read and checked like any other.
     Raises `conflict` (not ours) or SecretError (the API failed or kept racing us).
     """
     calls = core if isinstance(core, Calls) else secret_calls(core)
     name = wanted["metadata"]["name"]
+    if new and (created := _create_blind(calls, wanted)) is not None:
+        return created
     for _ in range(CONFLICT_RETRIES):
         written = _write_once(calls, wanted, owner, conflict, tracking_id)
         if written is not None:
@@ -327,8 +351,10 @@ class SecretStore:
 
     core: SecretsApi
 
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE) -> SecretWrite:
-        return apply(self.core, render(owner, name, tracking_id, arn, shape), owner, tracking_id=tracking_id)
+    def write(
+        self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = DEFAULT_SHAPE, *, new: bool = False
+    ) -> SecretWrite:
+        return apply(self.core, render(owner, name, tracking_id, arn, shape), owner, tracking_id=tracking_id, new=new)
 
     def remove(self, owner: Owner, name: str) -> bool:
         return delete_if_ours(self.core, owner.namespace, name, owner)

@@ -628,6 +628,33 @@ def transition_event(recorded: Recorded, decision: Decision) -> Event | None:
     return Event(kind, decision.reason, decision.message)
 
 
+def expects_new_secret(recorded: Recorded, secret_name: str) -> bool:
+    """Whether the Secret is most likely absent, so it is created without a read first (one request, not two).
+
+    Status names no Secret (none was ever written: a new resource, or one restored without status) or
+    another one (spec.secretName changed). A wrong guess costs one refused create, then the usual read.
+    """
+    return recorded.secret_name != secret_name
+
+
+# What a transition Event already implies (creating means a create was sent; Active means the Secret holds the
+# trackingId): said in its message instead of an Event of their own, so a new resource costs two Events, not four.
+FOLDED_INTO_TRANSITION = frozenset({"CreatedEventTracker", "SecretWritten"})
+
+
+def pass_events(transition: Event | None, actions: list[Event]) -> list[Event]:
+    """A pass's Events: the transition Event first, carrying the messages of the Normal actions it implies.
+
+    Those actions get an Event of their own only when the pass changes no phase or reason (a Secret rewritten
+    after damage) or its transition is a Warning; every other action and every Warning keeps its own Event.
+    """
+    if transition is None or transition.type != "Normal":
+        return ([transition] if transition else []) + actions
+    folded = [a for a in actions if a.type == "Normal" and a.reason in FOLDED_INTO_TRANSITION]
+    message = "; ".join([transition.message, *(a.message for a in folded)])
+    return [Event(transition.type, transition.reason, message)] + [a for a in actions if a not in folded]
+
+
 _FAILURE_REASONS = {
     Step.CREATE: CANNOT_CREATE,
     Step.DELETE: CANNOT_DELETE,

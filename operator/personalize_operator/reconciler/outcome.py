@@ -16,7 +16,15 @@ from typing import Any
 from personalize_operator.aws.errors import THROTTLED_REASONS
 from personalize_operator.aws.tracker import RemoteTracker
 from personalize_operator.reconciler import status
-from personalize_operator.reconciler.decide import Decision, Desired, Event, Recorded, Step, transition_event
+from personalize_operator.reconciler.decide import (
+    Decision,
+    Desired,
+    Event,
+    Recorded,
+    Step,
+    pass_events,
+    transition_event,
+)
 from personalize_operator.runtime import metrics
 from personalize_operator.runtime.metrics import ReconcileResult
 
@@ -90,7 +98,7 @@ def conclude(
     create_requested: bool = False,
     unchanged: bool = False,
 ) -> Outcome:
-    """End a pass: render its status, put the transition Event first, count it by action and result.
+    """End a pass: render its status, put the transition Event first (pass_events), count it by action and result.
 
     `desired` None: the spec did not parse (only phase and conditions at `generation` are written).
     `unchanged`: the pass confirmed what status already says, so nothing is written (a resumed Active).
@@ -105,4 +113,4 @@ def conclude(
         )
     first = transition_event(recorded, decision)
     count(decision, deleting=deleting)
-    return Outcome(decision=decision, status=rendered, events=([first] if first else []) + list(events))
+    return Outcome(decision=decision, status=rendered, events=pass_events(first, list(events)))

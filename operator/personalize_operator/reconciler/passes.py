@@ -18,7 +18,7 @@ from typing import Any
 import pydantic
 
 from personalize_operator.api import arns, names
-from personalize_operator.aws import tenancy
+from personalize_operator.aws import ratelimit, tenancy
 from personalize_operator.aws.client import ClientPool, Identity, TrackerClient, session_name
 from personalize_operator.aws.errors import AwsError
 from personalize_operator.aws.statusboard import Boards, BoardTrackers
@@ -132,6 +132,7 @@ def _context(
         previous_conditions=inputs.previous_conditions(body),
         retry=retry,
         mark_create_requested=lambda: _patch(edges, namespace, name, {"createRequested": True}),
+        secure_call=lambda: aws.secure_call(),
         aws_once=_trackers(edges.pool, desired.region, once=True, identity=identity),  # type: ignore[arg-type]
         config_maps=ConfigMapStore(edges.config_maps) if edges.config_maps else reconcile.NoConfigMaps(),
         workloads=edges.workloads or reconcile.NoWorkloads(),
@@ -214,13 +215,26 @@ _timed = metrics.RECONCILE_TIME.labels(metrics.CONTROLLER).time()  # the whole p
 
 
 @_timed
-def live_pass(edges: Edges, namespace: str, name: str, uid: str, retry: int, first: bool = False) -> PassResult | None:
+def live_pass(
+    edges: Edges,
+    namespace: str,
+    name: str,
+    uid: str,
+    retry: int,
+    first: bool = False,
+    budget: ratelimit.CallBudget | None = None,
+) -> PassResult | None:
     """One reconcile pass; None when the resource is gone or being deleted (the scheduler lets it go).
 
     `first`: the resource's first pass in this process, where an unchanged Active resource is confirmed
-    from the status board instead of AWS (resume.py).
+    from the status board instead of AWS (resume.py). Raises BudgetWait when its first AWS call finds the
+    call budget empty, before anything was written (aws/ratelimit.py): the work queue runs it again later.
+    `budget`: the one its last run was sent back by; its token is taken before the read, so a pass sent back
+    again costs no request to the API server.
     """
-    with edges.gates.held(uid):
+    with edges.gates.held(uid), ratelimit.parkable_pass():
+        if budget is not None:
+            budget.secure()
         body = edges.objects.read(namespace, name)
         if body is None or is_deleting(body) or _meta(body).get("uid") != uid:
             return None

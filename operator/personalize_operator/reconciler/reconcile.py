@@ -45,6 +45,7 @@ from personalize_operator.reconciler.decide import (
     decide_secret_conflict,
     decide_secret_not_written,
     decide_tags_read,
+    expects_new_secret,
     failure_event,
     looks_first,
     owner_of,
@@ -71,7 +72,9 @@ class Trackers(Protocol):
 class SecretWriter(Protocol):
     """The tracking Secret (secrets.SecretStore in production); raises SecretConflict / SecretError."""
 
-    def write(self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = ...) -> SecretWrite: ...
+    def write(
+        self, owner: Owner, name: str, tracking_id: str, arn: str, shape: Shape = ..., *, new: bool = ...
+    ) -> SecretWrite: ...
     def remove(self, owner: Owner, name: str) -> bool: ...
 
 
@@ -124,6 +127,9 @@ class Context:
     retry: int = 0
     # Writes status.createRequested before CreateEventTracker is called (so a deletion knows to look in AWS).
     mark_create_requested: Callable[[], None] = lambda: None
+    # Takes the call budget's token for CreateEventTracker before createRequested is written (aws/ratelimit.py):
+    # a pass sent back to wait for the budget leaves nothing behind.
+    secure_call: Callable[[], None] = lambda: None
     # A single-attempt client for the best-effort release of a retained tracker (never holds a deletion).
     aws_once: Trackers | None = None
     now: Callable[[], str] = now_rfc3339
@@ -247,7 +253,8 @@ def _sync_active(ctx: Context, decision: Decision, tracker: RemoteTracker) -> tu
         events.append(Event("Normal", "TagsUpdated", f"set {len(to_set)} and removed {len(to_remove)} tag(s)"))
     owner = _owner(ctx.desired)
     shape = secret_shape(ctx.desired)
-    written = ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn, shape)
+    new = expects_new_secret(ctx.recorded, ctx.desired.secret_name)
+    written = ctx.secrets.write(owner, ctx.desired.secret_name, tracker.tracking_id, tracker.arn, shape, new=new)
     if written:
         events.append(Event("Normal", "SecretWritten", f"Secret {ctx.desired.secret_name} holds the tracking ID"))
     old = ctx.recorded.secret_name
@@ -262,6 +269,7 @@ def _sync_active(ctx: Context, decision: Decision, tracker: RemoteTracker) -> tu
 def _create(ctx: Context, decision: Decision) -> tuple[Decision, RemoteTracker | None, list[Event]]:
     desired = ctx.desired
     if not ctx.recorded.create_requested:
+        ctx.secure_call()
         ctx.mark_create_requested()
     try:
         arn = ctx.aws.create(

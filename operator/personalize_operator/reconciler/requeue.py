@@ -33,6 +33,12 @@ def finalizer_wait(waits: int) -> float:
     return backoff(waits - 1, first=FINALIZER_WAIT_SECONDS, cap=FINALIZER_WAIT_MAX)
 
 
+def first_pass_wait(has_finalizer: bool) -> float | None:
+    """A new resource kopf reports before adding our finalizer waits for the watch event that shows it (at most
+    FINALIZER_WAIT_SECONDS) instead of a pass that would only read it and wait; None: its pass runs at once."""
+    return None if has_finalizer else FINALIZER_WAIT_SECONDS
+
+
 # A resource the status board follows still looks by itself this often (a lost wake-up costs this).
 SAFETY_NET_SECONDS = 120.0
 

@@ -29,6 +29,7 @@ import logging
 
 from kubernetes.client.rest import ApiException
 
+from personalize_operator.aws.ratelimit import BudgetWait
 from personalize_operator.aws.statusboard import StatusBoard
 from personalize_operator.aws.tracker import ACTIVE, TRANSITIONAL_STATES
 from personalize_operator.kube.secrets import REQUEST_TIMEOUT, secret_intact
@@ -45,13 +46,10 @@ def follow_if_waiting(board: StatusBoard | None, uid: str, outcome: Outcome) -> 
     """Follow the tracker on the board when the pass waits on a transition; the requeue becomes the safety net."""
     decision = outcome.decision
     arn, aws_status = outcome.status.get("eventTrackerArn"), outcome.status.get("awsStatus")
-    if (
-        board is None
-        or not arn
-        or aws_status not in TRANSITIONAL_STATES
-        or decision.requeue is None
-        or not decision.synced
-    ):
+    if board is None:
+        return outcome
+    if not arn or aws_status not in TRANSITIONAL_STATES or decision.requeue is None or not decision.synced:
+        board.forget(uid)  # not waiting (any more): a follow left from a step must not wake it again
         return outcome
     board.follow(uid, str(arn), str(aws_status))
     longer = dataclasses.replace(decision, requeue=max(decision.requeue, SAFETY_NET_SECONDS))
@@ -72,6 +70,8 @@ def resumes_unchanged(
         return False
     try:
         seen = board.lookup(recorded.arn, newer_than=since)
+    except BudgetWait:
+        raise  # the pass waits for its turn in the call budget, then resumes the same way
     except Exception as error:  # throttled, unreachable: the full pass makes its own calls and reports
         log.info("status board unavailable at resume (%s); describing instead", type(error).__name__)
         return False

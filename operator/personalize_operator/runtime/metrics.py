@@ -128,6 +128,11 @@ AWS_CALLS = Counter(
     "Calls to Amazon Personalize, by operation and outcome (Success or the AWS error code).",
     ["operation", "outcome"],
 )
+AWS_CALL_BUDGET = Gauge(
+    "personalize_operator_aws_call_budget_rate",
+    "Calls per second the adaptive call budget allows now, by region and account ('own': the operator's identity).",
+    ["region", "account"],
+)
 RECONCILES = Counter(
     "personalize_operator_reconciles_total",
     "Reconcile passes, by the action decided and the result (the Ready reason the pass ended in).",

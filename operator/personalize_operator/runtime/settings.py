@@ -40,13 +40,19 @@ class OperatorSettings(BaseSettings):
     log_format: LogFormat = Field(LogFormat.TEXT, description="text or json (one JSON object per line).")
     max_workers: int = Field(20, ge=1, le=500, description="Threads for handlers (AWS and Secret calls block).")
     aws_max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts per AWS call.")
-    aws_calls_per_second: float = Field(
-        8.0,
+    aws_call_rate_ceiling: float = Field(
+        50.0,
         gt=0,
         description=(
-            "AWS calls per second per account and region (client-side token bucket, every attempt counted):"
-            " bursts wait here instead of meeting LimitExceededException."
+            "AWS calls per second per account and region the call budget starts at and never exceeds (every attempt"
+            " counted). AWS publishes no limit: the budget backs off on LimitExceededException or ThrottlingException"
+            " and recovers while none comes (CUBIC, as botocore's adaptive retry mode; aws/ratelimit.py)."
         ),
+    )
+    aws_call_rate_floor: float = Field(
+        1.0,
+        gt=0,
+        description="AWS calls per second per account and region the budget never backs off below.",
     )
     aws_call_burst: int = Field(
         2, ge=1, description="Calls that may go out at once before the per-second rate applies (the bucket's size)."
@@ -179,6 +185,14 @@ class OperatorSettings(BaseSettings):
     def split_namespaces(cls, value: str | list[str]) -> list[str]:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("aws_call_rate_floor")
+    @classmethod
+    def floor_below_ceiling(cls, value: float, info: ValidationInfo) -> float:
+        ceiling = info.data.get("aws_call_rate_ceiling")
+        if ceiling is not None and value > ceiling:
+            raise ValueError(f"must be at most aws_call_rate_ceiling ({ceiling})")
         return value
 
     @field_validator("renew_deadline")

@@ -12,6 +12,13 @@ gone or being deleted (kopf's delete handler takes over). `wake` may be
 called from any thread (the Secret watch, the status boards, the tenancy
 map); a wake during a pass runs the resource again right after it, so no
 change is missed.
+
+Order (docs/design.md section 3): passes that are due wait for a free slot in
+two lanes. Wake-ups (something finished: a tracker turned ACTIVE, a Secret was
+damaged, the spec changed) go before passes that merely came due (first
+passes, requeues, resyncs, passes sent back to wait for the AWS call budget),
+so a Secret whose tracker is ready is not written behind a burst of creates.
+Within a lane, earliest due first.
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ class Entry:
     attempts: Attempts = field(default_factory=Attempts)
     first: bool = True  # its first pass in this process (reconciler/resume.py resumes it from the status board)
     finalizer_waits: int = 0
+    budget: Any = None  # the AWS call budget its last pass was sent back by (reconciler/passes.live_pass)
+    awaiting_finalizer: bool = False  # its pass waits for kopf's finalizer: the watch event that shows it wakes it
     ticket: int = -1  # the heap item that is current; older items for this uid are skipped
     due: float = 0.0  # when the current heap item is due (loop time)
     running: bool = False
@@ -64,6 +73,13 @@ class Entry:
 
 
 PassFn = Callable[[str, Entry], Awaitable[float | None]]
+
+WAKE, DUE = 0, 1  # lanes: wake-ups first
+
+
+def ready_key(lane: int, due: float, ticket: int) -> tuple[int, float, int]:
+    """The order passes that are due get a slot in: wake-ups first, then earliest due, then first scheduled."""
+    return (lane, due, ticket)
 
 
 class Scheduler:
@@ -74,11 +90,12 @@ class Scheduler:
         self._on_forget = on_forget  # the status boards stop following a forgotten resource
         self._entries: dict[str, Entry] = {}
         self._fingerprints: dict[str, tuple[Any, ...]] = {}
-        self._heap: list[tuple[float, int, str]] = []
+        self._heap: list[tuple[float, int, str, int]] = []  # (due, ticket, uid, lane): not yet due
+        self._ready: list[tuple[tuple[int, float, int], str]] = []  # due, waiting for a slot, in ready_key order
+        self._free = concurrency
         self._tickets = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._due: asyncio.Event | None = None
-        self._slots: asyncio.Semaphore | None = None
         self._task: asyncio.Task[None] | None = None
         self._passes: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()  # _entries is read by wake() from other threads
@@ -94,7 +111,6 @@ class Scheduler:
         """Start the task; it and its passes inherit the caller's context (kopf's Event poster lives there)."""
         self._loop = asyncio.get_running_loop()
         self._due = asyncio.Event()
-        self._slots = asyncio.Semaphore(self._concurrency)
         self._task = self._loop.create_task(self._run(run_pass), name="personalize-scheduler")
 
     async def stop(self) -> None:
@@ -104,13 +120,30 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def track(self, uid: str, namespace: str, name: str) -> bool:
-        """Seen (again) by kopf: a resource not yet tracked gets its first pass at once; True when new."""
+    def track(self, uid: str, namespace: str, name: str, *, awaiting_finalizer: float | None = None) -> bool:
+        """Seen (again) by kopf: a resource not yet tracked gets its first pass at once; True when new.
+
+        `awaiting_finalizer`: kopf has not added the finalizer yet; the first pass waits for `finalizer_added`,
+        or at most these seconds (a pass without it only reads the object and waits: a request for nothing).
+        """
         with self._lock:
             if uid in self._entries:
                 return False
             entry = self._entries[uid] = Entry(namespace=namespace, name=name)
-        self._schedule(uid, entry, 0.0)
+            entry.awaiting_finalizer = awaiting_finalizer is not None
+        self._schedule(uid, entry, awaiting_finalizer or 0.0)
+        return True
+
+    def finalizer_added(self, uid: str) -> bool:
+        """kopf's finalizer is on the object: a pass waiting for it runs now, in the lane of passes that came
+        due (a first pass is not a wake-up); False when none waited."""
+        with self._lock:
+            entry = self._entries.get(uid)
+            if entry is None or not entry.awaiting_finalizer:
+                return False
+            entry.awaiting_finalizer = False
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake_now, uid, DUE)
         return True
 
     def forget(self, uid: str) -> None:
@@ -127,14 +160,14 @@ class Scheduler:
             self._fingerprints[uid] = fingerprint
         return before is not None and before != fingerprint
 
-    def _schedule(self, uid: str, entry: Entry, delay: float) -> None:
+    def _schedule(self, uid: str, entry: Entry, delay: float, lane: int = DUE) -> None:
         assert self._loop is not None and self._due is not None, "start() first"
         entry.ticket, entry.due = next(self._tickets), self._loop.time() + max(0.0, delay)
-        heapq.heappush(self._heap, (entry.due, entry.ticket, uid))
+        heapq.heappush(self._heap, (entry.due, entry.ticket, uid, lane))
         self._metrics.added()
         self._due.set()
 
-    def _wake_now(self, uid: str) -> None:
+    def _wake_now(self, uid: str, lane: int = WAKE) -> None:
         entry = self._entries.get(uid)
         if entry is None:
             return
@@ -142,19 +175,22 @@ class Scheduler:
             entry.woken = True
             return
         entry.attempts.reset()
-        self._schedule(uid, entry, 0.0)
+        self._schedule(uid, entry, 0.0, lane)
 
     async def _run(self, run_pass: PassFn) -> None:
-        assert self._loop is not None and self._due is not None and self._slots is not None
+        assert self._loop is not None and self._due is not None
         while True:
-            self._due.clear()  # before looking: a wake from now on sets it again
+            self._due.clear()  # before looking: a wake or a freed slot from now on sets it again
             now = self._loop.time()
             while self._heap and self._heap[0][0] <= now:
-                _, ticket, uid = heapq.heappop(self._heap)
+                due, ticket, uid, lane = heapq.heappop(self._heap)
+                heapq.heappush(self._ready, (ready_key(lane, due, ticket), uid))
+            while self._ready and self._free > 0:
+                (_, _, ticket), uid = heapq.heappop(self._ready)
                 entry = self._entries.get(uid)
                 if entry is None or entry.ticket != ticket or entry.running:
                     continue  # forgotten, rescheduled since, or running (its end reschedules it)
-                await self._slots.acquire()
+                self._free -= 1
                 entry.running = True
                 task = self._loop.create_task(self._one(run_pass, uid, entry))
                 self._passes.add(task)
@@ -167,7 +203,7 @@ class Scheduler:
                 pass
 
     async def _one(self, run_pass: PassFn, uid: str, entry: Entry) -> None:
-        assert self._slots is not None
+        assert self._due is not None
         try:
             self._metrics.started(uid, entry.due)
             delay = await run_pass(uid, entry)
@@ -177,7 +213,8 @@ class Scheduler:
         finally:
             self._metrics.finished(uid)
             entry.running = False
-            self._slots.release()
+            self._free += 1
+            self._due.set()
         if self._entries.get(uid) is not entry:
             return  # forgotten while it ran
         if delay is None:
@@ -186,18 +223,20 @@ class Scheduler:
         if entry.woken:
             entry.woken = False
             entry.attempts.reset()
-            delay = 0.0
+            self._schedule(uid, entry, 0.0, WAKE)
+            return
         self._schedule(uid, entry, delay)
 
     # -- from any thread -------------------------------------------------------------------------------
 
-    def wake(self, uid: str) -> bool:
-        """Run the resource's next pass now; False when no resource with that uid is tracked."""
+    def wake(self, uid: str, *, urgent: bool = True) -> bool:
+        """Run the resource's next pass now (not `urgent`: in the lane of passes that came due); False when no
+        resource with that uid is tracked."""
         with self._lock:
             known = uid in self._entries
         if not known or self._loop is None:
             return False
-        self._loop.call_soon_threadsafe(self._wake_now, uid)
+        self._loop.call_soon_threadsafe(self._wake_now, uid, WAKE if urgent else DUE)
         return True
 
     def wake_all(self) -> int:
