@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -23,6 +23,15 @@ def is_namespace_pattern(namespace: str) -> bool:
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
+
+
+def rate_bounds(
+    *, ceiling: float | None, floor: float | None, old_rate: float | None, default_ceiling: float, default_floor: float
+) -> tuple[float, float]:
+    """The call budget's (ceiling, floor) from what was set: a new name wins over 0.2.0's `aws_calls_per_second`,
+    which alone becomes the ceiling; a floor left at its default is lowered to a ceiling below it."""
+    chosen = ceiling if ceiling is not None else old_rate if old_rate is not None else default_ceiling
+    return chosen, floor if floor is not None else min(default_floor, chosen)
 
 
 class OperatorSettings(BaseSettings):
@@ -53,6 +62,14 @@ class OperatorSettings(BaseSettings):
         1.0,
         gt=0,
         description="AWS calls per second per account and region the budget never backs off below.",
+    )
+    aws_calls_per_second: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Deprecated: 0.2.0's fixed rate. Read as aws_call_rate_ceiling (and the floor lowered to it if need be)"
+            " when aws_call_rate_ceiling is not set, so an upgrade keeps a rate a team lowered for a shared account."
+        ),
     )
     aws_call_burst: int = Field(
         2, ge=1, description="Calls that may go out at once before the per-second rate applies (the bucket's size)."
@@ -186,6 +203,24 @@ class OperatorSettings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def old_rate_is_the_ceiling(self) -> OperatorSettings:
+        """0.2.0's `aws_calls_per_second`, where still set, is the ceiling (`rate_bounds` says how)."""
+        given = self.model_fields_set
+        self.aws_call_rate_ceiling, self.aws_call_rate_floor = rate_bounds(
+            ceiling=self.aws_call_rate_ceiling if "aws_call_rate_ceiling" in given else None,
+            floor=self.aws_call_rate_floor if "aws_call_rate_floor" in given else None,
+            old_rate=self.aws_calls_per_second,
+            default_ceiling=self.aws_call_rate_ceiling,
+            default_floor=self.aws_call_rate_floor,
+        )
+        if self.aws_call_rate_floor > self.aws_call_rate_ceiling:
+            raise ValueError(
+                f"aws_call_rate_floor ({self.aws_call_rate_floor}) must be at most the ceiling"
+                f" ({self.aws_call_rate_ceiling}, from aws_calls_per_second)"
+            )
+        return self
 
     @field_validator("aws_call_rate_floor")
     @classmethod
