@@ -74,13 +74,13 @@ def reconcile_result(decision: Decision) -> ReconcileResult:
 
 
 def count(decision: Decision, *, deleting: bool) -> None:
-    """One pass end in our counter and controller-runtime's; an error requeued is a work-queue retry."""
+    """One pass end in our counter and controller-runtime's; a live pass's error requeued is a work-queue retry."""
     metrics.RECONCILES.labels(action=action_label(decision, deleting=deleting), result=decision.reason).inc()
     result = reconcile_result(decision)
     metrics.RECONCILE_TOTAL.labels(metrics.CONTROLLER, result).inc()
     if result == ReconcileResult.ERROR:
         metrics.RECONCILE_ERRORS.labels(metrics.CONTROLLER).inc()
-        if decision.requeue is not None:
+        if decision.requeue is not None and not deleting:  # deletions run in kopf's handler, not the queue
             metrics.WORKQUEUE_RETRIES.labels(metrics.CONTROLLER, metrics.CONTROLLER).inc()
 
 
