@@ -320,10 +320,11 @@ def budget_series(samples: list[tuple[float, dict[str, float]]], origin: float, 
 KUBE_RESOURCES = ("eventtrackers", "events", "secrets")
 
 
-def kube_requests(api: client.ApiClient) -> dict[str, float]:
+def kube_requests(api: client.ApiClient, metric: str = "apiserver_request_total") -> dict[str, float]:
     """The API server's own request counters (apiserver_request_total from its /metrics), by "resource verb".
 
-    Long-running WATCH requests are left out (a watch is one request however long it lasts).
+    Long-running WATCH requests are left out (a watch is one request however long it lasts). `metric`:
+    another sample of the same labels, e.g. apiserver_request_duration_seconds_sum (the seconds they took).
     """
     method, url, headers, body, post = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
     answer = api.call_api(method, url, header_params=headers, body=body, post_params=post, _request_timeout=30)
@@ -331,7 +332,7 @@ def kube_requests(api: client.ApiClient) -> dict[str, float]:
     counts: dict[str, float] = {}
     for family in text_string_to_metric_families(answer.data.decode()):
         for sample in family.samples:
-            if sample.name != "apiserver_request_total":
+            if sample.name != metric:
                 continue
             labels = sample.labels
             resource = labels.get("resource", "")
@@ -341,6 +342,21 @@ def kube_requests(api: client.ApiClient) -> dict[str, float]:
             key = f"{what} {labels.get('verb')}"
             counts[key] = counts.get(key, 0.0) + sample.value
     return counts
+
+
+def kube_request_mean_ms(
+    counts_before: dict[str, float],
+    counts_after: dict[str, float],
+    seconds_before: dict[str, float],
+    seconds_after: dict[str, float],
+) -> dict[str, float]:
+    """The API server's mean time per request of each kind between two readings (milliseconds)."""
+    means: dict[str, float] = {}
+    for key in sorted(counts_after):
+        count = counts_after[key] - counts_before.get(key, 0.0)
+        if count >= 1:
+            means[key] = round(1000 * (seconds_after.get(key, 0.0) - seconds_before.get(key, 0.0)) / count, 1)
+    return means
 
 
 def kube_requests_per_resource(

@@ -36,8 +36,14 @@ from personalize_operator.kube.objects import TrackerObjects
 from personalize_operator.kube.secretsapi import SecretsApi
 from personalize_operator.kube.secretwatch import SecretWatch
 from personalize_operator.kube.workloads import Workloads
-from personalize_operator.reconciler import inputs, passes
-from personalize_operator.reconciler.requeue import ERROR_PAUSE_SECONDS, finalizer_wait, first_pass_wait, next_delay
+from personalize_operator.reconciler import inputs, passes, resume
+from personalize_operator.reconciler.requeue import (
+    ERROR_PAUSE_SECONDS,
+    STEP_SHOWN_AFTER_SECONDS,
+    finalizer_wait,
+    first_pass_wait,
+    next_delay,
+)
 from personalize_operator.runtime import leader, metrics
 from personalize_operator.runtime.locks import Gates
 from personalize_operator.runtime.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
@@ -102,7 +108,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
         Boards(
             lambda region, identity: lambda: pool.for_region(region, identity=identity).sightings(),
             _wake(memo),
-            step=_wake(memo, urgent=False),
+            step=_wake(memo, urgent=False, after=STEP_SHOWN_AFTER_SECONDS),
+            budget_for=lambda region, identity: pool.budget(region, identity).state,
         )
         if ours.status_board
         else None
@@ -182,9 +189,11 @@ def _tenancy_changed(edges: passes.Edges, logger: logging.Logger) -> None:
     logger.info(f"tenancy map changed: woke {edges.scheduler.wake_all()} resource(s)")
 
 
-def _wake(memo: kopf.Memo, *, urgent: bool = True) -> Any:
+def _wake(memo: kopf.Memo, *, urgent: bool = True, after: float = 0.0) -> Any:
     """The scheduler's wake, for the boards built before the scheduler (from the board's thread)."""
-    return lambda uid: memo["edges"].scheduler.wake(uid, urgent=urgent) if "edges" in memo else False
+    return lambda uid: (
+        memo["edges"].scheduler.wake(uid, urgent=urgent, after=after, board=True) if "edges" in memo else False
+    )
 
 
 @kopf.on.cleanup()
@@ -270,6 +279,8 @@ async def _one_pass(edges: passes.Edges, memo: kopf.Memo, uid: str, entry: Entry
     if result is None:
         return None  # gone or being deleted: the delete handler takes over
     _post(result, namespace, name)
+    if not resume.waits_on_transition(result.outcome):
+        entry.drop_board_wakes()
     decision = result.outcome.decision
     generation = (result.body.get("metadata") or {}).get("generation")
     entry.attempts.after(decision.phase, decision.reason, generation, decision.requeue is not None)

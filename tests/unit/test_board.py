@@ -10,7 +10,7 @@ import pytest
 
 from personalize_operator.aws.errors import AccessDenied
 from personalize_operator.aws.ratelimit import BudgetWait
-from personalize_operator.aws.statusboard import Boards, BoardTrackers, StatusBoard
+from personalize_operator.aws.statusboard import Boards, BoardTrackers, StatusBoard, pages_per_second
 from personalize_operator.aws.tracker import GONE, Sighting, is_transitional
 from support.builders import tracker_arn
 from support.fakes import FakeRegion, Woken
@@ -146,7 +146,7 @@ class TestLookup:
 class TestPoller:
     @pytest.fixture
     def polling(self, region: FakeRegion, woken: Woken) -> Iterator[StatusBoard]:
-        board = StatusBoard(region.list, woken, interval=0.05, max_calls_per_second=100)
+        board = StatusBoard(region.list, woken, interval=0.05, max_pages_per_second=100)
         yield board
         board.stop()
 
@@ -171,7 +171,7 @@ class TestPoller:
         assert region.calls == calls
 
     def test_the_poller_survives_failed_lists_and_backs_off(self, region: FakeRegion, woken: Woken) -> None:
-        board = StatusBoard(region.list, woken, interval=0.05, max_calls_per_second=100, max_backoff=0.2)
+        board = StatusBoard(region.list, woken, interval=0.05, max_pages_per_second=100, max_backoff=0.2)
         try:
             arn = region.set("a", "CREATE PENDING")
             region.fail = True
@@ -202,12 +202,35 @@ class TestPoller:
             board.stop()
 
     def test_many_pages_stretch_the_interval_to_the_call_rate(self, region: FakeRegion, woken: Woken) -> None:
-        board = StatusBoard(region.list, woken, interval=1.0, max_calls_per_second=2.0)
+        board = StatusBoard(region.list, woken, interval=1.0, max_pages_per_second=2.0)
         for i in range(1000):
             region.set(str(i), "ACTIVE")
         assert board.poll_interval() == 1.0  # nothing listed yet: one page assumed
         board.refresh()
         assert board.poll_interval() == 5.0  # 10 pages at 2 per second
+
+    def test_while_passes_wait_for_the_budget_the_board_lists_less(self, region: FakeRegion, woken: Woken) -> None:
+        state = [(10.0, True)]
+        board = StatusBoard(region.list, woken, interval=1.0, budget=lambda: state[0])
+        for i in range(200):
+            region.set(str(i), "CREATE PENDING")
+        board.refresh()
+        assert board.poll_interval() == 4.0  # 2 pages at 5 % of 10 calls/s
+        state[0] = (10.0, False)
+        assert board.poll_interval() == 1.0  # the burst's creates are out: every second again
+
+
+@pytest.mark.parametrize(
+    ("rate", "contended", "expected"),
+    [
+        pytest.param(10.0, False, 2.0, id="nobody waits: the board's own cap"),
+        pytest.param(10.0, True, 0.5, id="passes wait: 5 % of the budget"),
+        pytest.param(50.0, True, 2.0, id="a large budget: still the cap"),
+        pytest.param(1.0, True, 0.25, id="a small budget: never slower than a page every 4 s"),
+    ],
+)
+def test_pages_per_second(rate: float, contended: bool, expected: float) -> None:
+    assert pages_per_second(rate, contended) == expected
 
 
 class TestBoards:

@@ -8,12 +8,15 @@ import threading
 import pytest
 
 from personalize_operator.aws.ratelimit import (
+    CUBIC_BETA,
+    CUBIC_SCALE,
     Bounds,
     BudgetWait,
     CallBudget,
     Curve,
     Park,
     Take,
+    after_late_accept,
     after_throttle,
     first_call,
     parkable_pass,
@@ -23,7 +26,7 @@ from personalize_operator.aws.ratelimit import (
 )
 
 BOUNDS = Bounds(floor=1.0, ceiling=50.0)
-K10 = (10 * 0.3 / 0.1) ** (1 / 3)  # CUBIC (scale 0.1): seconds from a cut at w_max=10 back to 10
+K10 = (10 * (1 - CUBIC_BETA) / CUBIC_SCALE) ** (1 / 3)  # CUBIC: seconds from a cut at w_max=10 back to 10
 
 
 @pytest.mark.parametrize(
@@ -31,10 +34,12 @@ K10 = (10 * 0.3 / 0.1) ** (1 / 3)  # CUBIC (scale 0.1): seconds from a cut at w_
     [
         pytest.param(Curve(w_max=50.0), 0.0, 50.0, id="never throttled: the ceiling"),
         pytest.param(Curve(w_max=50.0), 1e6, 50.0, id="never throttled, much later: still the ceiling"),
-        pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0, 7.0, id="at the cut: 0.7 x the rate AWS allowed"),
+        pytest.param(
+            Curve(w_max=10.0, last_cut=100.0), 100.0, 10 * CUBIC_BETA, id="at the cut: 0.9 x the rate AWS allowed"
+        ),
         pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0 + K10, 10.0, id="back at w_max after K seconds"),
-        pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0 + K10 + 2, 10.8, id="then probing beyond it"),
-        pytest.param(Curve(w_max=10.0, last_cut=100.0), 130.0, 50.0, id="recovered: capped at the ceiling"),
+        pytest.param(Curve(w_max=10.0, last_cut=100.0), 100.0 + K10 + 5, 11.25, id="then probing beyond it, slowly"),
+        pytest.param(Curve(w_max=10.0, last_cut=100.0), 150.0, 50.0, id="recovered: capped at the ceiling"),
         pytest.param(Curve(w_max=1.0, last_cut=100.0), 100.0, 1.0, id="never below the floor"),
     ],
 )
@@ -56,6 +61,39 @@ def test_rate_at(curve: Curve, now: float, expected: float) -> None:
 def test_after_throttle(curve: Curve, sent_at: float, accepted: int, now: float, expected: Curve) -> None:
     got = after_throttle(curve, sent_at=sent_at, accepted=accepted, now=now, bounds=BOUNDS)
     assert got.w_max == pytest.approx(expected.w_max, abs=0.01) and got.last_cut == expected.last_cut
+
+
+@pytest.mark.parametrize(
+    ("curve", "sent_at", "accepted", "now", "expected"),
+    [
+        pytest.param(Curve(4.0, 5.0), 4.9, 10, 5.2, Curve(10.0, 5.0), id="the congestion's late answers: AWS took 10"),
+        pytest.param(Curve(4.0, 5.0), 4.9, 3, 5.2, Curve(4.0, 5.0), id="fewer than counted at the cut: no change"),
+        pytest.param(Curve(4.0, 5.0), 5.1, 10, 5.2, Curve(4.0, 5.0), id="sent after the cut: the curve recovers"),
+        pytest.param(Curve(4.0, 5.0), 4.9, 10, 6.1, Curve(4.0, 5.0), id="more than a second after the cut: too late"),
+        pytest.param(Curve(4.0, 5.0), 4.9, 80, 5.2, Curve(50.0, 5.0), id="never above the ceiling"),
+        pytest.param(Curve(50.0), 4.9, 80, 5.2, Curve(50.0), id="never cut: nothing to revise"),
+    ],
+)
+def test_after_late_accept(curve: Curve, sent_at: float, accepted: int, now: float, expected: Curve) -> None:
+    assert after_late_accept(curve, sent_at=sent_at, accepted=accepted, now=now, bounds=BOUNDS) == expected
+
+
+@pytest.mark.parametrize(
+    ("tokens", "rate", "waiting", "promised", "now", "expected", "returning"),
+    [
+        pytest.param(1.0, 10.0, 0, 0.3, 0.0, 0.4, False, id="a token, but parked passes are due first: in line"),
+        pytest.param(1.0, 10.0, 0, 0.3, 0.0, Take(), True, id="a pass back at its slot takes it"),
+        pytest.param(1.0, 10.0, 0, 0.3, 0.5, Take(), False, id="every promised slot has come: a newcomer goes"),
+    ],
+)
+def test_first_call_keeps_parked_passes_ahead_of_newcomers(
+    tokens: float, rate: float, waiting: int, promised: float, now: float, expected: Take | float, returning: bool
+) -> None:
+    got = first_call(tokens, rate, priority_waiting=waiting, promised_until=promised, now=now, returning=returning)
+    if isinstance(expected, Take):
+        assert got == Take()
+    else:
+        assert isinstance(got, Park) and got.seconds == pytest.approx(expected, abs=0.01)
 
 
 @pytest.mark.parametrize(
@@ -172,6 +210,38 @@ class TestCallBudget:
         with parkable_pass(), pytest.raises(BudgetWait):
             calls.before_send()  # one token was taken in all, not two: the next one is not due yet
 
+    def test_a_token_taken_before_a_cut_does_not_go_into_the_congestion(self) -> None:
+        """A create secured its token, then wrote createRequested while another call was refused: the create
+        waits in its thread for a token of the cut rate (measured: sent at once, it was refused and cut the
+        budget a second time, to 1.8 calls/s)."""
+        clock, waits = FakeClock(), []
+        calls = CallBudget(Bounds(1.0, 10.0), 2.0, clock=clock, on_wait=waits.append)
+        done = threading.Event()
+
+        def create() -> None:
+            with parkable_pass():
+                calls.secure()
+                clock.now += 0.1  # the createRequested write
+                calls.record(throttled=True, sent_at=clock.now - 0.05)  # another pass's call refused meanwhile
+                calls.before_send()
+            done.set()
+
+        thread = threading.Thread(target=create)
+        thread.start()
+        while not done.wait(0.01):
+            clock.now += 0.05
+        thread.join()
+        assert waits[0] == 0.0 and waits[-1] > 0  # secured at once; sent only after waiting
+
+    def test_a_token_taken_with_no_cut_since_goes_as_taken(self) -> None:
+        clock, waits = FakeClock(), []
+        calls = CallBudget(Bounds(1.0, 10.0), 1.0, clock=clock, on_wait=waits.append)
+        with parkable_pass():
+            calls.secure()
+            clock.now += 0.1
+            calls.before_send()
+        assert waits == [0.0]
+
     def test_calls_outside_a_pass_and_later_calls_of_a_pass_wait_in_their_thread(self) -> None:
         calls, clock, _ = budget(ceiling=10.0, burst=1.0)
         done = threading.Event()
@@ -194,11 +264,23 @@ class TestCallBudget:
             calls.record(throttled=False, sent_at=clock.now)
         clock.now += 0.1
         calls.record(throttled=True, sent_at=clock.now - 0.01)
-        assert calls.rate == pytest.approx(7.0) and rates[-1] == pytest.approx(7.0)
+        assert calls.rate == pytest.approx(9.0) and rates[-1] == pytest.approx(9.0)
         calls.record(throttled=True, sent_at=clock.now - 0.01)  # sent before the cut: the same congestion
-        assert calls.rate == pytest.approx(7.0)
+        assert calls.rate == pytest.approx(9.0)
         clock.now += 60
         assert calls.rate == 50.0
+
+    def test_answers_of_the_congestion_arriving_after_the_cut_raise_the_rate_aws_allowed(self) -> None:
+        calls, clock, rates = budget(ceiling=50.0)
+        sent = clock.now
+        for _ in range(4):
+            calls.record(throttled=False, sent_at=sent)
+        clock.now += 0.1
+        calls.record(throttled=True, sent_at=sent)
+        assert calls.rate == pytest.approx(3.6)  # 0.9 x the 4 accepted so far
+        for _ in range(6):  # the rest of that second's answers, accepted
+            calls.record(throttled=False, sent_at=sent)
+        assert calls.rate == pytest.approx(9.0) and rates[-1] == pytest.approx(9.0)
 
     def test_after_a_cut_nothing_goes_out_until_the_refusing_second_has_passed(self) -> None:
         calls, clock, _ = budget(ceiling=50.0, burst=2.0)
@@ -208,6 +290,17 @@ class TestCallBudget:
         with parkable_pass(), pytest.raises(BudgetWait) as parked:
             calls.before_send()
         assert parked.value.seconds >= 0.7  # the accepted call at 100.0 leaves the window at 101.0
+
+    def test_state_says_contended_while_passes_are_sent_back(self) -> None:
+        calls, clock, _ = budget(ceiling=10.0, burst=1.0)
+        assert calls.state() == (10.0, False)
+        with parkable_pass():
+            calls.before_send()
+        with parkable_pass(), pytest.raises(BudgetWait):
+            calls.before_send()
+        assert calls.state() == (10.0, True)
+        clock.now += 1.5
+        assert calls.state() == (10.0, False)
 
     def test_gauge_starts_at_the_ceiling(self) -> None:
         _, _, rates = budget(ceiling=25.0)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import kopf
 import pytest
 
 from personalize_operator.kube.rbac_guard import (
     FINALIZER,
+    MEMO_KEY,
     Change,
     Trackers,
     decide,
     finalizer_patch,
+    guard_on,
     guarded_namespaces,
     should_sync,
 )
@@ -100,3 +103,9 @@ def test_the_guard_runs_only_for_a_namespaced_install(
 )
 def test_a_sync_only_when_any_can_change(had_any: bool, has_any: bool, dirty: bool, expected: bool) -> None:
     assert should_sync(had_any=had_any, has_any=has_any, dirty=dirty) is expected
+
+
+def test_kopf_runs_the_guards_event_handler_only_where_the_guard_is_on() -> None:
+    on = kopf.Memo()
+    on[MEMO_KEY] = object()
+    assert guard_on(kopf.Memo()) is False and guard_on(on) is True

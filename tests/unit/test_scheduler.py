@@ -15,8 +15,12 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from personalize_operator.reconciler.requeue import FINALIZER_WAIT_SECONDS, first_pass_wait
-from personalize_operator.runtime.workqueue import DUE, WAKE, Entry, Scheduler, ready_key
+from personalize_operator.reconciler.requeue import (
+    FIRST_PASS_FINALIZER_WAIT_SECONDS,
+    STEP_SHOWN_AFTER_SECONDS,
+    first_pass_wait,
+)
+from personalize_operator.runtime.workqueue import DUE, STEP, WAKE, Entry, Scheduler, ready_key, wake_moves
 
 # noop_cycles=0: the fake clock steps to the next timer at once. With looptime's default no-op cycles the
 # scheduler spins: a due time a few 1e-12 s after loop.time() (0.01 + 0.05 in floating point) is already due
@@ -265,10 +269,84 @@ async def test_a_wake_is_an_add_and_a_woken_resource_waits_in_the_depth_until_a_
         pytest.param([(DUE, 1.0, 1), (WAKE, 5.0, 9)], [(WAKE, 5.0, 9), (DUE, 1.0, 1)], id="a wake before earlier dues"),
         pytest.param([(DUE, 2.0, 1), (DUE, 1.0, 2)], [(DUE, 1.0, 2), (DUE, 2.0, 1)], id="then earliest due"),
         pytest.param([(WAKE, 1.0, 3), (WAKE, 1.0, 2)], [(WAKE, 1.0, 2), (WAKE, 1.0, 3)], id="then first scheduled"),
+        pytest.param([(STEP, 1.0, 1), (DUE, 5.0, 9)], [(DUE, 5.0, 9), (STEP, 1.0, 1)], id="a step after later dues"),
     ],
 )
 def test_ready_order(keys: list[tuple[int, float, int]], expected: list[tuple[int, float, int]]) -> None:
     assert sorted(ready_key(*key) for key in keys) == expected
+
+
+@pytest.mark.parametrize(
+    ("lane", "due", "current_lane", "current_due", "expected"),
+    [
+        pytest.param(WAKE, 10.0, DUE, 50.0, True, id="a wake-up brings a later pass forward"),
+        pytest.param(WAKE, 10.0, DUE, 5.0, True, id="a wake-up moves a due pass to its lane"),
+        pytest.param(WAKE, 10.0, WAKE, 5.0, False, id="a due wake-up stays"),
+        pytest.param(STEP, 15.0, DUE, 130.0, True, id="a step brings the safety net forward"),
+        pytest.param(STEP, 15.0, DUE, 5.0, False, id="a step never pushes a due first pass back"),
+        pytest.param(STEP, 15.0, DUE, 12.0, False, id="nor a pass due before it"),
+        pytest.param(STEP, 15.0, WAKE, 5.0, False, id="nor a due wake-up"),
+        pytest.param(DUE, 10.0, STEP, 15.0, True, id="the finalizer's event comes before a step"),
+        pytest.param(DUE, 10.0, WAKE, 10.0, False, id="and never demotes a wake-up"),
+    ],
+)
+def test_wake_moves(lane: int, due: float, current_lane: int, current_due: float, expected: bool) -> None:
+    assert wake_moves(lane, due, current_lane, current_due) is expected
+
+
+@pytest.mark.asyncio
+async def test_a_status_board_step_waits_until_no_other_pass_does() -> None:
+    """In a burst, a step (shown in status only) costs no slot while first passes wait; the end of its
+    transition, a wake-up, replaces it."""
+
+    async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> list[str]:
+        for name in ("stepped", "ended"):
+            scheduler.track(name, "ns", name)
+        await until(lambda: len(calls) == 2)
+        for name in "abcdef":
+            scheduler.track(name, "ns", name)
+        scheduler.wake("stepped", urgent=False)
+        scheduler.wake("ended", urgent=False)
+        await asyncio.sleep(0)
+        scheduler.wake("ended")  # its transition ended before its step ran
+        await until(lambda: len(calls) == 10)
+        await asyncio.sleep(1.0)
+        return [uid for uid, _ in calls[2:]]
+
+    order = await run(scenario, concurrency=1)
+    assert order[-1] == "stepped" and order.count("ended") == 1 and order.index("ended") <= 1
+
+
+@pytest.mark.asyncio
+async def test_a_step_is_shown_once_it_has_lasted_unless_the_transition_ends_first() -> None:
+    async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for name in ("long", "short"):
+            scheduler.track(name, "ns", name)
+        await until(lambda: len(calls) == 2)
+        for name in ("long", "short"):
+            scheduler.wake(name, urgent=False, after=STEP_SHOWN_AFTER_SECONDS)
+        await asyncio.sleep(2.0)
+        scheduler.wake("short")  # ACTIVE 2 s into its step
+        await asyncio.sleep(STEP_SHOWN_AFTER_SECONDS * 2)
+        return [(uid, round(t - started, 1)) for uid, t in calls[2:]]
+
+    assert await run(scenario) == [("short", 2.0), ("long", STEP_SHOWN_AFTER_SECONDS)]
+
+
+@pytest.mark.asyncio
+async def test_the_finalizer_showing_up_after_its_pass_started_on_the_timer_runs_no_second_pass() -> None:
+    """In a burst kopf may add the finalizer later than the 1 s wait: the pass read it itself, no rerun."""
+
+    async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> tuple[int, bool]:
+        scheduler.track("a", "ns", "a", awaiting_finalizer=FIRST_PASS_FINALIZER_WAIT_SECONDS)
+        await until(lambda: len(calls) == 1)
+        woke = scheduler.finalizer_added("a")  # its event, processed while the pass runs
+        await asyncio.sleep(1.0)
+        return len(calls), woke
+
+    assert await run(scenario) == (1, False)
 
 
 @pytest.mark.asyncio
@@ -288,7 +366,7 @@ async def test_a_wake_up_gets_a_free_slot_before_passes_that_came_due_earlier() 
     assert order.index("ready") <= 1  # at most the one pass that had already taken the slot goes first
 
 
-@pytest.mark.parametrize(("has_finalizer", "wait"), [(True, None), (False, FINALIZER_WAIT_SECONDS)])
+@pytest.mark.parametrize(("has_finalizer", "wait"), [(True, None), (False, FIRST_PASS_FINALIZER_WAIT_SECONDS)])
 def test_a_new_resource_without_the_finalizer_waits_for_it(has_finalizer: bool, wait: float | None) -> None:
     assert first_pass_wait(has_finalizer) == wait
 
@@ -300,25 +378,52 @@ async def test_the_finalizer_showing_up_runs_the_first_pass_at_once_and_only_onc
     async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> tuple[list[float], bool, bool]:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        scheduler.track("a", "ns", "a", awaiting_finalizer=FINALIZER_WAIT_SECONDS)
+        scheduler.track("a", "ns", "a", awaiting_finalizer=FIRST_PASS_FINALIZER_WAIT_SECONDS)
         await asyncio.sleep(0.2)
         before = list(calls)
         first = scheduler.finalizer_added("a")
         await until(lambda: len(calls) == 1)
         again = scheduler.finalizer_added("a")  # every later watch event shows it too: no extra pass
-        await asyncio.sleep(FINALIZER_WAIT_SECONDS * 2)
+        await asyncio.sleep(FIRST_PASS_FINALIZER_WAIT_SECONDS * 2)
         return [t - started for _, t in before + calls], first, again
 
     times, first, again = await run(scenario)
-    assert len(times) == 1 and 0.2 <= times[0] < FINALIZER_WAIT_SECONDS and first and not again
+    assert len(times) == 1 and 0.2 <= times[0] < FIRST_PASS_FINALIZER_WAIT_SECONDS and first and not again
 
 
 @pytest.mark.asyncio
 async def test_a_finalizer_that_never_shows_up_still_gets_its_pass_after_the_wait() -> None:
     async def scenario(scheduler: Scheduler, calls: list[tuple[str, float]]) -> float:
         started = asyncio.get_running_loop().time()
-        scheduler.track("a", "ns", "a", awaiting_finalizer=FINALIZER_WAIT_SECONDS)
+        scheduler.track("a", "ns", "a", awaiting_finalizer=FIRST_PASS_FINALIZER_WAIT_SECONDS)
         await until(lambda: len(calls) == 1)
         return calls[0][1] - started
 
-    assert await run(scenario) >= FINALIZER_WAIT_SECONDS
+    assert await run(scenario) >= FIRST_PASS_FINALIZER_WAIT_SECONDS
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("board", "runs"), [(True, 1), (False, 2)])
+async def test_a_pass_that_stopped_waiting_drops_the_status_boards_news_that_came_meanwhile(
+    board: bool, runs: int
+) -> None:
+    """The board saw the tracker ACTIVE while the pass, reading the same list, already acted on it: no rerun.
+    Any other wake-up during the pass (a Secret edited) still runs it again."""
+    scheduler = Scheduler(concurrency=2)
+    calls: list[str] = []
+
+    async def one_pass(uid: str, entry: Entry) -> float | None:
+        calls.append(uid)
+        if len(calls) == 1:
+            scheduler.wake(uid, board=board)
+            await asyncio.sleep(0.01)
+            entry.drop_board_wakes()  # handlers: the pass ended not waiting on a transition
+        return 30.0
+
+    scheduler.start(one_pass)
+    try:
+        scheduler.track("a", "ns", "a")
+        await asyncio.sleep(5.0)
+    finally:
+        await scheduler.stop()
+    assert len(calls) == runs

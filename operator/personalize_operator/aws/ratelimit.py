@@ -5,16 +5,17 @@ publishes no figure; above it Personalize answers LimitExceededException. So
 the budget measures instead of guessing, like botocore's `adaptive` retry
 mode: it starts at a ceiling (a setting), and each throttling answer (as
 botocore's ThrottlingErrorDetector reads it) cuts the rate with botocore's
-CUBIC curve (`botocore.retries.throttling.CubicCalculator`), which brings it
-back (scale constant 0.1, slower than botocore's 0.4), slowly near the rate
-AWS refused and faster beyond, while no throttle
+CUBIC curve (`botocore.retries.throttling.CubicCalculator`, with a gentler cut
+and a slower probe than botocore's, see CUBIC_SCALE), which brings it back,
+slowly near the rate AWS refused and faster beyond, while no throttle
 comes; never below the floor nor above the ceiling. After a cut it sends
 nothing until the second in which AWS refused has passed. Unlike botocore's mode
 the budget is shared by every client of the account and region, limits from
 the first call (a burst is held back before AWS refuses it), cuts once per
 congestion (a refusal of a call sent before the last cut says nothing new),
 and takes as the rate AWS allowed the answers it accepted in the second
-before (its limit is a sliding second).
+before (its limit is a sliding second), raised by the answers of that
+congestion's calls that arrive after the cut.
 
 Who waits, and where (no head-of-line blocking, docs/design.md section 3):
 a reconcile pass's first call that finds the bucket empty does not wait in
@@ -42,14 +43,21 @@ from botocore.retries.throttling import CubicCalculator
 
 ACCEPTED_WINDOW_SECONDS = 1.0  # AWS's limit is over a sliding second: what it accepted in one is what it allows
 SLOT_MARGIN_SECONDS = 0.005
-# CUBIC's scale constant: botocore's adaptive mode uses 0.4. A region's control-plane limit is steady, and past
-# the rate AWS refused each probe costs a refused call (and a pause): probing four times slower spends fewer.
-CUBIC_SCALE = 0.1
+# CUBIC's constants; botocore's adaptive mode uses a scale of 0.4 and a cut to 0.7 x the rate. A region's
+# control-plane limit is steady, and the rate a burst can hold is a little under it (calls bunch up on the way:
+# measured at an emulated 10 calls/s, refusals came with the budget at 8.9 and 10 calls accepted in the second).
+# So the cut is gentle and the probe past the last cut slow: with 0.7 and a scale of 0.1 the budget spent
+# most of a 200 burst between 7 and 9 calls/s and was cut every 2 to 3 s; with 0.9 and 0.01 it holds 8.2 to 9.2
+# and is cut every 5 s or so, fewer refused calls for more calls sent (docs/performance.md). A limit that truly
+# fell is met by the next refusal (a cut from what AWS accepted, not only 0.9 x).
+CUBIC_SCALE = 0.01
+CUBIC_BETA = 0.9
 # A slot is promised at the rate of the moment; after a cut the rate recovers within seconds, and slots handed
 # out 1/rate apart at the cut rate would hold a burst's passes back long after (measured: 200 passes parked at
 # 3 calls/s came back at 3 a second for a minute while the budget was back at 50). So no slot lies further ahead
 # than this: a pass that finds the budget still empty then parks again (no read: it holds its token first).
 MAX_PARK_SECONDS = 1.0
+CONTENDED_SECONDS = 1.0  # a budget that sent a pass back this recently has more work than calls (`state`)
 
 
 class BudgetWait(Exception):
@@ -94,7 +102,9 @@ def rate_at(curve: Curve, now: float, bounds: Bounds) -> float:
     """The budget's rate at `now`: botocore's CUBIC recovery from the last cut, within the bounds."""
     if curve.last_cut == -math.inf:
         return bounds.ceiling
-    cubic = CubicCalculator(starting_max_rate=curve.w_max, start_time=curve.last_cut, scale_constant=CUBIC_SCALE)
+    cubic = CubicCalculator(
+        starting_max_rate=curve.w_max, start_time=curve.last_cut, scale_constant=CUBIC_SCALE, beta=CUBIC_BETA
+    )
     return bounds.clamp(cubic.success_received(now))
 
 
@@ -103,13 +113,27 @@ def after_throttle(curve: Curve, *, sent_at: float, accepted: int, now: float, b
 
     A call sent before the last cut met the congestion that cut already answered: no second cut.
     Otherwise the rate AWS allowed is the lower of the rate we were at and what it accepted
-    (when it accepted nothing, the rate we were at), and the curve restarts from there (botocore: x 0.7).
+    (when it accepted nothing, the rate we were at), and the curve restarts from there (x CUBIC_BETA).
     """
     if sent_at < curve.last_cut:
         return curve
     current = rate_at(curve, now, bounds)
     allowed = min(current, float(accepted)) if accepted > 0 else current
     return Curve(w_max=max(bounds.floor, allowed), last_cut=now)
+
+
+def after_late_accept(curve: Curve, *, sent_at: float, accepted: int, now: float, bounds: Bounds) -> Curve:
+    """The curve after AWS accepted a call sent before the last cut, `accepted` answers in the last second.
+
+    A burst's answers come back in any order: the first refusal may arrive before most of the calls AWS took in
+    that second, and the cut then counts too few (measured: 4 of the 10 an emulator allowed, a cut to 3 calls/s
+    and six seconds to climb back). Answers to calls of the same congestion, within a second of the cut, raise
+    the rate AWS allowed to what it has been seen to take; nothing else moves the curve.
+    """
+    late = sent_at < curve.last_cut and now - curve.last_cut <= ACCEPTED_WINDOW_SECONDS
+    if not late or accepted <= curve.w_max:
+        return curve
+    return Curve(w_max=min(bounds.ceiling, float(accepted)), last_cut=curve.last_cut)
 
 
 def pause_after_cut(accepted: list[float], now: float) -> float:
@@ -131,14 +155,19 @@ class Park:
     promised_until: float
 
 
-def first_call(tokens: float, rate: float, *, priority_waiting: int, promised_until: float, now: float) -> Take | Park:
-    """A pass's first call: a token now if one is free and no in-thread caller waits, else a slot in line.
+def first_call(
+    tokens: float, rate: float, *, priority_waiting: int, promised_until: float, now: float, returning: bool = False
+) -> Take | Park:
+    """A pass's first call: a token now if one is free, no in-thread caller waits and no parked pass is due
+    before it, else a slot in line.
 
     Slots are handed out 1/rate apart after the last one promised, so parked passes come back in turn
-    instead of all at once; a token is free for one of them when it comes. None lies more than
-    MAX_PARK_SECONDS ahead (the rate may have recovered by then).
+    instead of all at once; a token is free for one of them when it comes (`returning`: a pass back at its
+    slot). A new pass does not take that token ahead of them (measured at 10 calls/s: passes that lost
+    their token to newcomers parked again at the end of the line, and a resource applied first was created
+    18 s after the others began). None lies more than MAX_PARK_SECONDS ahead (the rate may have recovered).
     """
-    if tokens >= 1 and priority_waiting == 0:
+    if tokens >= 1 and priority_waiting == 0 and (returning or promised_until <= now):
         return Take()
     ready = now + max(0.0, 1 - tokens) / rate
     slot = min(max(ready, promised_until + 1 / rate), now + MAX_PARK_SECONDS)
@@ -158,6 +187,7 @@ class _PassState(threading.local):
     active: bool = False
     calls: int = 0
     held: object | None = None  # the budget a token was taken from ahead of the first call (`secure`)
+    held_at: float = 0.0  # when that token was taken
     sent_at: float = 0.0  # when this thread's last request was let through (for `after_throttle`)
 
 
@@ -215,12 +245,19 @@ class CallBudget:
         self._priority_waiting = 0
         self._accepted: collections.deque[float] = collections.deque()
         self.parked = 0  # first calls sent back to the work queue (for tests and benchmarks)
+        self._last_parked = -math.inf
         on_rate(bounds.ceiling)
 
     @property
     def rate(self) -> float:
         with self._lock:
             return rate_at(self._curve, self._clock(), self.bounds)
+
+    def state(self) -> tuple[float, bool]:
+        """(the rate, whether it is contended: a pass was sent back to wait for it within the last second)."""
+        with self._lock:
+            now = self._clock()
+            return rate_at(self._curve, now, self.bounds), now - self._last_parked <= CONTENDED_SECONDS
 
     @property
     def curve(self) -> Curve:
@@ -238,38 +275,59 @@ class CallBudget:
 
     def before_send(self, **_: Any) -> None:
         """Let one request out (returning None lets botocore send it), or raise BudgetWait (see module doc)."""
+        sent_at = None
         if _PASS.active and _PASS.held is self:
             _PASS.held = None
+            sent_at = self._held_token_goes(_PASS.held_at)
         elif _PASS.active and _PASS.calls == 0:
             self._take_first()
         else:
             self._wait_for_token()
         _PASS.calls += 1
-        _PASS.sent_at = self._clock()
+        _PASS.sent_at = self._clock() if sent_at is None else sent_at
 
-    def secure(self) -> None:
+    def _held_token_goes(self, held_at: float) -> float | None:
+        """A token taken ahead (`secure`) goes as taken, unless the budget was cut since: then the call waits for a
+        new one in its thread (the pass has written createRequested, it cannot park) rather than meet the
+        congestion the cut answered. Returns the time the call counts as sent for `after_throttle`: the token's,
+        so a refusal of a call decided before the cut cuts nothing again; None: now."""
+        with self._lock:
+            cut_since = self._curve.last_cut >= held_at
+        if not cut_since:
+            return held_at
+        self._wait_for_token()
+        return None
+
+    def secure(self, *, returning: bool = False) -> None:
         """Take the token of the pass's next call now, before a write that only makes sense if the call goes out
-        (status.createRequested before CreateEventTracker): a parked pass must not leave it behind."""
+        (status.createRequested before CreateEventTracker): a parked pass must not leave it behind.
+        `returning`: a pass sent back by this budget, back at its slot."""
         if not _PASS.active or _PASS.held is self:
             return  # not a pass, or its next call's token is already held
         if _PASS.calls == 0:
-            self._take_first()
+            self._take_first(returning=returning)
         else:
             self._wait_for_token()
-        _PASS.held = self
+        _PASS.held, _PASS.held_at = self, self._clock()
 
-    def _take_first(self) -> None:
+    def _take_first(self, *, returning: bool = False) -> None:
         with self._lock:
             now = self._clock()
             rate = self._refill(now)
             decision = first_call(
-                self._tokens, rate, priority_waiting=self._priority_waiting, promised_until=self._promised, now=now
+                self._tokens,
+                rate,
+                priority_waiting=self._priority_waiting,
+                promised_until=self._promised,
+                now=now,
+                returning=returning,
             )
             if isinstance(decision, Take):
                 self._tokens -= 1
             else:
                 self._promised = decision.promised_until
                 self.parked += 1
+                self._last_parked = now
         if isinstance(decision, Take):
             self._on_wait(0.0)
             return
@@ -312,6 +370,12 @@ class CallBudget:
                 self._accepted.popleft()
             if not throttled:
                 self._accepted.append(now)
+                revised = after_late_accept(
+                    self._curve, sent_at=sent_at, accepted=len(self._accepted), now=now, bounds=self.bounds
+                )
+                if revised is not self._curve:
+                    self._curve = revised
+                    self._on_rate(rate_at(revised, now, self.bounds))
                 return
             before = self._curve
             self._curve = after_throttle(

@@ -234,7 +234,7 @@ def live_pass(
     """
     with edges.gates.held(uid), ratelimit.parkable_pass():
         if budget is not None:
-            budget.secure()
+            budget.secure(returning=True)
         body = edges.objects.read(namespace, name)
         if body is None or is_deleting(body) or _meta(body).get("uid") != uid:
             return None

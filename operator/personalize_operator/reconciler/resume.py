@@ -42,16 +42,23 @@ from personalize_operator.reconciler.requeue import SAFETY_NET_SECONDS
 log = logging.getLogger(__name__)
 
 
+def waits_on_transition(outcome: Outcome) -> bool:
+    """The pass ended waiting for its tracker to leave a transitional state (what a status board follows)."""
+    decision = outcome.decision
+    arn, aws_status = outcome.status.get("eventTrackerArn"), outcome.status.get("awsStatus")
+    return bool(arn) and aws_status in TRANSITIONAL_STATES and decision.requeue is not None and decision.synced
+
+
 def follow_if_waiting(board: StatusBoard | None, uid: str, outcome: Outcome) -> Outcome:
     """Follow the tracker on the board when the pass waits on a transition; the requeue becomes the safety net."""
     decision = outcome.decision
-    arn, aws_status = outcome.status.get("eventTrackerArn"), outcome.status.get("awsStatus")
     if board is None:
         return outcome
-    if not arn or aws_status not in TRANSITIONAL_STATES or decision.requeue is None or not decision.synced:
+    if not waits_on_transition(outcome):
         board.forget(uid)  # not waiting (any more): a follow left from a step must not wake it again
         return outcome
-    board.follow(uid, str(arn), str(aws_status))
+    assert decision.requeue is not None
+    board.follow(uid, str(outcome.status["eventTrackerArn"]), str(outcome.status["awsStatus"]))
     longer = dataclasses.replace(decision, requeue=max(decision.requeue, SAFETY_NET_SECONDS))
     return dataclasses.replace(outcome, decision=longer)
 

@@ -14,10 +14,13 @@ map); a wake during a pass runs the resource again right after it, so no
 change is missed.
 
 Order (docs/design.md section 3): passes that are due wait for a free slot in
-two lanes. Wake-ups (something finished: a tracker turned ACTIVE, a Secret was
+three lanes. Wake-ups (something finished: a tracker turned ACTIVE, a Secret was
 damaged, the spec changed) go before passes that merely came due (first
 passes, requeues, resyncs, passes sent back to wait for the AWS call budget),
-so a Secret whose tracker is ready is not written behind a burst of creates.
+so a Secret whose tracker is ready is not written behind a burst of creates;
+a status-board step (CREATE PENDING -> IN_PROGRESS, only shown in status) goes
+last, when no other pass waits: in a burst it would cost a read and a status
+write per resource ahead of creates, and the end of the transition replaces it.
 Within a lane, earliest due first.
 """
 
@@ -35,6 +38,8 @@ from typing import Any
 from personalize_operator.runtime.queuemetrics import QueueMetrics
 
 log = logging.getLogger(__name__)
+
+WAKE, DUE, STEP = 0, 1, 2  # lanes: wake-ups first, steps last
 
 
 @dataclass
@@ -55,6 +60,15 @@ class Attempts:
         self.count, self.last = 0, None
 
 
+@dataclass(frozen=True)
+class Woken:
+    """A wake-up that came while the resource's pass ran: applied when the pass ends."""
+
+    lane: int
+    due: float
+    board: bool  # from a status board (the news a pass that stopped waiting has already acted on)
+
+
 @dataclass(eq=False)
 class Entry:
     """One resource: where it is, and what its passes remember between them."""
@@ -69,17 +83,28 @@ class Entry:
     ticket: int = -1  # the heap item that is current; older items for this uid are skipped
     due: float = 0.0  # when the current heap item is due (loop time)
     running: bool = False
-    woken: bool = False  # woken while its pass ran: run again right after
+    lane: int = DUE  # the lane of the current heap item
+    woken: list[Woken] = field(default_factory=list)  # wake-ups that came during its pass
+
+    def drop_board_wakes(self) -> None:
+        """Its pass ended no longer waiting on a transition: what the status board said meanwhile, it has seen
+        (measured: an Active pass run again for a wake-up it had already acted on cost a Describe and a
+        ListTagsForResource)."""
+        self.woken = [woken for woken in self.woken if not woken.board]
 
 
 PassFn = Callable[[str, Entry], Awaitable[float | None]]
-
-WAKE, DUE = 0, 1  # lanes: wake-ups first
 
 
 def ready_key(lane: int, due: float, ticket: int) -> tuple[int, float, int]:
     """The order passes that are due get a slot in: wake-ups first, then earliest due, then first scheduled."""
     return (lane, due, ticket)
+
+
+def wake_moves(lane: int, due: float, current_lane: int, current_due: float) -> bool:
+    """Whether a wake-up in `lane` at `due` reschedules a resource: not when its pass is already due as soon, in
+    a lane that goes as early (a status-board step never pushes a due wake-up or first pass back)."""
+    return not (current_due <= due and current_lane <= lane)
 
 
 class Scheduler:
@@ -162,20 +187,22 @@ class Scheduler:
 
     def _schedule(self, uid: str, entry: Entry, delay: float, lane: int = DUE) -> None:
         assert self._loop is not None and self._due is not None, "start() first"
-        entry.ticket, entry.due = next(self._tickets), self._loop.time() + max(0.0, delay)
+        entry.ticket, entry.due, entry.lane = next(self._tickets), self._loop.time() + max(0.0, delay), lane
         heapq.heappush(self._heap, (entry.due, entry.ticket, uid, lane))
         self._metrics.added()
         self._due.set()
 
-    def _wake_now(self, uid: str, lane: int = WAKE) -> None:
+    def _wake_now(self, uid: str, lane: int = WAKE, after: float = 0.0, board: bool = False) -> None:
         entry = self._entries.get(uid)
         if entry is None:
             return
-        if entry.running:
-            entry.woken = True
+        if entry.running:  # applied when the pass ends (it may reschedule sooner)
+            entry.woken.append(Woken(lane, self._now() + after, board))
+            return
+        if not wake_moves(lane, self._now() + after, entry.lane, entry.due):
             return
         entry.attempts.reset()
-        self._schedule(uid, entry, 0.0, lane)
+        self._schedule(uid, entry, after, lane)
 
     async def _run(self, run_pass: PassFn) -> None:
         assert self._loop is not None and self._due is not None
@@ -192,6 +219,7 @@ class Scheduler:
                     continue  # forgotten, rescheduled since, or running (its end reschedules it)
                 self._free -= 1
                 entry.running = True
+                entry.awaiting_finalizer = False  # the pass reads the object: the finalizer event wakes nothing
                 task = self._loop.create_task(self._one(run_pass, uid, entry))
                 self._passes.add(task)
                 task.add_done_callback(self._passes.discard)
@@ -220,23 +248,22 @@ class Scheduler:
         if delay is None:
             self.forget(uid)
             return
-        if entry.woken:
-            entry.woken = False
-            entry.attempts.reset()
-            self._schedule(uid, entry, 0.0, WAKE)
-            return
+        woken, entry.woken = entry.woken, []
         self._schedule(uid, entry, delay)
+        for wake in woken:  # run again right after it (a step: when due), unless due sooner anyway
+            self._wake_now(uid, wake.lane, max(0.0, wake.due - self._now()))
 
     # -- from any thread -------------------------------------------------------------------------------
 
-    def wake(self, uid: str, *, urgent: bool = True) -> bool:
-        """Run the resource's next pass now (not `urgent`: in the lane of passes that came due); False when no
-        resource with that uid is tracked."""
+    def wake(self, uid: str, *, urgent: bool = True, after: float = 0.0, board: bool = False) -> bool:
+        """Run the resource's next pass now, or `after` seconds (not `urgent`: a step, once no other pass waits),
+        unless it is due sooner anyway; `board`: the news is a status board's. False when no resource with that
+        uid is tracked."""
         with self._lock:
             known = uid in self._entries
         if not known or self._loop is None:
             return False
-        self._loop.call_soon_threadsafe(self._wake_now, uid, WAKE if urgent else DUE)
+        self._loop.call_soon_threadsafe(self._wake_now, uid, WAKE if urgent else STEP, after, board)
         return True
 
     def wake_all(self) -> int:
