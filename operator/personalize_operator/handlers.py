@@ -46,7 +46,7 @@ from personalize_operator.reconciler.requeue import (
 )
 from personalize_operator.runtime import leader, metrics
 from personalize_operator.runtime.locks import Gates
-from personalize_operator.runtime.logfilter import REQUEUE_PREFIX, RequeueIsNotAnError
+from personalize_operator.runtime.logfilter import REQUEUE_PREFIX, EventHandlersAreQuiet, RequeueIsNotAnError
 from personalize_operator.runtime.resourcemetrics import TRACKED
 from personalize_operator.runtime.settings import OperatorSettings
 from personalize_operator.runtime.workqueue import Entry, Scheduler
@@ -87,6 +87,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.
     settings.networking.request_timeout = 60
     settings.scanning.disabled = not ours.scanning  # no CRD/namespace watches: no cluster-scoped reads
     logging.getLogger("kopf.objects").addFilter(RequeueIsNotAnError())
+    logging.getLogger("kopf.objects").addFilter(EventHandlersAreQuiet())
     config.load_config()
     api = _api_client(ours.max_workers)
     core = SecretsApi(api)
