@@ -238,7 +238,11 @@ def _kube_requests(burst: dict[str, Any]) -> str:
     if "kube_requests_per_resource" not in burst:
         return ""
     per = ", ".join(f"{what} {n}" for what, n in burst["kube_requests_per_resource"].items())
-    return f"; {burst['kube_requests_per_resource_total']} Kubernetes requests per resource ({per})"
+    text = f"; {burst['kube_requests_per_resource_total']} Kubernetes requests per resource ({per})"
+    if burst.get("kube_request_mean_ms"):  # the API server's own time per request, from its /metrics
+        means = ", ".join(f"{what} {ms:g}" for what, ms in burst["kube_request_mean_ms"].items() if ms)
+        text += f"; the API server's mean time per request, ms: {means}"
+    return text
 
 
 def _plot_budget(runs: list[tuple[str, dict[str, Any]]], title: str, path: Path, limit: float = 0.0) -> None:

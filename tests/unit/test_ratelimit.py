@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -163,6 +164,21 @@ def budget(ceiling: float = 10.0, burst: float = 1.0) -> tuple[CallBudget, FakeC
     return CallBudget(Bounds(1.0, ceiling), burst, clock=clock, on_rate=rates.append), clock, rates
 
 
+def while_the_clock_moves(work: Callable[[], None], clock: FakeClock) -> None:
+    """Run `work` in a thread (it may block for tokens) while the fake clock moves on, 50 ms at a time."""
+    done = threading.Event()
+
+    def run() -> None:
+        work()
+        done.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    while not done.wait(0.01):
+        clock.now += 0.05
+    thread.join()
+
+
 class TestCallBudget:
     def test_a_pass_whose_first_call_finds_it_empty_is_sent_back_not_held(self) -> None:
         calls, _clock, _ = budget(ceiling=10.0, burst=1.0)
@@ -216,7 +232,6 @@ class TestCallBudget:
         budget a second time, to 1.8 calls/s)."""
         clock, waits = FakeClock(), []
         calls = CallBudget(Bounds(1.0, 10.0), 2.0, clock=clock, on_wait=waits.append)
-        done = threading.Event()
 
         def create() -> None:
             with parkable_pass():
@@ -224,13 +239,8 @@ class TestCallBudget:
                 clock.now += 0.1  # the createRequested write
                 calls.record(throttled=True, sent_at=clock.now - 0.05)  # another pass's call refused meanwhile
                 calls.before_send()
-            done.set()
 
-        thread = threading.Thread(target=create)
-        thread.start()
-        while not done.wait(0.01):
-            clock.now += 0.05
-        thread.join()
+        while_the_clock_moves(create, clock)
         assert waits[0] == 0.0 and waits[-1] > 0  # secured at once; sent only after waiting
 
     def test_a_token_taken_with_no_cut_since_goes_as_taken(self) -> None:
@@ -244,18 +254,12 @@ class TestCallBudget:
 
     def test_calls_outside_a_pass_and_later_calls_of_a_pass_wait_in_their_thread(self) -> None:
         calls, clock, _ = budget(ceiling=10.0, burst=1.0)
-        done = threading.Event()
 
         def board_list() -> None:
             calls.before_send()
-            calls.before_send()  # waits for a refill (the fake clock moves below)
-            done.set()
+            calls.before_send()  # waits for a refill (the fake clock moves meanwhile)
 
-        thread = threading.Thread(target=board_list)
-        thread.start()
-        while not done.wait(0.01):
-            clock.now += 0.05
-        thread.join()
+        while_the_clock_moves(board_list, clock)
         assert calls.parked == 0
 
     def test_throttles_cut_the_rate_once_per_congestion_and_it_recovers(self) -> None:
