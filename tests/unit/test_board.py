@@ -220,6 +220,23 @@ class TestPoller:
         assert board.poll_interval() == 1.0  # the burst's creates are out: every second again
 
 
+def test_a_pause_set_while_contended_ends_when_the_contention_does(region: FakeRegion, woken: Woken) -> None:
+    """The burst's last creates are out: the board lists within a recheck, not after the long pause."""
+    state = [(1.0, True)]  # one page every 4 s
+    board = StatusBoard(region.list, woken, interval=0.05, budget=lambda: state[0])
+    try:
+        board.follow("uid-a", region.set("a", "CREATE PENDING"), "CREATE PENDING")
+        time.sleep(0.3)
+        assert region.calls == 0  # still in the contended pause
+        state[0] = (1.0, False)
+        deadline = time.monotonic() + 2.0
+        while region.calls == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert region.calls >= 1
+    finally:
+        board.stop()
+
+
 @pytest.mark.parametrize(
     ("rate", "contended", "expected"),
     [

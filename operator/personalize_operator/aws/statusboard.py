@@ -66,6 +66,7 @@ MAX_PAGES_PER_SECOND = 2.0
 # it ACTIVE. Measured at 10 calls/s: lists of 2 pages every second took 19 % of the calls of a 200 burst.
 CONTENDED_SHARE = 0.05
 MIN_PAGES_PER_SECOND = 0.25  # never slower than a list of one page every 4 s
+RECHECK_SECONDS = 0.5  # a pause in progress is looked at again this often (the budget may no longer be contended)
 
 
 def pages_per_second(budget_rate: float, contended: bool, max_pages: float = MAX_PAGES_PER_SECOND) -> float:
@@ -212,25 +213,34 @@ class StatusBoard:
             self._thread.start()
 
     def _poll(self) -> None:
-        """While anyone follows: wait a pause (the follower has just looked itself), then list."""
+        """While anyone follows: wait a pause (the follower has just looked itself), then list.
+
+        The pause is looked at again every RECHECK_SECONDS while it lasts: it follows the call budget, and the
+        moment a burst's last creates are out the board goes back to listing every second (measured: a pause
+        set while contended held the last Secrets of a burst back by 6 s).
+        """
+        failed: float | None = None  # after a failed list: its own pause, doubling
         pause = self._interval
         while True:
             with self._lock:
                 while not self._followers and not self._stopped:
                     self._changed.wait()
-                due = self._clock() + pause  # new followers do not cut the pause short: one list serves them all
-                while not self._stopped and (left := due - self._clock()) > 0:
-                    self._changed.wait(left)
+                started = self._clock()  # new followers do not cut the pause short: one list serves them all
+                while not self._stopped:
+                    pause = failed if failed is not None else self._interval_locked()
+                    if (left := started + pause - self._clock()) <= 0:
+                        break
+                    self._changed.wait(min(left, RECHECK_SECONDS))
                 if self._stopped:
                     return
                 if not self._followers:
                     continue
             try:
                 self.refresh()
-                pause = self.poll_interval()
+                failed = None
             except Exception as error:  # keep polling: a throttled or failed list is retried later
-                pause = min(self._max_backoff, pause * 2)
-                log.warning("%s: listing event trackers failed (%s); retrying in %.0f s", self._name, error, pause)
+                failed = min(self._max_backoff, pause * 2)
+                log.warning("%s: listing event trackers failed (%s); retrying in %.0f s", self._name, error, failed)
                 if isinstance(error, AccessDenied):
                     self._wake_all()
 
@@ -245,8 +255,11 @@ class StatusBoard:
     def poll_interval(self) -> float:
         """Seconds between lists: `interval`, stretched so that the pages stay within the board's share of calls."""
         with self._lock:
-            pages = max(1, math.ceil(len(self._table) / PAGE_SIZE))
-        rate, contended = self._budget()
+            return self._interval_locked()
+
+    def _interval_locked(self) -> float:
+        pages = max(1, math.ceil(len(self._table) / PAGE_SIZE))
+        rate, contended = self._budget()  # the call budget's own lock: it never calls the board
         return max(self._interval, pages / pages_per_second(rate, contended, self._max_pages_per_second))
 
     def stop(self) -> None:
