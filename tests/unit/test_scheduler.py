@@ -20,7 +20,17 @@ from personalize_operator.reconciler.requeue import (
     STEP_SHOWN_AFTER_SECONDS,
     first_pass_wait,
 )
-from personalize_operator.runtime.workqueue import DUE, STEP, WAKE, Entry, Scheduler, ready_key, wake_moves
+from personalize_operator.runtime.workqueue import (
+    DUE,
+    STEP,
+    TURN,
+    WAKE,
+    Entry,
+    Scheduler,
+    lane_after_pass,
+    ready_key,
+    wake_moves,
+)
 
 # noop_cycles=0: the fake clock steps to the next timer at once. With looptime's default no-op cycles the
 # scheduler spins: a due time a few 1e-12 s after loop.time() (0.01 + 0.05 in floating point) is already due
@@ -270,6 +280,7 @@ async def test_a_wake_is_an_add_and_a_woken_resource_waits_in_the_depth_until_a_
         pytest.param([(DUE, 2.0, 1), (DUE, 1.0, 2)], [(DUE, 1.0, 2), (DUE, 2.0, 1)], id="then earliest due"),
         pytest.param([(WAKE, 1.0, 3), (WAKE, 1.0, 2)], [(WAKE, 1.0, 2), (WAKE, 1.0, 3)], id="then first scheduled"),
         pytest.param([(STEP, 1.0, 1), (DUE, 5.0, 9)], [(DUE, 5.0, 9), (STEP, 1.0, 1)], id="a step after later dues"),
+        pytest.param([(WAKE, 1.0, 1), (TURN, 5.0, 9)], [(TURN, 5.0, 9), (WAKE, 1.0, 1)], id="a budget's turn first"),
     ],
 )
 def test_ready_order(keys: list[tuple[int, float, int]], expected: list[tuple[int, float, int]]) -> None:
@@ -288,10 +299,23 @@ def test_ready_order(keys: list[tuple[int, float, int]], expected: list[tuple[in
         pytest.param(STEP, 15.0, WAKE, 5.0, False, id="nor a due wake-up"),
         pytest.param(DUE, 10.0, STEP, 15.0, True, id="the finalizer's event comes before a step"),
         pytest.param(DUE, 10.0, WAKE, 10.0, False, id="and never demotes a wake-up"),
+        pytest.param(WAKE, 10.0, TURN, 10.5, True, id="a wake-up does not wait for the budget's turn"),
+        pytest.param(STEP, 15.0, TURN, 10.5, False, id="a step never pushes a turn back"),
     ],
 )
 def test_wake_moves(lane: int, due: float, current_lane: int, current_due: float, expected: bool) -> None:
     assert wake_moves(lane, due, current_lane, current_due) is expected
+
+
+@pytest.mark.parametrize(
+    ("sent_back", "expected"),
+    [
+        pytest.param(True, TURN, id="sent back by the call budget: its turn goes first"),
+        pytest.param(False, DUE, id="any other pass: with those that came due"),
+    ],
+)
+def test_lane_after_pass(sent_back: bool, expected: int) -> None:
+    assert lane_after_pass(sent_back) is expected
 
 
 @pytest.mark.asyncio
@@ -315,6 +339,34 @@ async def test_a_status_board_step_waits_until_no_other_pass_does() -> None:
 
     order = await run(scenario, concurrency=1)
     assert order[-1] == "stepped" and order.count("ended") == 1 and order.index("ended") <= 1
+
+
+@pytest.mark.asyncio
+async def test_a_pass_sent_back_by_the_call_budget_runs_at_its_turn_ahead_of_wake_ups() -> None:
+    """A burst's wake-ups (Secrets to write) fill the slots; a create whose turn in the budget has come is not
+    held behind them (its token would be lost to the whole burst)."""
+    scheduler = Scheduler(concurrency=1)
+    calls: list[str] = []
+
+    async def one_pass(uid: str, entry: Entry) -> float | None:
+        calls.append(uid)
+        await asyncio.sleep(0.1)
+        if uid == "create" and calls.count("create") == 1:
+            entry.budget = object()  # as handlers._one_pass records a BudgetWait
+            return 0.05  # its turn
+        return 30.0
+
+    scheduler.start(one_pass)
+    try:
+        scheduler.track("create", "ns", "create")
+        await until(lambda: calls == ["create"])
+        for name in "abcd":
+            scheduler.track(name, "ns", name)
+            scheduler.wake(name)
+        await until(lambda: len(calls) == 6)
+    finally:
+        await scheduler.stop()
+    assert calls[:3] == ["create", "a", "create"]
 
 
 @pytest.mark.asyncio
