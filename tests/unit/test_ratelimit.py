@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import math
 import threading
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from personalize_operator.aws.ratelimit import (
     pause_after_cut,
     rate_at,
     refilled,
+    send_wait,
 )
 
 BOUNDS = Bounds(floor=1.0, ceiling=50.0)
@@ -146,6 +148,22 @@ def test_pause_after_cut(accepted: list[float], now: float, expected: float) -> 
     assert pause_after_cut(accepted, now) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    ("sent", "rate", "now", "expected", "kept"),
+    [
+        pytest.param([], 10.0, 5.0, 0.0, 0, id="nothing sent: go"),
+        pytest.param([4.5, 4.6], 2.0, 5.0, 0.55, 2, id="ceil(rate) in the window: until the oldest of them leaves"),
+        pytest.param([4.5, 4.6], 2.5, 5.0, 0.0, 2, id="a fraction of a call allows one more"),
+        pytest.param([3.0, 4.6], 2.0, 5.0, 0.0, 1, id="older than the window: forgotten"),
+        pytest.param([4.5, 4.6, 4.7], 2.0, 5.0, 0.65, 3, id="more than allowed (the rate was cut): the newest count"),
+        pytest.param([4.9], 0.5, 5.0, 0.95, 1, id="at least one call a window"),
+    ],
+)
+def test_send_wait(sent: list[float], rate: float, now: float, expected: float, kept: int) -> None:
+    window = collections.deque(sent)
+    assert send_wait(window, rate, now) == pytest.approx(expected) and len(window) == kept
+
+
 def test_bounds_refuse_a_floor_above_the_ceiling() -> None:
     with pytest.raises(ValueError, match="floor"):
         Bounds(floor=20, ceiling=10)
@@ -251,6 +269,21 @@ class TestCallBudget:
             clock.now += 0.1
             calls.before_send()
         assert waits == [0.0]
+
+    def test_tokens_at_hand_never_send_more_than_the_rate_in_a_sliding_second(self) -> None:
+        """Three tokens at hand (a create's token is taken before its createRequested write, so tokens taken
+        apart reach the send together) at 2 calls/s: two go, the third waits in its thread for the window."""
+        clock = FakeClock()
+        calls = CallBudget(Bounds(1.0, 2.0), 3.0, clock=clock)
+        sent: list[float] = []
+
+        def three_calls() -> None:
+            for _ in range(3):
+                calls.before_send()
+                sent.append(clock.now)
+
+        while_the_clock_moves(three_calls, clock)
+        assert sent[1] == sent[0] and sent[2] - sent[0] >= 1.05
 
     def test_calls_outside_a_pass_and_later_calls_of_a_pass_wait_in_their_thread(self) -> None:
         calls, clock, _ = budget(ceiling=10.0, burst=1.0)
