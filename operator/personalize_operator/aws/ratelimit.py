@@ -311,9 +311,9 @@ class CallBudget:
     def _spaced(self) -> None:
         """Wait, holding the token, until the request keeps this budget's sliding window (`send_wait`); count it."""
         with self._lock:
-            while (wait := send_wait(self._sent, rate_at(self._curve, self._clock(), self.bounds), self._clock())) > 0:
+            while (wait := send_wait(self._sent, rate_at(self._curve, now := self._clock(), self.bounds), now)) > 0:
                 self._changed.wait(wait)
-            self._sent.append(self._clock())
+            self._sent.append(now)
 
     def _held_token_goes(self, held_at: float) -> float | None:
         """A token taken ahead (`secure`) goes as taken, unless the budget was cut since: then the call waits for a

@@ -21,9 +21,8 @@ went out in a second); there are never more of them than the budget's rate.
 Wake-ups (something finished: a tracker turned ACTIVE, a Secret was
 damaged, the spec changed) go next, before passes that merely came due (first
 passes, requeues, resyncs), so a Secret whose tracker is ready is not written
-behind a burst of creates;
-a status-board step (CREATE PENDING -> IN_PROGRESS, only shown in status) goes
-last, when no other pass waits: in a burst it would cost a read and a status
+behind a burst of creates; a status-board step (CREATE PENDING -> IN_PROGRESS,
+only shown in status) goes last, when no other pass waits: in a burst it would cost a read and a status
 write per resource ahead of creates, and the end of the transition replaces it.
 Within a lane, earliest due first.
 """
